@@ -1,0 +1,515 @@
+"""``ShareGraph``: one object holding a validated forwarding log and everything computed from it."""
+
+from __future__ import annotations
+
+import copy as _copy
+import html
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError, NotComputedError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import igraph
+    import networkx as nx
+
+__all__ = ["ShareGraph", "Codes"]
+
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True, repr=False)
+class Codes:
+    """Read-only integer views of the topology that every kernel works on.
+
+    ``src``/``tgt`` are user codes (row ``i`` of ``g.nodes``), ``item`` item codes (row of ``g.items``),
+    ``time`` int64 nanoseconds since the epoch (UTC), ``edge`` the row of ``g.edges`` of each event,
+    ``edge_src``/``edge_tgt`` the user codes of each edge.
+    """
+
+    src: np.ndarray
+    tgt: np.ndarray
+    item: np.ndarray
+    time: np.ndarray
+    edge: np.ndarray
+    edge_src: np.ndarray
+    edge_tgt: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"Codes(n_events={self.src.shape[0]}, n_edges={self.edge_src.shape[0]})"
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+class ShareGraph:
+    """A forwarding log and the share graph built from it, with aligned result tables.
+
+    Build one with :func:`kocgraph.read_log` or :func:`kocgraph.read_adoptions`; do not call the
+    constructor directly.
+
+    Attributes
+    ----------
+    events : DataFrame
+        The canonical, validated log: ``source``, ``target`` (categoricals over the user ids),
+        ``item`` (categorical over the item ids), ``time`` (UTC), ``row`` (row number in the input),
+        and ``event_type``, ``channel``, ``value`` when the log has them. Read-only.
+    nodes : DataFrame
+        One row per user, indexed by user id (as given). Per-user results are columns here.
+    items : DataFrame
+        One row per item, indexed by item id. Per-cascade results are columns here.
+    edges : DataFrame
+        One row per distinct ``source -> target`` pair, sorted by (source, target) code:
+        ``n_forwards``, ``n_items``, ``first_time``, ``last_time``; results are added as columns.
+    trees : DataFrame or None
+        After :func:`kocgraph.tl.cascades`: one row per (item, holder) of every cascade forest.
+    meta : dict
+        Parameters and non-tabular results of every step, and the ingest report ``meta["read_log"]``.
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> g.n_users, g.n_items, g.n_events
+    (17, 3, 30)
+    >>> g.adjacency().shape
+    (17, 17)
+    """
+
+    def __init__(
+        self,
+        events: pd.DataFrame,
+        nodes: pd.DataFrame,
+        items: pd.DataFrame,
+        edges: pd.DataFrame,
+        codes: Codes,
+        meta: dict[str, Any],
+        rejected: pd.DataFrame | None = None,
+        trees: pd.DataFrame | None = None,
+    ) -> None:
+        self._events = events
+        self.nodes = nodes
+        self.items = items
+        self.edges = edges
+        self._codes = codes
+        self.meta = meta
+        self._rejected = rejected
+        self.trees = trees
+        self._forest: Any = None
+        self._adj_cache: dict[Any, sp.csr_matrix] = {}
+        self._igraph: Any = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _from_codes(
+        cls,
+        src: np.ndarray,
+        tgt: np.ndarray,
+        item: np.ndarray,
+        time_ns: np.ndarray,
+        users: pd.Index,
+        item_ids: pd.Index,
+        *,
+        row: np.ndarray,
+        extra: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+        rejected: pd.DataFrame | None = None,
+        compact: bool = True,
+    ) -> ShareGraph:
+        """Build from validated code arrays. ``compact`` drops users/items with no event."""
+        src = np.asarray(src, dtype=np.int64)
+        tgt = np.asarray(tgt, dtype=np.int64)
+        item = np.asarray(item, dtype=np.int64)
+        if compact:
+            used = np.zeros(len(users), dtype=bool)
+            used[src] = True
+            used[tgt] = True
+            if not used.all():
+                remap = np.cumsum(used) - 1
+                src, tgt = remap[src], remap[tgt]
+                users = users[used]
+            used_i = np.zeros(len(item_ids), dtype=bool)
+            used_i[item] = True
+            if not used_i.all():
+                remap = np.cumsum(used_i) - 1
+                item = remap[item]
+                item_ids = item_ids[used_i]
+        n_users = len(users)
+        users = pd.Index(users, name="user", tupleize_cols=False)
+        item_ids = pd.Index(item_ids, name="item", tupleize_cols=False)
+        src32 = src.astype(np.int32)
+        tgt32 = tgt.astype(np.int32)
+        item32 = item.astype(np.int32)
+        time_ns = np.asarray(time_ns, dtype=np.int64)
+
+        # edges, sorted by (source, target): their order is the CSR data order
+        key = src * np.int64(max(n_users, 1)) + tgt
+        ekeys, eidx = np.unique(key, return_inverse=True)
+        eidx = eidx.astype(np.int64)
+        m = ekeys.shape[0]
+        e_src = (ekeys // max(n_users, 1)).astype(np.int32)
+        e_tgt = (ekeys % max(n_users, 1)).astype(np.int32)
+        n_fw = np.bincount(eidx, minlength=m).astype(np.int64)
+        n_it = np.bincount(pd.unique(eidx * np.int64(max(len(item_ids), 1)) + item) // max(len(item_ids), 1), minlength=m)
+        first = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
+        last = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
+        np.minimum.at(first, eidx, time_ns)
+        np.maximum.at(last, eidx, time_ns)
+
+        ucat = pd.CategoricalDtype(users, ordered=False)
+        icat = pd.CategoricalDtype(item_ids, ordered=False)
+        ev: dict[str, Any] = {
+            "source": pd.Categorical.from_codes(src32, dtype=ucat),
+            "target": pd.Categorical.from_codes(tgt32, dtype=ucat),
+            "item": pd.Categorical.from_codes(item32, dtype=icat),
+            "time": pd.to_datetime(time_ns, unit="ns", utc=True),
+        }
+        for k, v in (extra or {}).items():
+            ev[k] = v
+        ev["row"] = np.asarray(row, dtype=np.int64)
+        events = pd.DataFrame(ev)
+        edges = pd.DataFrame(
+            {
+                "source": pd.Categorical.from_codes(e_src, dtype=ucat),
+                "target": pd.Categorical.from_codes(e_tgt, dtype=ucat),
+                "n_forwards": n_fw,
+                "n_items": n_it.astype(np.int64),
+                "first_time": pd.to_datetime(first, unit="ns", utc=True),
+                "last_time": pd.to_datetime(last, unit="ns", utc=True),
+            }
+        )
+        nodes = pd.DataFrame(index=users)
+        items = pd.DataFrame(index=item_ids)
+        codes = Codes(
+            src=_readonly(src32),
+            tgt=_readonly(tgt32),
+            item=_readonly(item32),
+            time=_readonly(time_ns),
+            edge=_readonly(eidx),
+            edge_src=_readonly(e_src),
+            edge_tgt=_readonly(e_tgt),
+        )
+        return cls(events, nodes, items, edges, codes, dict(meta or {}), rejected)
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def events(self) -> pd.DataFrame:
+        """The canonical validated log (a read-only view: do not modify it in place)."""
+        return self._events
+
+    @property
+    def codes(self) -> Codes:
+        """Integer code arrays of the topology (read-only); see :class:`Codes`."""
+        return self._codes
+
+    @property
+    def n_users(self) -> int:
+        return int(self.nodes.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        return int(self.items.shape[0])
+
+    @property
+    def n_events(self) -> int:
+        return int(self._codes.src.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self._codes.edge_src.shape[0])
+
+    @property
+    def has_time(self) -> bool:
+        """False when the log had no time column (row order then stands in for time)."""
+        return bool(self.meta.get("read_log", {}).get("has_time", True))
+
+    @property
+    def time_span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        if self.n_events == 0 or not self.has_time:
+            return None
+        t = self._codes.time
+        return (pd.Timestamp(int(t.min()), unit="ns", tz="UTC"), pd.Timestamp(int(t.max()), unit="ns", tz="UTC"))
+
+    # ------------------------------------------------------------------ lookups
+    def user_codes(self, users: Any, *, what: str = "user") -> np.ndarray:
+        """Codes of the given user ids; raises :class:`NodeNotFoundError` naming any missing ones."""
+        return _lookup(self.nodes.index, users, what=what)
+
+    def item_codes(self, items: Any) -> np.ndarray:
+        """Codes of the given item ids; raises :class:`NodeNotFoundError` naming any missing ones."""
+        return _lookup(self.items.index, items, what="item")
+
+    # ------------------------------------------------------------------ views
+    def adjacency(self, weight: str | None = "n_forwards", *, dtype: Any = np.float64) -> sp.csr_matrix:
+        """The share graph as a CSR matrix ``A[u, v]`` for the edge ``u -> v`` (users in node order).
+
+        Parameters
+        ----------
+        weight
+            A numeric column of ``g.edges`` (default ``"n_forwards"``), or ``None`` for ones.
+
+        The data array is in ``g.edges`` row order. Cached per weight; do not modify the result.
+
+        Examples
+        --------
+        >>> import kocgraph as kg
+        >>> g = kg.datasets.toy()
+        >>> A = g.adjacency()
+        >>> int(A.sum()) == g.n_events
+        True
+        """
+        key = (weight, np.dtype(dtype).str)
+        if key not in self._adj_cache:
+            if weight is None:
+                data = np.ones(self.n_edges, dtype=dtype)
+            else:
+                if weight not in self.edges.columns:
+                    raise InvalidParameterError(
+                        f"weight={weight!r} is not a column of g.edges; columns are {list(self.edges.columns)}. "
+                        "Pass weight='n_forwards', weight=None, or a column a kg.tl tool has written."
+                    )
+                data = self.edges[weight].to_numpy(dtype=dtype, na_value=0)
+            n = self.n_users
+            counts = np.bincount(self._codes.edge_src, minlength=n)
+            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            A = sp.csr_matrix((data, self._codes.edge_tgt.astype(np.int32), indptr), shape=(n, n))
+            A.has_sorted_indices = True
+            self._adj_cache[key] = A
+        return self._adj_cache[key]
+
+    def to_igraph(self) -> igraph.Graph:
+        """A directed igraph view, built once and cached: vertex ``i`` is user code ``i``, edge ``j`` is
+        row ``j`` of ``g.edges`` (attributes ``n_forwards``; vertex attribute ``name`` is the user id as str).
+
+        Examples
+        --------
+        >>> import kocgraph as kg
+        >>> kg.datasets.toy().to_igraph().ecount()
+        24
+        """
+        if self._igraph is None:
+            import igraph as ig
+
+            ge = ig.Graph(n=self.n_users, directed=True)
+            ge.add_edges(np.column_stack([self._codes.edge_src, self._codes.edge_tgt]))
+            ge.es["n_forwards"] = self.edges["n_forwards"].to_numpy().tolist()
+            self._igraph = ge
+        return self._igraph
+
+    def to_networkx(self, *, weight: str = "n_forwards") -> nx.DiGraph:
+        """A networkx DiGraph keyed by user id, edge attribute ``weight`` from ``g.edges[weight]``.
+
+        Meant for cross-checks and small graphs; it is slow beyond a few 100k edges.
+
+        Examples
+        --------
+        >>> import kocgraph as kg
+        >>> G = kg.datasets.toy().to_networkx()
+        >>> G.number_of_edges()
+        24
+        """
+        import networkx as nx
+
+        G = nx.DiGraph()
+        G.add_nodes_from(self.nodes.index)
+        w = self.edges[weight].to_numpy()
+        ids = self.nodes.index
+        G.add_weighted_edges_from(
+            zip(ids[self._codes.edge_src], ids[self._codes.edge_tgt], w.tolist()), weight="weight"
+        )
+        return G
+
+    # ------------------------------------------------------------------ new graphs
+    def _select_events(self, mask: np.ndarray, why: dict[str, Any]) -> ShareGraph:
+        ev = self._events
+        extra = {c: ev[c].to_numpy()[mask] if c == "value" else ev[c][mask].reset_index(drop=True)
+                 for c in ("event_type", "channel", "value") if c in ev.columns}
+        meta = {"read_log": _copy.deepcopy(self.meta.get("read_log", {})), "derived_from": why}
+        c = self._codes
+        return ShareGraph._from_codes(
+            c.src[mask], c.tgt[mask], c.item[mask], c.time[mask], self.nodes.index, self.items.index,
+            row=ev["row"].to_numpy()[mask], extra=extra, meta=meta, rejected=None,
+        )
+
+    def window(self, start: Any = None, end: Any = None) -> ShareGraph:
+        """A new graph of the events with ``start <= time < end`` (either bound may be None).
+
+        Results computed on this graph are not carried over: rerun the tools on the window.
+
+        Examples
+        --------
+        >>> import kocgraph as kg
+        >>> g = kg.datasets.toy()
+        >>> g.window(end="2026-01-01T10:30:00Z").n_events
+        16
+        """
+        if not self.has_time:
+            raise InvalidParameterError(
+                "g.window needs event times, but this log was read without a time column. "
+                "Pass time='<column>' to kg.read_log."
+            )
+        t = self._codes.time
+        mask = np.ones(t.shape[0], dtype=bool)
+        bounds = {}
+        for name, val, op in (("start", start, np.greater_equal), ("end", end, np.less)):
+            if val is None:
+                continue
+            ts = _to_utc_timestamp(val, name)
+            mask &= op(t, ts.value)
+            bounds[name] = ts.isoformat()
+        return self._select_events(mask, {"op": "window", **bounds})
+
+    def subgraph(self, users: Any) -> ShareGraph:
+        """A new graph of the events whose source and target are both among ``users``.
+
+        Examples
+        --------
+        >>> import kocgraph as kg
+        >>> g = kg.datasets.toy()
+        >>> g.subgraph(["brand", "alice", "bob"]).n_users
+        3
+        """
+        codes = self.user_codes(users)
+        keep = np.zeros(self.n_users, dtype=bool)
+        keep[codes] = True
+        mask = keep[self._codes.src] & keep[self._codes.tgt]
+        return self._select_events(mask, {"op": "subgraph", "n_users_requested": int(len(codes))})
+
+    def copy(self) -> ShareGraph:
+        """A copy sharing the immutable topology, with its own result tables and meta."""
+        new = ShareGraph(
+            self._events, self.nodes.copy(), self.items.copy(), self.edges.copy(), self._codes,
+            _copy.deepcopy(self.meta), self._rejected, None if self.trees is None else self.trees.copy(),
+        )
+        new._forest = self._forest
+        new._igraph = self._igraph
+        return new
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Check that topology and tables are consistent; raise :class:`LogSchemaError` if not.
+
+        Examples
+        --------
+        >>> import kocgraph as kg
+        >>> kg.datasets.toy().validate()
+        """
+        c = self._codes
+        problems = []
+        n, m = self.n_users, self.n_items
+        if not (c.src.shape == c.tgt.shape == c.item.shape == c.time.shape == c.edge.shape):
+            problems.append("event code arrays differ in length")
+        if len(self._events) != c.src.shape[0]:
+            problems.append(f"events has {len(self._events)} rows but codes have {c.src.shape[0]}")
+        if c.src.size and (c.src.min() < 0 or c.src.max() >= n or c.tgt.min() < 0 or c.tgt.max() >= n):
+            problems.append("a user code is out of range")
+        if c.item.size and (c.item.min() < 0 or c.item.max() >= m):
+            problems.append("an item code is out of range")
+        if np.any(c.src == c.tgt):
+            problems.append("a self-forward is present")
+        if not self.nodes.index.is_unique:
+            problems.append("user ids are not unique")
+        if not self.items.index.is_unique:
+            problems.append("item ids are not unique")
+        if len(self.edges) != c.edge_src.shape[0]:
+            problems.append("edges table and edge codes differ in length")
+        if c.edge.size and (c.edge_src[c.edge] != c.src).any():
+            problems.append("event -> edge mapping is inconsistent")
+        ek = c.edge_src.astype(np.int64) * max(n, 1) + c.edge_tgt
+        if ek.size > 1 and not np.all(ek[1:] > ek[:-1]):
+            problems.append("edges are not sorted and unique by (source, target)")
+        rep = self.meta.get("read_log")
+        if rep and rep.get("rows_read") is not None:
+            if rep["rows_accepted"] + rep["rows_rejected"] != rep["rows_read"]:
+                problems.append("ingest report does not add up: accepted + rejected != read")
+        if problems:
+            raise LogSchemaError(
+                "ShareGraph.validate found problems: " + "; ".join(problems)
+                + ". Rebuild the graph with kg.read_log; do not edit g.events or the codes in place."
+            )
+
+    # ------------------------------------------------------------------ results access
+    def _require(self, table: str, column: str, tool: str) -> pd.Series:
+        df = getattr(self, table)
+        if column not in df.columns:
+            raise NotComputedError(
+                f"g.{table}[{column!r}] has not been computed; found columns {list(df.columns)}. "
+                f"Run kg.tl.{tool}(g) first."
+            )
+        return df[column]
+
+    # ------------------------------------------------------------------ repr
+    def _summary_lines(self) -> list[str]:
+        span = self.time_span
+        lines = [f"ShareGraph with {self.n_users:,} users, {self.n_items:,} items, "
+                 f"{self.n_events:,} events, {self.n_edges:,} edges"]
+        if span is not None:
+            lines.append(f"    time: {span[0].isoformat()} .. {span[1].isoformat()}")
+        elif not self.has_time:
+            lines.append("    time: none (row order)")
+        rep = self.meta.get("read_log")
+        if rep and rep.get("rows_read") is not None:
+            lines.append(f"    ingest: {rep['rows_read']:,} rows read, {rep['rows_accepted']:,} accepted, "
+                         f"{rep['rows_rejected']:,} rejected")
+        for name in ("events", "nodes", "items", "edges"):
+            cols = [c for c in getattr(self, name).columns]
+            lines.append(f"    {name}: {', '.join(map(str, cols)) if cols else '-'}")
+        if self.trees is not None:
+            lines.append(f"    trees: {len(self.trees):,} holders")
+        keys = [k for k in self.meta if k != "read_log"]
+        lines.append(f"    meta: {', '.join(['read_log'] * ('read_log' in self.meta) + keys) or '-'}")
+        return lines
+
+    def __repr__(self) -> str:
+        return "\n".join(self._summary_lines())
+
+    def _repr_html_(self) -> str:
+        lines = self._summary_lines()
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(ln.split(':', 1)[0].strip())}</th>"
+            f"<td style='text-align:left'>{html.escape(ln.split(':', 1)[1].strip())}</td></tr>"
+            for ln in lines[1:]
+        )
+        return f"<div><b>{html.escape(lines[0])}</b><table>{rows}</table></div>"
+
+
+def _lookup(index: pd.Index, values: Any, *, what: str) -> np.ndarray:
+    if isinstance(values, (str, bytes, int, np.integer)) or not hasattr(values, "__iter__"):
+        values = [values]
+    values = list(values)
+    if not values:
+        return np.empty(0, dtype=np.int64)
+    codes = index.get_indexer(pd.Index(values, dtype=index.dtype if index.dtype != object else object, tupleize_cols=False)) if len(index) else np.full(len(values), -1)
+    if (codes < 0).any():
+        missing = [values[i] for i in np.flatnonzero(codes < 0)[:5]]
+        n_miss = int((codes < 0).sum())
+        hint = ""
+        sample = list(index[:3])
+        if sample and type(sample[0]) is not type(missing[0]):
+            hint = (f" Note the types: graph ids look like {type(sample[0]).__name__} (e.g. {sample[0]!r}) "
+                    f"but you passed {type(missing[0]).__name__}.")
+        raise NodeNotFoundError(
+            f"{n_miss} {what} id(s) not in the graph, e.g. {missing!r}.{hint} "
+            f"Check the ids against g.{'nodes' if what != 'item' else 'items'}.index."
+        )
+    return codes.astype(np.int64)
+
+
+def _to_utc_timestamp(val: Any, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(val)
+    except (ValueError, TypeError) as err:
+        raise InvalidParameterError(
+            f"{name}={val!r} is not a time; pass an ISO string like '2026-01-31T08:00:00Z' or a pandas Timestamp."
+        ) from err
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert("UTC")

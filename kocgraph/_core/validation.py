@@ -1,0 +1,304 @@
+"""Every check on user input lives here: column mapping, ids, times, values and row reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InvalidParameterError, LogSchemaError, close_matches
+
+__all__ = ["REASONS", "check_columns", "factorize_ids", "parse_time", "parse_value", "check_rng", "check_int"]
+
+#: rejection reasons, in priority order (a row with several problems gets the first), with plain words
+REASONS: dict[str, str] = {
+    "malformed_row": "the line could not be parsed into the header's columns (truncated or extra fields)",
+    "null_source": "the source user id is missing or empty",
+    "null_target": "the target user id is missing or empty",
+    "null_item": "the item id is missing or empty",
+    "null_time": "the time is missing",
+    "unparseable_time": "the time could not be parsed as a date-time or an epoch number",
+    "mixed_epoch_units": "the epoch time is in a different unit (s/ms/us/ns) from the rest of the column",
+    "time_out_of_range": "the time is outside the representable range (years 1677-2262)",
+    "unparseable_value": "the value is not a number",
+    "self_forward": "the source and the target are the same user",
+    "duplicate": "the row repeats an earlier row exactly (same source, target, item, time and optional columns)",
+}
+REASON_CODES = {name: i + 1 for i, name in enumerate(REASONS)}
+
+_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+# auto-detection bands of |epoch| values: < 1e10 s (until 2286), < 1e13 ms, < 1e16 us, else ns
+_BANDS = np.array([1e10, 1e13, 1e16])
+_BAND_UNITS = ["s", "ms", "us", "ns"]
+
+
+def check_columns(columns: list[Any], mapping: dict[str, Any], required: set[str], *, where: str) -> None:
+    """Raise :class:`LogSchemaError` naming close matches when a mapped column is missing."""
+    cols = [str(c) for c in columns]
+    for role, name in mapping.items():
+        if name is None:
+            if role in required:
+                raise InvalidParameterError(
+                    f"{role}=None but {where} needs a {role} column; pass {role}='<column name>'."
+                )
+            continue
+        if str(name) not in cols:
+            near = close_matches(str(name), cols)
+            hint = (f" Did you mean {role}={near[0]!r}?" if near else "")
+            raise LogSchemaError(
+                f"column {name!r} (the {role} column) not found in the log; columns are {cols}.{hint} "
+                f"Pass {role}='<column>' to {where}, or rename the column."
+            )
+
+
+def _null_id_mask(s: pd.Series) -> np.ndarray:
+    mask = s.isna().to_numpy(dtype=bool).copy()
+    if s.dtype == object or isinstance(s.dtype, (pd.StringDtype, pd.ArrowDtype)) or s.dtype.kind in "OUS":
+        try:
+            empty = (s.astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+        except (TypeError, ValueError):  # pragma: no cover - exotic objects
+            empty = np.zeros(len(s), dtype=bool)
+        mask |= empty
+    return mask
+
+
+def normalize_id_column(s: pd.Series, role: str) -> pd.Series:
+    """Make an id column hashable and exact: integral floats (ints with NaN) become nullable ints."""
+    if s.dtype.kind == "f":
+        vals = s.to_numpy()
+        finite = vals[np.isfinite(vals)]
+        if finite.size == 0 or np.all(finite == np.round(finite)):
+            return s.astype("Int64")
+        raise LogSchemaError(
+            f"the {role} column holds non-integer numbers (e.g. {finite[finite != np.round(finite)][0]!r}); "
+            "user and item ids must be strings or integers. Read the column as strings, or round it."
+        )
+    if isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind == "f":  # pragma: no cover
+        return normalize_id_column(s.astype("float64"), role)
+    return s
+
+
+def factorize_ids(*cols: pd.Series) -> tuple[list[np.ndarray], pd.Index, list[np.ndarray]]:
+    """Factorize several id columns together. Returns per-column codes (-1 = null), the uniques,
+    and per-column null masks."""
+    nulls = [_null_id_mask(c) for c in cols]
+    if len(cols) == 1:
+        both = cols[0]
+    else:
+        dtypes = {str(c.dtype) for c in cols}
+        if len(dtypes) > 1:
+            cols = tuple(c.astype(object) for c in cols)
+        both = pd.concat(cols, ignore_index=True)
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    out, start = [], 0
+    for c, nm in zip(cols, nulls):
+        part = codes[start : start + len(c)]
+        part = np.where(nm, -1, part)
+        out.append(part)
+        start += len(c)
+    idx = pd.Index(uniques, tupleize_cols=False)
+    if isinstance(idx.dtype, pd.ArrowDtype) and idx.dtype.kind in "OUS" or str(idx.dtype).startswith("string"):
+        idx = pd.Index(np.asarray(idx, dtype=object), dtype=object, tupleize_cols=False)
+    elif isinstance(idx.dtype, pd.ArrowDtype) or isinstance(idx.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
+        idx = pd.Index(idx.to_numpy(), tupleize_cols=False)
+    return out, idx, nulls
+
+
+def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Parse a time column to int64 UTC nanoseconds.
+
+    Returns ``(ns, reason, info)`` where ``reason`` is an int8 array of :data:`REASON_CODES` (0 = ok)
+    and ``info`` describes what was detected (kind, unit).
+    """
+    n = len(s)
+    reason = np.zeros(n, dtype=np.int8)
+    ns = np.zeros(n, dtype=np.int64)
+    info: dict[str, Any] = {}
+    dtype = s.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        at = dtype.pyarrow_dtype
+        if pa.types.is_timestamp(at) or pa.types.is_date(at):
+            s = s.astype(f"datetime64[ns{', ' + str(at.tz) if getattr(at, 'tz', None) else ''}]" if not pa.types.is_date(at) else "datetime64[ns]")
+        elif pa.types.is_integer(at) or pa.types.is_floating(at):
+            s = s.astype("float64") if pa.types.is_floating(at) or s.isna().any() else s.astype("int64")
+        else:
+            s = s.astype(object)
+        dtype = s.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
+        info["kind"] = "datetime"
+        return (*_from_datetime(s, tz, reason, info),)
+    if dtype.kind in "iuf" or isinstance(dtype, pd.core.dtypes.dtypes.BaseMaskedDtype) and dtype.kind in "iuf":
+        vals = s.to_numpy(dtype="float64", na_value=np.nan) if dtype.kind == "f" or s.isna().any() else s.to_numpy()
+        info["kind"] = "epoch"
+        return _from_epoch(vals, unit, reason, info)
+    # strings / objects: numbers written as text, or date-time strings
+    obj = s.astype(object)
+    null = obj.isna().to_numpy(dtype=bool).copy()
+    as_str = obj.where(~null, None)
+    stripped = pd.Series(as_str, dtype="string").str.strip()
+    null |= (stripped == "").to_numpy(dtype=bool, na_value=False)
+    num = pd.to_numeric(stripped.where(~null), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    is_num = ~np.isnan(num) & ~null
+    nonnull = ~null
+    if nonnull.any() and is_num[nonnull].all():
+        info["kind"] = "epoch"
+        vals = np.where(null, np.nan, num)
+        # exact integers beyond float precision: re-parse as int
+        if np.nanmax(np.abs(vals), initial=0) > 2**53:
+            vals = pd.to_numeric(stripped.where(~null), errors="coerce").astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
+        return _from_epoch(vals, unit, reason, info)
+    info["kind"] = "datetime-string"
+    if unit != "auto":
+        info["note"] = f"time_unit={unit!r} ignored: the column holds date-time strings"
+    text = stripped.where(~null)
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False) if _all_iso_like(text) else None
+    if parsed is None or parsed.isna().to_numpy()[nonnull].any():
+        parsed = _parse_mixed(text, tz)
+    else:
+        parsed = _localize(parsed, tz)
+    bad = parsed.isna().to_numpy(dtype=bool)
+    reason[null] = _rc("null_time")
+    reason[bad & ~null] = _rc("unparseable_time")
+    ok = ~bad
+    ns[ok] = _asi8(parsed)[ok]
+    return ns, reason, info
+
+
+def _asi8(s: pd.Series) -> np.ndarray:
+    """int64 UTC nanoseconds of a tz-aware datetime Series (NaT -> iNaT)."""
+    return np.asarray(s.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
+
+
+def _all_iso_like(text: pd.Series) -> bool:
+    sample = text.dropna().head(50)
+    return bool(len(sample)) and bool(sample.str.match(r"^\d{4}-\d{2}-\d{2}").all())
+
+
+def _parse_mixed(text: pd.Series, tz: str) -> pd.Series:
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    vals = text.dropna()
+    if len(vals) == 0:
+        return out
+    # per-value parse, tolerant of mixed offsets; only the leftovers of the fast ISO path get here
+    def one(v: str) -> Any:
+        try:
+            ts = pd.Timestamp(v)
+        except (ValueError, TypeError, OverflowError):
+            return pd.NaT
+        if ts is pd.NaT:
+            return ts
+        if ts.tzinfo is None:
+            try:
+                ts = ts.tz_localize(tz)
+            except Exception:  # noqa: BLE001 - nonexistent local times etc.
+                return pd.NaT
+        return ts.tz_convert("UTC")
+
+    uniq = pd.unique(vals.to_numpy(dtype=object))
+    mapping = {u: one(u) for u in uniq}
+    out.loc[vals.index] = pd.to_datetime(vals.map(mapping), utc=True)
+    return out
+
+
+def _localize(parsed: pd.Series, tz: str) -> pd.Series:
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        return parsed.dt.tz_convert("UTC")
+    return parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+
+
+def _from_datetime(s: pd.Series, tz: str, reason: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        info["naive_localized_as"] = tz
+        s = s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    s = s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    null = s.isna().to_numpy(dtype=bool).copy()
+    reason[null] = _rc("null_time")
+    ns = s.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")).astype(np.int64)
+    ns[null] = 0
+    return ns, reason, info
+
+
+def _from_epoch(vals: np.ndarray, unit: str, reason: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    n = vals.shape[0]
+    ns = np.zeros(n, dtype=np.int64)
+    fvals = vals.astype("float64")
+    null = np.isnan(fvals)
+    reason[null] = _rc("null_time")
+    ok = ~null
+    if unit == "auto":
+        band = np.searchsorted(_BANDS, np.abs(fvals[ok]), side="right")
+        counts = np.bincount(band, minlength=4)
+        main = int(np.argmax(counts)) if ok.any() else 0
+        unit_used = _BAND_UNITS[main]
+        info["unit"] = unit_used
+        info["unit_detected"] = True
+        if (counts > 0).sum() > 1:
+            info["mixed_units"] = {u: int(c) for u, c in zip(_BAND_UNITS, counts) if c}
+            off = np.flatnonzero(ok)[band != main]
+            reason[off] = _rc("mixed_epoch_units")
+            ok[off] = False
+    else:
+        if unit not in _UNIT_NS:
+            raise InvalidParameterError(
+                f"time_unit={unit!r} is not supported; expected one of ['auto', 's', 'ms', 'us', 'ns']."
+            )
+        unit_used = unit
+        info["unit"] = unit
+        info["unit_detected"] = False
+    mult = _UNIT_NS[unit_used]
+    if vals.dtype.kind in "iu":
+        v = vals[ok].astype(np.int64)
+        lim = np.iinfo(np.int64).max // mult
+        inr = np.abs(v) <= lim
+        res = np.zeros(v.shape[0], dtype=np.int64)
+        res[inr] = v[inr] * mult
+    else:
+        f = fvals[ok] * mult
+        inr = np.abs(f) < 9.2e18
+        res = np.zeros(f.shape[0], dtype=np.int64)
+        res[inr] = np.rint(f[inr]).astype(np.int64)
+    idx = np.flatnonzero(ok)
+    reason[idx[~inr]] = _rc("time_out_of_range")
+    ns[idx[inr]] = res[inr]
+    return ns, reason, info
+
+
+def parse_value(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric value column: returns (float64 values with NaN for missing, bad-mask of unparseable)."""
+    if s.dtype.kind in "iuf" and not isinstance(s.dtype, pd.ArrowDtype):
+        return s.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(s), dtype=bool)
+    null = s.isna().to_numpy(dtype=bool).copy()
+    if isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind in "iuf":
+        return s.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(s), dtype=bool)
+    txt = pd.Series(s.astype(object).where(~null, None), dtype="string").str.strip()
+    null |= (txt == "").to_numpy(dtype=bool, na_value=False)
+    v = pd.to_numeric(txt.where(~null), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.isnan(v) & ~null
+    return v, bad
+
+
+def _rc(name: str) -> int:
+    return REASON_CODES[name]
+
+
+def check_rng(rng: Any) -> np.random.Generator:
+    """``rng`` as a numpy Generator: None, an int seed, a SeedSequence or a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    raise InvalidParameterError(
+        f"rng={rng!r} is not a seed; pass an int (e.g. rng=0), None, or a numpy.random.Generator."
+    )
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidParameterError(f"{name}={value!r} must be an integer for {where}; pass e.g. {name}=10.")
+    if minimum is not None and value < minimum:
+        raise InvalidParameterError(f"{name}={value!r} must be >= {minimum} for {where}.")
+    return int(value)

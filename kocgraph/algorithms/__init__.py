@@ -1,0 +1,1 @@
+"""Pure kernels: arrays and scipy.sparse in, arrays out. No ShareGraph, no pandas objects in signatures."""

@@ -1,0 +1,236 @@
+"""Cascade forests from forwarding events: first receipt wins.
+
+Pure kernels: integer arrays in, arrays out; no pandas, no ShareGraph. Every step is a vectorized
+numpy pass over the events (plus one pass per tree level for subtree sizes), so the cost is
+O(events) with no per-item or per-event Python loop.
+
+The rule (see ``docs/definitions.md``): events are totally ordered by ``(time, row)``. A user *holds*
+an item from its first send or its first receipt of that item, whichever comes first. A user whose
+first receipt comes before its first send joins the cascade as the child of that receipt's sender;
+every other receipt is an *exposure*. A user who sends an item before ever receiving it is a *root*.
+Because a parent always holds the item strictly before its child (in event order), the parent links
+can never form a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Forest", "build_forest", "item_metrics", "user_metrics", "subtree_sizes", "depths_and_roots"]
+
+_INF = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class Forest:
+    """One row per (item, holder): the cascade forests of every item at once.
+
+    Attributes
+    ----------
+    item, user : int32 arrays
+        Item code and user code of each holder.
+    parent : int64 array
+        Index (into these arrays) of the holder's parent, or -1 for a root.
+    parent_event : int64 array
+        Event index of the first receipt that made the parent link, or -1 for a root.
+    hold_event : int64 array
+        Event index from which the user holds the item (its first receipt or first send).
+    depth : int32 array
+        Hops from the holder's root (roots have depth 0).
+    root : int64 array
+        Index of the holder's root.
+    size : int64 array
+        Subtree size, the holder included (so reach = size - 1).
+    n_forwarded_before_receipt : int
+        Holders who sent the item before they first received it: they count as roots and their later
+        receipts as exposures.
+    """
+
+    item: np.ndarray
+    user: np.ndarray
+    parent: np.ndarray
+    parent_event: np.ndarray
+    hold_event: np.ndarray
+    depth: np.ndarray
+    root: np.ndarray
+    size: np.ndarray
+    n_forwarded_before_receipt: int
+
+    @property
+    def n(self) -> int:
+        return int(self.item.shape[0])
+
+
+def event_order(time: np.ndarray) -> np.ndarray | None:
+    """Stable order of the events by time (ties by row); ``None`` when already in order."""
+    if time.shape[0] < 2 or bool(np.all(time[1:] >= time[:-1])):
+        return None
+    return np.argsort(time, kind="stable")
+
+
+def depths_and_roots(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Depth and root of every node of a forest given by parent indices (-1 for roots).
+
+    Pointer doubling: O(n log depth) vectorized work.
+
+    >>> d, r = depths_and_roots(np.array([-1, 0, 1, -1, 3]))
+    >>> d.tolist(), r.tolist()
+    ([0, 1, 2, 0, 1], [0, 0, 0, 3, 3])
+    """
+    n = parent.shape[0]
+    depth = (parent >= 0).astype(np.int64)
+    jump = parent.copy()
+    root = np.where(parent >= 0, parent, np.arange(n))
+    active = np.flatnonzero(jump >= 0)
+    while active.size:
+        j = jump[active]
+        # synchronous update: every right-hand side is read before its array is written
+        depth[active] += depth[j]
+        root[active] = root[j]
+        jump[active] = jump[j]
+        active = active[jump[active] >= 0]
+    return depth.astype(np.int32), root
+
+
+def subtree_sizes(parent: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """Subtree size of every node (the node included), accumulated level by level, deepest first.
+
+    >>> subtree_sizes(np.array([-1, 0, 1, 0, -1]), np.array([0, 1, 2, 1, 0])).tolist()
+    [4, 2, 1, 1, 1]
+    """
+    n = parent.shape[0]
+    size = np.ones(n, dtype=np.int64)
+    if n == 0:
+        return size
+    by_depth = np.argsort(depth, kind="stable")
+    bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max()) + 2))
+    for d in range(int(depth.max()), 0, -1):
+        nodes = by_depth[bounds[d] : bounds[d + 1]]
+        np.add.at(size, parent[nodes], size[nodes])
+    return size
+
+
+def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.ndarray, n_users: int) -> Forest:
+    """Cascade forests of all items from event arrays (codes; ``time`` any int64 order key).
+
+    Parameters
+    ----------
+    src, tgt, item : integer arrays of equal length
+        Sender code, receiver code and item code of each event.
+    time : int64 array
+        Event time; ties are broken by position.
+    n_users : int
+        Number of user codes.
+
+    Examples
+    --------
+    Two forwards of one item, A(0) -> B(1) -> C(2), and a later exposure A -> C:
+
+    >>> f = build_forest(np.array([0, 1, 0]), np.array([1, 2, 2]), np.zeros(3, int), np.array([1, 2, 3]), 3)
+    >>> f.user.tolist(), f.depth.tolist(), f.size.tolist()
+    ([0, 1, 2], [0, 1, 2], [3, 2, 1])
+    """
+    E = int(src.shape[0])
+    N = np.int64(max(n_users, 1))
+    order = event_order(time)
+    if order is None:
+        rank = np.arange(E, dtype=np.int64)
+    else:
+        rank = np.empty(E, dtype=np.int64)
+        rank[order] = np.arange(E, dtype=np.int64)
+    item64 = item.astype(np.int64)
+    keys = np.concatenate([item64 * N + src, item64 * N + tgt])
+    codes, uniq = pd.factorize(keys, sort=True)  # sort: holders grouped by item, then user
+    codes = codes.astype(np.int64)
+    H = int(uniq.shape[0])
+    send_h, recv_h = codes[:E], codes[E:]
+
+    send_rank = np.full(H, _INF, dtype=np.int64)
+    recv_rank = np.full(H, _INF, dtype=np.int64)
+    np.minimum.at(send_rank, send_h, rank)
+    np.minimum.at(recv_rank, recv_h, rank)
+    ev_at_rank = order if order is not None else np.arange(E, dtype=np.int64)
+
+    has_parent = recv_rank < send_rank
+    first_recv_ev = np.full(H, -1, dtype=np.int64)
+    first_recv_ev[has_parent] = ev_at_rank[recv_rank[has_parent]]
+    parent = np.full(H, -1, dtype=np.int64)
+    parent[has_parent] = send_h[first_recv_ev[has_parent]]
+    hold_rank = np.minimum(send_rank, recv_rank)
+    hold_event = ev_at_rank[hold_rank]
+    n_fbr = int(np.count_nonzero((send_rank < recv_rank) & (recv_rank < _INF)))
+
+    depth, root = depths_and_roots(parent)
+    size = subtree_sizes(parent, depth)
+    return Forest(
+        item=(uniq // N).astype(np.int32),
+        user=(uniq % N).astype(np.int32),
+        parent=parent,
+        parent_event=first_recv_ev,
+        hold_event=hold_event,
+        depth=depth,
+        root=root,
+        size=size,
+        n_forwarded_before_receipt=n_fbr,
+    )
+
+
+def item_metrics(f: Forest, time: np.ndarray, n_items: int) -> dict[str, np.ndarray]:
+    """Per-item cascade figures: size, depth, max_breadth, virality, n_roots, start, end (time units).
+
+    ``virality`` is the mean shortest-path distance over all pairs of users joined by a path in the
+    item's forest: ``2 * sum_edges s*(n_T - s) / sum_trees n_T*(n_T - 1)`` (Goel et al.'s structural
+    virality when the forest is one tree); NaN when no pair exists.
+    """
+    it = f.item.astype(np.int64)
+    size = np.bincount(it, minlength=n_items).astype(np.int64)
+    is_root = f.parent < 0
+    n_roots = np.bincount(it[is_root], minlength=n_items).astype(np.int64)
+    depth = np.zeros(n_items, dtype=np.int64)
+    np.maximum.at(depth, it, f.depth.astype(np.int64))
+    # breadth: holders per (item, depth) level; holders are sorted by item so use factorize
+    level_key = it * (np.int64(f.depth.max(initial=0)) + 1) + f.depth
+    lk_codes, lk_uniq = pd.factorize(level_key)
+    counts = np.bincount(lk_codes)
+    max_breadth = np.zeros(n_items, dtype=np.int64)
+    np.maximum.at(max_breadth, lk_uniq // (np.int64(f.depth.max(initial=0)) + 1), counts)
+    # structural virality over the forest
+    n_tree = f.size[f.root].astype(np.float64)
+    s = f.size.astype(np.float64)
+    num = np.bincount(it[~is_root], weights=(s * (n_tree - s))[~is_root], minlength=n_items)
+    roots_idx = np.flatnonzero(is_root)
+    nr = f.size[roots_idx].astype(np.float64)
+    den = np.bincount(it[roots_idx], weights=nr * (nr - 1.0), minlength=n_items)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        virality = np.where(den > 0, 2.0 * num / np.where(den > 0, den, 1.0), np.nan)
+    t = time[f.hold_event]
+    start = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)
+    end = np.full(n_items, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(start, it, t)
+    np.maximum.at(end, it, t)
+    return {
+        "size": size,
+        "depth": depth,
+        "max_breadth": max_breadth,
+        "virality": virality,
+        "n_roots": n_roots,
+        "start": start,
+        "end": end,
+    }
+
+
+def user_metrics(f: Forest, n_users: int) -> dict[str, np.ndarray]:
+    """Per-user figures summed over items: reach, direct_reach, items_started, items_received."""
+    u = f.user.astype(np.int64)
+    is_root = f.parent < 0
+    reach = np.bincount(u, weights=(f.size - 1).astype(np.float64), minlength=n_users)
+    parents_user = u[f.parent[~is_root]]
+    return {
+        "reach": np.rint(reach).astype(np.int64),
+        "direct_reach": np.bincount(parents_user, minlength=n_users).astype(np.int64),
+        "items_started": np.bincount(u[is_root], minlength=n_users).astype(np.int64),
+        "items_received": np.bincount(u[~is_root], minlength=n_users).astype(np.int64),
+    }
