@@ -15,15 +15,23 @@ __all__ = ["synthetic_frame"]
 _CHANNELS = np.array(["moments", "group", "chat"], dtype=object)
 
 
-def _social_graph(n: int, mean_deg: float, n_comm: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Heavy-tailed follower lists in CSR form: ``followers[indptr[u]:indptr[u+1]]`` receive u's shares."""
+def _social_graph(
+    n: int, mean_deg: float, n_comm: int, rng: np.random.Generator, hubs: np.ndarray, stars: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heavy-tailed follower lists in CSR form: ``followers[indptr[u]:indptr[u+1]]`` receive u's shares.
+
+    ``hubs`` (staff) get thousands of followers, ``stars`` (planted KOCs) hundreds and extra visibility.
+    """
     deg = np.minimum(rng.pareto(1.8, n) * mean_deg * 0.45 + 1, max(n - 1, 1)).astype(np.int64)
+    deg[hubs] = np.maximum(deg[hubs], min(n - 1, 5000))
+    deg[stars] = np.maximum(deg[stars], min(n - 1, 300))
     indptr = np.concatenate([[0], np.cumsum(deg)])
     m = int(indptr[-1])
     owner = np.repeat(np.arange(n, dtype=np.int64), deg)
     comm = np.arange(n) % n_comm
     # 80% of follows stay in the owner's community, the rest anywhere; popular users attract more
     pop = rng.pareto(1.5, n) + 1
+    pop[stars] *= 20.0
     local = rng.random(m) < 0.8
     tgt = np.empty(m, dtype=np.int64)
     cum = np.cumsum(pop)
@@ -65,14 +73,14 @@ def synthetic_frame(
         raise InvalidParameterError(f"ids={ids!r} is not supported; pass ids='str' or ids='int'.")
     gen = check_rng(rng)
     seed_info = int(rng) if isinstance(rng, (int, np.integer)) else None
-    indptr, followers = _social_graph(n_users, mean_followers, max(1, n_communities), gen)
-    deg = np.diff(indptr)
     staff = np.arange(n_staff, dtype=np.int64)
-    # planted KOCs: ordinary consumers (not the most-followed) with a strong habit of forwarding
+    # planted KOCs: ordinary consumers with a strong habit of forwarding
     pool = np.arange(n_staff, n_users)
     planted = gen.choice(pool, size=n_planted, replace=False) if n_planted else np.empty(0, np.int64)
-    activity = gen.lognormal(mean=-1.3, sigma=0.6, size=n_users)  # mean recipients per holding ~0.3
-    activity = np.minimum(activity, 0.8)
+    indptr, followers = _social_graph(n_users, mean_followers, max(1, n_communities), gen, staff, planted)
+    deg = np.diff(indptr)
+    activity = gen.lognormal(mean=-1.0, sigma=0.6, size=n_users)  # mean recipients per holding ~0.45
+    activity = np.minimum(activity, 0.9)
     activity[planted] = gen.uniform(6.0, 12.0, size=n_planted)
     activity[staff] = 0.0  # staff only start items
     pref_channel = gen.integers(0, 3, n_users)
@@ -84,12 +92,12 @@ def synthetic_frame(
     root = np.where(by_staff, gen.integers(0, max(n_staff, 1), n_items), gen.integers(n_staff, n_users, n_items))
     N = np.int64(n_users)
     ev_s, ev_t, ev_i, ev_tm, ev_type = [], [], [], [], []
-    held = pd.Index(np.arange(n_items, dtype=np.int64) * N + root)
+    held = np.sort(np.arange(n_items, dtype=np.int64) * N + root)  # sorted keys item*N+user
     # first generation: roots send to several followers (staff broadcast to more)
     f_item = np.arange(n_items, dtype=np.int64)
     f_user = root.astype(np.int64)
     f_time = start
-    f_rate = np.where(by_staff, 8.0, activity[root] + 1.0) * appeal
+    f_rate = np.where(by_staff, 30.0, activity[root] + 2.0) * appeal
     for _ in range(200):
         if f_user.size == 0:
             break
@@ -111,8 +119,12 @@ def synthetic_frame(
         key_o = key[order]
         first = ~pd.Series(key_o).duplicated().to_numpy()
         cand = order[first]
-        new = cand[~pd.Index(key[cand]).isin(held)]
-        held = held.append(pd.Index(key[new]))
+        ck = key[cand]
+        pos = np.searchsorted(held, ck)
+        seen = held[np.minimum(pos, held.size - 1)] == ck
+        new = cand[~seen]
+        nk = np.sort(key[new])
+        held = np.insert(held, np.searchsorted(held, nk), nk)
         # purchases by new holders, credited to the sharer
         buy = new[gen.random(new.size) < purchase_rate]
         if buy.size:
