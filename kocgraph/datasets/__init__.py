@@ -16,9 +16,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from .._core.graph import ShareGraph
+from ._registry import SAMPLES, cache_dir, load_sample, samples
 from ._synthetic import synthetic_frame
 
-__all__ = ["toy", "toy_frame", "toy_path", "synthetic", "synthetic_frame"]
+__all__ = ["toy", "toy_frame", "toy_path", "synthetic", "synthetic_frame", "samples", "load_sample", "cache_dir", "SAMPLES"]
 
 
 def toy_path() -> str:
