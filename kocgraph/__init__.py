@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from . import datasets, get, tl
+from . import datasets, get, pp, tl
 from ._core.graph import ShareGraph
 from ._version import __version__
 from .exceptions import (
@@ -34,6 +34,7 @@ __all__ = [
     "read_adoptions",
     "read",
     "write",
+    "pp",
     "tl",
     "get",
     "datasets",
