@@ -151,14 +151,8 @@ class ShareGraph:
         time_ns = np.asarray(time_ns, dtype=np.int64)
 
         # edges, sorted by (source, target): their order is the CSR data order
-        key = src * np.int64(max(n_users, 1)) + tgt
-        ekeys, eidx = np.unique(key, return_inverse=True)
-        eidx = eidx.astype(np.int64)
-        m = ekeys.shape[0]
-        e_src = (ekeys // max(n_users, 1)).astype(np.int32)
-        e_tgt = (ekeys % max(n_users, 1)).astype(np.int32)
-        n_fw = np.bincount(eidx, minlength=m).astype(np.int64)
-        n_it = np.bincount(pd.unique(eidx * np.int64(max(len(item_ids), 1)) + item) // max(len(item_ids), 1), minlength=m)
+        eidx, e_src, e_tgt, n_fw, n_it = _aggregate_edges(src, tgt, item, n_users, len(item_ids))
+        m = e_src.shape[0]
         first = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
         last = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
         np.minimum.at(first, eidx, time_ns)
@@ -479,6 +473,33 @@ class ShareGraph:
             for ln in lines[1:]
         )
         return f"<div><b>{html.escape(lines[0])}</b><table>{rows}</table></div>"
+
+
+def _aggregate_edges(
+    src: np.ndarray, tgt: np.ndarray, item: np.ndarray, n_users: int, n_items: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One sort of the events by (source, target, item): edge index of each event, edge endpoints,
+    forwards per edge and distinct items per edge."""
+    N, M = np.int64(max(n_users, 1)), np.int64(max(n_items, 1))
+    key = src * N + tgt
+    if src.shape[0] == 0:
+        z = np.empty(0, dtype=np.int64)
+        return z, z.astype(np.int32), z.astype(np.int32), z, z
+    if float(N) * float(N) * float(M) < 9.0e18:
+        order = np.argsort(key * M + item, kind="stable")
+    else:  # pragma: no cover - astronomically many users x items
+        order = np.lexsort((item, key))
+    ks, its = key[order], item[order]
+    new_edge = np.r_[True, ks[1:] != ks[:-1]]
+    new_pair = new_edge | np.r_[True, its[1:] != its[:-1]]
+    edge_sorted = np.cumsum(new_edge) - 1
+    eidx = np.empty_like(edge_sorted)
+    eidx[order] = edge_sorted
+    starts = np.flatnonzero(new_edge)
+    ekeys = ks[starts]
+    n_fw = np.diff(np.r_[starts, ks.shape[0]]).astype(np.int64)
+    n_it = np.bincount(edge_sorted[new_pair], minlength=starts.shape[0]).astype(np.int64)
+    return eidx, (ekeys // N).astype(np.int32), (ekeys % N).astype(np.int32), n_fw, n_it
 
 
 def _lookup(index: pd.Index, values: Any, *, what: str) -> np.ndarray:

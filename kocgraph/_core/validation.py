@@ -52,17 +52,6 @@ def check_columns(columns: list[Any], mapping: dict[str, Any], required: set[str
             )
 
 
-def _null_id_mask(s: pd.Series) -> np.ndarray:
-    mask = s.isna().to_numpy(dtype=bool).copy()
-    if s.dtype == object or isinstance(s.dtype, (pd.StringDtype, pd.ArrowDtype)) or s.dtype.kind in "OUS":
-        try:
-            empty = (s.astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
-        except (TypeError, ValueError):  # pragma: no cover - exotic objects
-            empty = np.zeros(len(s), dtype=bool)
-        mask |= empty
-    return mask
-
-
 def normalize_id_column(s: pd.Series, role: str) -> pd.Series:
     """Make an id column hashable and exact: integral floats (ints with NaN) become nullable ints."""
     if s.dtype.kind == "f":
@@ -80,29 +69,38 @@ def normalize_id_column(s: pd.Series, role: str) -> pd.Series:
 
 
 def factorize_ids(*cols: pd.Series) -> tuple[list[np.ndarray], pd.Index, list[np.ndarray]]:
-    """Factorize several id columns together. Returns per-column codes (-1 = null), the uniques,
-    and per-column null masks."""
-    nulls = [_null_id_mask(c) for c in cols]
+    """Factorize several id columns together (one shared code space).
+
+    Returns per-column int64 codes (-1 = missing), the unique ids (object Index, in first-seen
+    order) and per-column missing masks. Empty or whitespace-only strings count as missing; they
+    are detected on the unique values, so the cost stays O(rows) hashing plus O(uniques).
+    """
     if len(cols) == 1:
         both = cols[0]
     else:
-        dtypes = {str(c.dtype) for c in cols}
-        if len(dtypes) > 1:
+        if len({str(c.dtype) for c in cols}) > 1:
             cols = tuple(c.astype(object) for c in cols)
         both = pd.concat(cols, ignore_index=True)
     codes, uniques = pd.factorize(both, use_na_sentinel=True)
-    codes = codes.astype(np.int64)
-    out, start = [], 0
-    for c, nm in zip(cols, nulls):
-        part = codes[start : start + len(c)]
-        part = np.where(nm, -1, part)
-        out.append(part)
-        start += len(c)
+    codes = np.asarray(codes, dtype=np.int64)
     idx = pd.Index(uniques, tupleize_cols=False)
-    if isinstance(idx.dtype, pd.ArrowDtype) and idx.dtype.kind in "OUS" or str(idx.dtype).startswith("string"):
-        idx = pd.Index(np.asarray(idx, dtype=object), dtype=object, tupleize_cols=False)
-    elif isinstance(idx.dtype, pd.ArrowDtype) or isinstance(idx.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
+    if idx.dtype.kind in "OUS" or isinstance(idx.dtype, (pd.StringDtype, pd.ArrowDtype)) or str(idx.dtype) == "str":
+        as_str = pd.Series(idx.to_numpy(dtype=object), dtype=object)
+        is_str = as_str.map(type).eq(str).to_numpy() if idx.dtype == object else np.ones(len(idx), dtype=bool)
+        blank = np.zeros(len(idx), dtype=bool)
+        if is_str.any():
+            blank[is_str] = (pd.Series(as_str[is_str], dtype="string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
+        if blank.any():
+            codes[blank[np.maximum(codes, 0)] & (codes >= 0)] = -1
+        idx = pd.Index(as_str.to_numpy(), dtype=object, tupleize_cols=False)
+    elif isinstance(idx.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
         idx = pd.Index(idx.to_numpy(), tupleize_cols=False)
+    out, nulls, start = [], [], 0
+    for c in cols:
+        part = codes[start : start + len(c)]
+        out.append(part)
+        nulls.append(part < 0)
+        start += len(c)
     return out, idx, nulls
 
 
@@ -225,22 +223,33 @@ def _from_datetime(s: pd.Series, tz: str, reason: np.ndarray, info: dict[str, An
 def _from_epoch(vals: np.ndarray, unit: str, reason: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     n = vals.shape[0]
     ns = np.zeros(n, dtype=np.int64)
-    fvals = vals.astype("float64")
-    null = np.isnan(fvals)
+    fvals = vals if vals.dtype.kind == "f" else vals.astype("float64")
+    null = np.isnan(fvals) if vals.dtype.kind == "f" else np.zeros(n, dtype=bool)
     reason[null] = _rc("null_time")
     ok = ~null
     if unit == "auto":
-        band = np.searchsorted(_BANDS, np.abs(fvals[ok]), side="right")
-        counts = np.bincount(band, minlength=4)
-        main = int(np.argmax(counts)) if ok.any() else 0
-        unit_used = _BAND_UNITS[main]
-        info["unit"] = unit_used
-        info["unit_detected"] = True
-        if (counts > 0).sum() > 1:
+        if not ok.any():
+            lo = hi = 0.0
+        elif vals.dtype.kind in "iu":
+            vmin, vmax = int(vals.min()), int(vals.max())
+            lo = 0.0 if vmin <= 0 <= vmax else float(min(abs(vmin), abs(vmax)))
+            hi = float(max(abs(vmin), abs(vmax)))
+        else:
+            lo, hi = float(np.nanmin(np.abs(fvals))), float(np.nanmax(np.abs(fvals)))
+        b_lo, b_hi = np.searchsorted(_BANDS, [lo, hi], side="right")
+        if b_lo == b_hi:  # the whole column sits in one band: no per-row work
+            main = int(b_lo)
+        else:
+            band = np.searchsorted(_BANDS, np.abs(fvals[ok]), side="right")
+            counts = np.bincount(band, minlength=4)
+            main = int(np.argmax(counts))
             info["mixed_units"] = {u: int(c) for u, c in zip(_BAND_UNITS, counts) if c}
             off = np.flatnonzero(ok)[band != main]
             reason[off] = _rc("mixed_epoch_units")
             ok[off] = False
+        unit_used = _BAND_UNITS[main]
+        info["unit"] = unit_used
+        info["unit_detected"] = True
     else:
         if unit not in _UNIT_NS:
             raise InvalidParameterError(

@@ -143,7 +143,7 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
         rank[order] = np.arange(E, dtype=np.int64)
     item64 = item.astype(np.int64)
     keys = np.concatenate([item64 * N + src, item64 * N + tgt])
-    codes, uniq = pd.factorize(keys, sort=True)  # sort: holders grouped by item, then user
+    codes, uniq = pd.factorize(keys)
     codes = codes.astype(np.int64)
     H = int(uniq.shape[0])
     send_h, recv_h = codes[:E], codes[E:]

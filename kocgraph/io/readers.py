@@ -270,12 +270,7 @@ def _build(
         col = mapping[opt]
         if col is None:
             continue
-        s = df[col]
-        txt = pd.Series(s.astype(object).where(s.notna(), None), dtype="string").str.strip()
-        if opt == "event_type":
-            txt = txt.str.lower()
-        txt = txt.where(txt != "")
-        cat = pd.Categorical(txt.astype(object))
+        cat = _normalized_category(df[col], lower=opt == "event_type")
         extra[opt] = cat
         extra_codes.append(np.asarray(cat.codes, dtype=np.int64))
     if mapping["value"] is not None:
@@ -286,11 +281,10 @@ def _build(
     flag((src == tgt) & (src >= 0), "self_forward")
     ok = reason == 0
     if ok.any():
-        cols = {"s": src[ok], "t": tgt[ok], "i": item[ok], "tm": tns[ok]}
-        for j, c in enumerate(extra_codes):
-            cols[f"x{j}"] = c[ok]
-        dup = pd.DataFrame(cols).duplicated(keep="first").to_numpy()
         okidx = np.flatnonzero(ok)
+        allok = okidx.size == n
+        cols = [a if allok else a[ok] for a in (src, tgt, item, tns, *extra_codes)]
+        dup = _duplicated_rows(cols)
         reason[okidx[dup]] = REASON_CODES["duplicate"]
     ok = reason == 0
 
@@ -357,6 +351,52 @@ def _build(
         meta={"read_log": report}, rejected=rejected,
     )
     return g
+
+
+def _normalized_category(s: pd.Series, *, lower: bool) -> pd.Categorical:
+    """Categorical of stripped (and lower-cased) text; normalizes the unique values only."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    norm = pd.Series(pd.Index(uniques).to_numpy(dtype=object), dtype="string").str.strip()
+    if lower:
+        norm = norm.str.lower()
+    norm = norm.where(norm != "")
+    ncodes, cats = pd.factorize(norm.astype(object), use_na_sentinel=True)
+    remap = np.append(ncodes, -1)  # -1 (missing) stays missing
+    codes = remap[np.asarray(codes)]
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(np.asarray(cats, dtype=object), dtype=object))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer, vectorized (uint64 wrap-around is intended)."""
+    x = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def _duplicated_rows(cols: list[np.ndarray]) -> np.ndarray:
+    """Rows equal, column by column, to an earlier row.
+
+    A 64-bit row hash finds the candidates in one O(n) pass; the exact comparison then runs only on
+    the rows whose hash occurs more than once, so a hash collision can never reject a distinct row.
+    """
+    h = np.zeros(cols[0].shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j, c in enumerate(cols):
+            h = _mix(h ^ (c.astype(np.int64).view(np.uint64) + np.uint64(0x9E3779B97F4A7C15) * np.uint64(j + 1)))
+    hs = pd.Series(h.view(np.int64))
+    maybe = hs.duplicated(keep="first").to_numpy()
+    dup = np.zeros(h.shape[0], dtype=bool)
+    if not maybe.any():
+        return dup
+    sub = np.flatnonzero(hs.isin(pd.unique(hs[maybe].to_numpy())).to_numpy())
+    exact = pd.DataFrame({f"c{j}": c[sub] for j, c in enumerate(cols)}).duplicated(keep="first").to_numpy()
+    dup[sub[exact]] = True
+    return dup
 
 
 def _py(v: Any) -> Any:
