@@ -486,7 +486,7 @@ def _aggregate_edges(
         z = np.empty(0, dtype=np.int64)
         return z, z.astype(np.int32), z.astype(np.int32), z, z
     if float(N) * float(N) * float(M) < 9.0e18:
-        order = np.argsort(key * M + item, kind="stable")
+        order = np.argsort(key * M + item)  # equal keys are interchangeable: no need for stability
     else:  # pragma: no cover - astronomically many users x items
         order = np.lexsort((item, key))
     ks, its = key[order], item[order]

@@ -259,6 +259,10 @@ def _from_epoch(vals: np.ndarray, unit: str, reason: np.ndarray, info: dict[str,
         info["unit"] = unit
         info["unit_detected"] = False
     mult = _UNIT_NS[unit_used]
+    if vals.dtype.kind in "iu" and ok.all() and vals.size:
+        lim = np.iinfo(np.int64).max // mult
+        if int(vals.max()) <= lim and int(vals.min()) >= -lim:  # fast path: every row valid, in range
+            return vals.astype(np.int64) * mult, reason, info
     if vals.dtype.kind in "iu":
         v = vals[ok].astype(np.int64)
         lim = np.iinfo(np.int64).max // mult

@@ -71,31 +71,60 @@ def event_order(time: np.ndarray) -> np.ndarray | None:
     return np.argsort(time, kind="stable")
 
 
+def forest_levels(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Breadth-first levels of a forest given by parent indices (-1 for roots).
+
+    Returns ``(order, bounds, depth, root)``: ``order[bounds[d]:bounds[d+1]]`` are the nodes at depth
+    ``d``. One sort of the parent array builds the children index; each node is then touched once.
+
+    >>> order, bounds, depth, root = forest_levels(np.array([-1, 0, 1, -1, 3]))
+    >>> depth.tolist(), root.tolist(), bounds.tolist()
+    ([0, 1, 2, 0, 1], [0, 0, 0, 3, 3], [0, 2, 4, 5])
+    """
+    n = parent.shape[0]
+    depth = np.zeros(n, dtype=np.int32)
+    root = np.arange(n, dtype=np.int64)
+    if n == 0:
+        return np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64), depth, root
+    by_parent = np.argsort(parent)  # roots (-1) first, then children grouped by parent
+    n_roots = int(np.count_nonzero(parent < 0))
+    children = by_parent[n_roots:]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parent[children], minlength=n), out=ptr[1:])
+    levels = [by_parent[:n_roots]]
+    frontier = levels[0]
+    d = 0
+    while True:
+        k = ptr[frontier + 1] - ptr[frontier]
+        tot = int(k.sum())
+        if tot == 0:
+            break
+        starts = np.repeat(ptr[frontier], k)
+        offs = np.arange(tot, dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+        nxt = children[starts + offs]
+        d += 1
+        depth[nxt] = d
+        root[nxt] = root[parent[nxt]]
+        levels.append(nxt)
+        frontier = nxt
+    order = np.concatenate(levels)
+    bounds = np.zeros(len(levels) + 1, dtype=np.int64)
+    np.cumsum([lv.shape[0] for lv in levels], out=bounds[1:])
+    return order, bounds, depth, root
+
+
 def depths_and_roots(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Depth and root of every node of a forest given by parent indices (-1 for roots).
-
-    Pointer doubling: O(n log depth) vectorized work.
 
     >>> d, r = depths_and_roots(np.array([-1, 0, 1, -1, 3]))
     >>> d.tolist(), r.tolist()
     ([0, 1, 2, 0, 1], [0, 0, 0, 3, 3])
     """
-    n = parent.shape[0]
-    depth = (parent >= 0).astype(np.int64)
-    jump = parent.copy()
-    root = np.where(parent >= 0, parent, np.arange(n))
-    active = np.flatnonzero(jump >= 0)
-    while active.size:
-        j = jump[active]
-        # synchronous update: every right-hand side is read before its array is written
-        depth[active] += depth[j]
-        root[active] = root[j]
-        jump[active] = jump[j]
-        active = active[jump[active] >= 0]
-    return depth.astype(np.int32), root
+    _, _, depth, root = forest_levels(parent)
+    return depth, root
 
 
-def subtree_sizes(parent: np.ndarray, depth: np.ndarray) -> np.ndarray:
+def subtree_sizes(parent: np.ndarray, depth: np.ndarray, levels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Subtree size of every node (the node included), accumulated level by level, deepest first.
 
     >>> subtree_sizes(np.array([-1, 0, 1, 0, -1]), np.array([0, 1, 2, 1, 0])).tolist()
@@ -105,10 +134,13 @@ def subtree_sizes(parent: np.ndarray, depth: np.ndarray) -> np.ndarray:
     size = np.ones(n, dtype=np.int64)
     if n == 0:
         return size
-    by_depth = np.argsort(depth, kind="stable")
-    bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max()) + 2))
-    for d in range(int(depth.max()), 0, -1):
-        nodes = by_depth[bounds[d] : bounds[d + 1]]
+    if levels is None:
+        order = np.argsort(depth, kind="stable")
+        bounds = np.searchsorted(depth[order], np.arange(int(depth.max()) + 2))
+    else:
+        order, bounds = levels
+    for d in range(bounds.shape[0] - 2, 0, -1):
+        nodes = order[bounds[d] : bounds[d + 1]]
         np.add.at(size, parent[nodes], size[nodes])
     return size
 
@@ -163,8 +195,8 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     hold_event = ev_at_rank[hold_rank]
     n_fbr = int(np.count_nonzero((send_rank < recv_rank) & (recv_rank < _INF)))
 
-    depth, root = depths_and_roots(parent)
-    size = subtree_sizes(parent, depth)
+    order, bounds, depth, root = forest_levels(parent)
+    size = subtree_sizes(parent, depth, (order, bounds))
     return Forest(
         item=(uniq // N).astype(np.int32),
         user=(uniq % N).astype(np.int32),

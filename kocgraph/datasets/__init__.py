@@ -18,8 +18,10 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from ._registry import SAMPLES, cache_dir, load_sample, samples
 from ._synthetic import synthetic_frame
+from .public import public_datasets, read_douban, read_higgs, read_stackexchange, read_weibo_deephawkes
 
-__all__ = ["toy", "toy_frame", "toy_path", "synthetic", "synthetic_frame", "samples", "load_sample", "cache_dir", "SAMPLES"]
+__all__ = ["toy", "toy_frame", "toy_path", "synthetic", "synthetic_frame", "samples", "load_sample", "cache_dir", "SAMPLES",
+           "public_datasets", "read_weibo_deephawkes", "read_douban", "read_stackexchange", "read_higgs"]
 
 
 def toy_path() -> str:

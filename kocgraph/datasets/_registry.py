@@ -27,9 +27,9 @@ SAMPLES: dict[str, Sample] = {
     s.name: s
     for s in (
         Sample("toy", "hand-checkable toy log: 30 events, 17 users, 3 items", {}, 30),
-        Sample("synthetic-1e5", "synthetic log, about 1e5 events", {"n_users": 100_000, "n_items": 2_000, "rng": 0}, 117_580),
-        Sample("synthetic-1e6", "synthetic log, about 1e6 events", {"n_users": 300_000, "n_items": 15_000, "rng": 0}, 1_000_000),
-        Sample("synthetic-1e7", "synthetic log, about 1e7 events", {"n_users": 1_000_000, "n_items": 100_000, "rng": 0}, 10_000_000),
+        Sample("synthetic-1e5", "synthetic log, about 1e5 events", {"n_users": 100_000, "n_items": 1_700, "rng": 0}, 105_562),
+        Sample("synthetic-1e6", "synthetic log, about 1e6 events", {"n_users": 100_000, "n_items": 18_500, "rng": 0}, 1_000_871),
+        Sample("synthetic-1e7", "synthetic log, about 1e7 events", {"n_users": 1_000_000, "n_items": 93_000, "rng": 0}, 10_095_236),
         Sample(
             "planted-koc",
             "50 planted strong spreaders among 20,000 users; their ids are in g.meta['synthetic']['planted']",
