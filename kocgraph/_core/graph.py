@@ -106,6 +106,7 @@ class ShareGraph:
         self._forest: Any = None
         self._adj_cache: dict[Any, sp.csr_matrix] = {}
         self._igraph: Any = None
+        self._cache: dict[str, Any] = {}  # topology-derived views (immutable topology keeps them valid)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -250,7 +251,8 @@ class ShareGraph:
         weight
             A numeric column of ``g.edges`` (default ``"n_forwards"``), or ``None`` for ones.
 
-        The data array is in ``g.edges`` row order. Cached per weight; do not modify the result.
+        The data array is in ``g.edges`` row order. Cached for the topology weights (None,
+        ``n_forwards``, ``n_items``); do not modify the result.
 
         Examples
         --------
@@ -261,23 +263,27 @@ class ShareGraph:
         True
         """
         key = (weight, np.dtype(dtype).str)
-        if key not in self._adj_cache:
-            if weight is None:
-                data = np.ones(self.n_edges, dtype=dtype)
-            else:
-                if weight not in self.edges.columns:
-                    raise InvalidParameterError(
-                        f"weight={weight!r} is not a column of g.edges; columns are {list(self.edges.columns)}. "
-                        "Pass weight='n_forwards', weight=None, or a column a kg.tl tool has written."
-                    )
-                data = self.edges[weight].to_numpy(dtype=dtype, na_value=0)
-            n = self.n_users
+        if key in self._adj_cache:
+            return self._adj_cache[key]
+        if weight is None:
+            data = np.ones(self.n_edges, dtype=dtype)
+        else:
+            if weight not in self.edges.columns:
+                raise InvalidParameterError(
+                    f"weight={weight!r} is not a column of g.edges; columns are {list(self.edges.columns)}. "
+                    "Pass weight='n_forwards', weight=None, or a column a kg.tl tool has written."
+                )
+            data = self.edges[weight].to_numpy(dtype=dtype, na_value=0)
+        n = self.n_users
+        if "indptr" not in self._cache:
             counts = np.bincount(self._codes.edge_src, minlength=n)
-            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            A = sp.csr_matrix((data, self._codes.edge_tgt.astype(np.int32), indptr), shape=(n, n))
-            A.has_sorted_indices = True
+            self._cache["indptr"] = _readonly(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+            self._cache["indices"] = _readonly(self._codes.edge_tgt.astype(np.int32))
+        A = sp.csr_matrix((data, self._cache["indices"], self._cache["indptr"]), shape=(n, n))
+        A.has_sorted_indices = True
+        if weight in (None, "n_forwards", "n_items"):  # topology-derived: immutable, safe to cache
             self._adj_cache[key] = A
-        return self._adj_cache[key]
+        return A
 
     def to_igraph(self) -> igraph.Graph:
         """A directed igraph view, built once and cached: vertex ``i`` is user code ``i``, edge ``j`` is
@@ -385,6 +391,8 @@ class ShareGraph:
         )
         new._forest = self._forest
         new._igraph = self._igraph
+        new._cache = self._cache
+        new._adj_cache = self._adj_cache
         return new
 
     # ------------------------------------------------------------------ checks

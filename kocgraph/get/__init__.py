@@ -1,5 +1,7 @@
-"""Getters: tidy DataFrames out of a :class:`~kocgraph.ShareGraph`."""
+"""Getters: tidy DataFrames out of a :class:`~kocgraph.ShareGraph`. Each raises
+:class:`~kocgraph.NotComputedError` naming the tool to run when its result is missing."""
 
 from ._basic import cascade, rejected
+from ._see import communities, explain, kocs
 
-__all__ = ["rejected", "cascade"]
+__all__ = ["rejected", "cascade", "kocs", "explain", "communities"]

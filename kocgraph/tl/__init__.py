@@ -2,5 +2,7 @@
 records its parameters in ``g.meta[key_added]`` and returns ``None`` (or a new graph with ``copy=True``)."""
 
 from ._cascades import cascades
+from ._centrality import betweenness, communities, coreness, pagerank, strength
+from ._kocs import kocs
 
-__all__ = ["cascades"]
+__all__ = ["cascades", "pagerank", "strength", "coreness", "betweenness", "communities", "kocs"]

@@ -1,0 +1,206 @@
+"""``kg.get.kocs``, ``kg.get.explain``, ``kg.get.communities``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._core.graph import ShareGraph
+from .._core.tools import check_graph
+from .._core.validation import check_int
+from ..algorithms.communities import community_summary
+from ..exceptions import NotComputedError
+
+__all__ = ["kocs", "explain", "communities"]
+
+_FEATURE_WORDS = {
+    "reach": "reach",
+    "direct_reach": "direct reach",
+    "items_started": "items started",
+    "pagerank": "influence PageRank",
+    "coreness": "coreness",
+    "conversions": "conversions",
+    "conversion_value": "conversion value",
+}
+
+
+def _meta(g: ShareGraph, key: str, tool: str) -> dict[str, Any]:
+    if key not in g.meta or f"{key}_score" not in g.nodes.columns:
+        raise NotComputedError(f"no KOC ranking under key {key!r} in this graph. Run kg.tl.{tool}(g) first.")
+    return g.meta[key]
+
+
+def _top_share(values: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Share of eligible users whose value is >= each user's value ("top X%")."""
+    ref = np.sort(values[eligible & ~np.isnan(values)])
+    if ref.size == 0:
+        return np.full(values.shape, np.nan)
+    ge = ref.size - np.searchsorted(ref, values, side="left")
+    return ge / ref.size
+
+
+def _fmt_pct(p: float) -> str:
+    pct = 100.0 * p
+    if pct < 0.1:
+        return f"{pct:.2f}%"
+    if pct < 1:
+        return f"{pct:.1f}%"
+    return f"{pct:.0f}%"
+
+
+def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc") -> pd.DataFrame:
+    """The top ``n`` KOC candidates, best first, with a one-line reason in plain words.
+
+    Columns: ``rank``, ``user``, ``score``, ``rank_lo``/``rank_hi`` (bootstrap interval, when computed),
+    ``community`` (when computed), ``reach``, ``direct_reach``, ``items_spread``, ``items_started``,
+    ``pagerank``, ``conversions``/``conversion_value`` (when the log has them), ``reason``. With a
+    ``per_community`` slate, ``rank`` is the slate order. ``excluded=True`` instead lists the users left
+    out of the ranking (staff, KOL-scale accounts) with the reason.
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
+    >>> top = kg.get.kocs(g, n=3)
+    >>> top["user"].tolist()
+    ['alice', 'bob', 'carol']
+    >>> top["reason"].iloc[0]
+    'reached 16 users across 3 items, brought 1 conversion; top 8% by reach'
+    """
+    g = check_graph(g, "kg.get.kocs")
+    n = check_int("n", n, minimum=1, where="kg.get.kocs")
+    meta = _meta(g, key, "kocs")
+    nodes = g.nodes
+    if excluded:
+        ex = nodes[f"{key}_excluded"]
+        sel = ex.isin(["staff", "kol"]).to_numpy()
+        out = pd.DataFrame({"user": nodes.index[sel], "excluded": ex[sel].astype(str).to_numpy(),
+                            "reach": nodes["reach"].to_numpy()[sel]})
+        out["reason"] = np.where(out["excluded"] == "staff", "operator's own account",
+                                 "celebrity-scale audience (above the KOL threshold)")
+        return out.reset_index(drop=True)
+    order_col = f"{key}_slate" if f"{key}_slate" in nodes.columns else f"{key}_rank"
+    ranks = nodes[order_col]
+    sel = ranks.notna().to_numpy()
+    sub = nodes.loc[sel]
+    sub = sub.assign(_r=ranks[sel].astype("int64")).sort_values("_r").head(n)
+    feats = meta["features"]
+    eligible = nodes[f"{key}_score"].notna().to_numpy()
+    cols: dict[str, Any] = {"rank": sub["_r"].to_numpy(), "user": sub.index.to_numpy(),
+                            "score": sub[f"{key}_score"].to_numpy()}
+    if f"{key}_rank_lo" in nodes.columns:
+        cols["rank_lo"] = sub[f"{key}_rank_lo"].to_numpy()
+        cols["rank_hi"] = sub[f"{key}_rank_hi"].to_numpy()
+    if "community" in nodes.columns:
+        cols["community"] = sub["community"].to_numpy()
+    for k in ("reach", "direct_reach", "items_spread", "items_started", "pagerank", "conversions", "conversion_value"):
+        if k in nodes.columns:
+            cols[k] = sub[k].to_numpy()
+    out = pd.DataFrame(cols)
+    # plain-words reason: the headline figure plus the feature where the user stands highest
+    idx = g.user_codes(sub.index)
+    shares = {k: _top_share(nodes[k].to_numpy(np.float64), eligible)[idx] for k in feats}
+    reasons = []
+    for r, row in enumerate(sub.itertuples(index=False)):  # n rows only: the output size, not the data
+        best = min(feats, key=lambda k: (shares[k][r], -meta["weights"][k]))
+        reach = int(getattr(row, "reach"))
+        spread = int(getattr(row, "items_spread"))
+        head = f"reached {reach:,} user{'s' * (reach != 1)} across {spread:,} item{'s' * (spread != 1)}"
+        if "conversions" in nodes.columns and getattr(row, "conversions", 0):
+            cv = int(getattr(row, "conversions"))
+            head += f", brought {cv:,} conversion{'s' * (cv != 1)}"
+        reasons.append(f"{head}; top {_fmt_pct(shares[best][r])} by {_FEATURE_WORDS[best]}")
+    out["reason"] = reasons
+    return out
+
+
+def explain(g: ShareGraph, user: Any, *, key: str = "koc") -> pd.DataFrame:
+    """Break one user's KOC score into its terms; the ``contribution`` column adds up to the score.
+
+    Columns: ``value`` (the raw feature), ``percentile`` (share of eligible users at or below it),
+    ``weight`` (normalized), ``contribution`` (= weight × percentile). Indexed by feature; the score is
+    in ``.attrs["score"]``.
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
+    >>> ex = kg.get.explain(g, "alice")
+    >>> bool(abs(ex["contribution"].sum() - ex.attrs["score"]) < 1e-12)
+    True
+    """
+    g = check_graph(g, "kg.get.explain")
+    meta = _meta(g, key, "kocs")
+    code = int(g.user_codes([user])[0])
+    feats = meta["features"]
+    w = meta["weights"]
+    row = g.nodes.iloc[code]
+    contrib = np.array([row[f"{key}_term_{k}"] for k in feats], dtype=np.float64)
+    weights = np.array([w[k] for k in feats])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(weights > 0, contrib / weights, np.nan)
+    out = pd.DataFrame(
+        {"value": [row[k] for k in feats], "percentile": pct, "weight": weights, "contribution": contrib},
+        index=pd.Index(feats, name="feature"),
+    )
+    out.attrs["score"] = float(row[f"{key}_score"])
+    out.attrs["user"] = user
+    if pd.notna(row[f"{key}_excluded"]):
+        out.attrs["excluded"] = str(row[f"{key}_excluded"])
+    return out
+
+
+def communities(g: ShareGraph, *, key: str = "community", n_top: int = 3) -> pd.DataFrame:
+    """One row per community: size, modularity share, top users, internal and external forwards.
+
+    ``modularity`` is the community's term of Newman's modularity (the terms sum to the partition's
+    modularity); ``top_users`` are its best-ranked KOCs when ``kg.tl.kocs`` ran, else its largest
+    reach, else its most forwards.
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.communities(g, rng=0)
+    >>> tab = kg.get.communities(g)
+    >>> int(tab["size"].sum()) == g.n_users
+    True
+    """
+    g = check_graph(g, "kg.get.communities")
+    n_top = check_int("n_top", n_top, minimum=1, where="kg.get.communities")
+    if key not in g.nodes.columns or key not in g.meta:
+        raise NotComputedError(f"g.nodes[{key!r}] has not been computed. Run kg.tl.communities(g) first.")
+    labels = g.nodes[key].to_numpy(np.int64)
+    c = g.codes
+    params = g.meta[key].get("params", {})
+    wcol = params.get("weight", "n_forwards")
+    w = g.edges[wcol].to_numpy(np.float64) if wcol else None
+    summ = community_summary(labels, c.edge_src, c.edge_tgt, w, resolution=float(params.get("resolution", 1.0)))
+    nodes = g.nodes
+    if "koc_score" in nodes.columns:
+        score = nodes["koc_score"].fillna(-1).to_numpy(np.float64)
+    elif "reach" in nodes.columns:
+        score = nodes["reach"].to_numpy(np.float64)
+    else:
+        score = np.bincount(c.src, minlength=g.n_users).astype(np.float64)
+    order = np.lexsort((-score, labels))
+    lab_sorted = labels[order]
+    rank_in = pd.Series(lab_sorted).groupby(lab_sorted).cumcount().to_numpy()
+    keep = order[rank_in < n_top]
+    tops = pd.Series(nodes.index.to_numpy()[keep]).groupby(labels[keep]).agg(list)
+    k = summ.size.shape[0]
+    out = pd.DataFrame(
+        {
+            "size": summ.size,
+            "modularity": summ.modularity,
+            "internal_forwards": summ.internal,
+            "external_forwards": summ.external,
+            "top_users": [tops.get(i, []) for i in range(k)],
+        },
+        index=pd.Index(np.arange(k), name=key),
+    )
+    return out
