@@ -175,15 +175,27 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
         rank[order] = np.arange(E, dtype=np.int64)
     item64 = item.astype(np.int64)
     keys = np.concatenate([item64 * N + src, item64 * N + tgt])
-    codes, uniq = pd.factorize(keys)
-    codes = codes.astype(np.int64)
+    # sort-based factorization of the (item, user) keys: one argsort beats hashing 2E random keys,
+    # and it leaves the holders grouped by item, then user
+    o = np.argsort(keys)
+    ks = keys[o]
+    new = np.empty(ks.shape[0], dtype=bool)
+    if ks.shape[0]:
+        new[0] = True
+        np.not_equal(ks[1:], ks[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    uniq = ks[starts]
     H = int(uniq.shape[0])
+    codes = np.empty(ks.shape[0], dtype=np.int64)
+    codes[o] = np.cumsum(new) - 1
     send_h, recv_h = codes[:E], codes[E:]
-
-    send_rank = np.full(H, _INF, dtype=np.int64)
-    recv_rank = np.full(H, _INF, dtype=np.int64)
-    np.minimum.at(send_rank, send_h, rank)
-    np.minimum.at(recv_rank, recv_h, rank)
+    pos_rank = rank[o % E] if E else np.empty(0, dtype=np.int64)
+    is_send = o < E
+    if H:
+        send_rank = np.minimum.reduceat(np.where(is_send, pos_rank, _INF), starts)
+        recv_rank = np.minimum.reduceat(np.where(is_send, _INF, pos_rank), starts)
+    else:
+        send_rank = recv_rank = np.empty(0, dtype=np.int64)
     ev_at_rank = order if order is not None else np.arange(E, dtype=np.int64)
 
     has_parent = recv_rank < send_rank
@@ -195,8 +207,8 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     hold_event = ev_at_rank[hold_rank]
     n_fbr = int(np.count_nonzero((send_rank < recv_rank) & (recv_rank < _INF)))
 
-    order, bounds, depth, root = forest_levels(parent)
-    size = subtree_sizes(parent, depth, (order, bounds))
+    lvl_order, bounds, depth, root = forest_levels(parent)
+    size = subtree_sizes(parent, depth, (lvl_order, bounds))
     return Forest(
         item=(uniq // N).astype(np.int32),
         user=(uniq % N).astype(np.int32),
