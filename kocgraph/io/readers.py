@@ -98,12 +98,20 @@ def load_table(
 
     try:
         col_types = {c: pa.string() for c in string_columns}
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delim, invalid_row_handler=handler, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(column_types=col_types, strings_can_be_null=True),
-        )
+
+        def _read(threads: bool) -> Any:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads, block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=delim, invalid_row_handler=handler),
+                convert_options=pacsv.ConvertOptions(column_types=col_types, strings_can_be_null=True),
+            )
+
+        table = _read(True)
+        if malformed and any(r is None for r, _ in malformed):
+            # parallel parsing does not know line numbers: re-read the (rare) damaged file serially
+            malformed.clear()
+            table = _read(False)
     except pa.ArrowInvalid as err:
         msg = str(err)
         if "UTF8" in msg or "utf8" in msg.lower() or "decode" in msg.lower():
