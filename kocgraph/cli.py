@@ -1,8 +1,10 @@
 """The batch job: ``kocgraph describe|nominate|report|seeds|bench ...``.
 
 Every subcommand that reads a log takes the same column options as :func:`kocgraph.read_log`, with
-the same names and defaults. Exit codes: 0 ok, 2 usage error, 3 data error (the log, the staff file,
-an unknown user). No traceback unless ``--debug``.
+the same names and defaults (``nominate`` names the log's file format ``--log-format``, because its
+``--format`` is the output's). The job logic lives in :mod:`kocgraph._jobs`; this module only parses
+flags and prints. Exit codes: 0 ok, 2 usage error, 3 data error (the log, the staff file, an unknown
+user, nothing usable left), 1 an unexpected internal error. No traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -11,20 +13,22 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from ._jobs import NominateConfig, format_top_table, nominate, read_input, resolve_staff
 from ._version import __version__
 from .exceptions import InvalidParameterError, KocgraphError, LogSchemaError, NodeNotFoundError, NotComputedError
 
-EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 
 
 class UsageError(Exception):
     """Bad command-line usage (exit code 2)."""
 
 
-def _add_log_options(p: argparse.ArgumentParser) -> None:
+def _add_log_options(p: argparse.ArgumentParser, *, format_flags: Sequence[str] = ("--format", "--log-format")) -> None:
+    """The ``kg.read_log`` options, same names and defaults. ``format_flags``: the flag(s) naming the log's
+    file format; ``nominate`` keeps ``--format`` for its output and reads the log's as ``--log-format``."""
     p.add_argument("log", help="forwarding log: CSV/TSV/Parquet/JSON lines, or sample:toy / sample:synthetic-1e5")
     g = p.add_argument_group("log columns (same names and defaults as kg.read_log)")
     g.add_argument("--source", default="source", help="sender column (default: source)")
@@ -37,66 +41,39 @@ def _add_log_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--time-unit", default="auto", choices=["auto", "s", "ms", "us", "ns"])
     g.add_argument("--tz", default="UTC", help="time zone of naive times, e.g. Asia/Shanghai (default: UTC)")
     g.add_argument("--on-invalid", default="quarantine", choices=["quarantine", "raise"])
-    g.add_argument("--format", default=None, choices=["csv", "tsv", "parquet", "jsonl"])
+    g.add_argument(*format_flags, dest="log_format", default=None, choices=["csv", "tsv", "parquet", "jsonl"],
+                   help="the log's file format (default: from the extension)")
     g.add_argument("--sep", default=None, help="CSV delimiter (default: ',' or tab for .tsv)")
     g.add_argument("--encoding", default="utf-8", help="text encoding, e.g. gb18030 (default: utf-8)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
-def load_graph(args: argparse.Namespace) -> Any:
-    """Read the log named on the command line (or a bundled sample) into a ShareGraph."""
-    import kocgraph as kg
-
-    log = str(args.log)
-    if log.startswith("sample:"):
-        from .datasets import load_sample
-
-        return load_sample(log.split(":", 1)[1])
+def read_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``kg.read_log`` keyword arguments named by the shared log options."""
     kw: dict[str, Any] = {
         "source": args.source, "target": args.target,
         "item": None if str(args.item).lower() == "none" else args.item,
         "time": None if str(args.time).lower() == "none" else args.time,
         "time_unit": args.time_unit, "tz": args.tz, "on_invalid": args.on_invalid,
-        "format": args.format, "sep": args.sep, "encoding": args.encoding,
+        "format": args.log_format, "sep": args.sep, "encoding": args.encoding,
     }
     for opt in ("event_type", "channel", "value"):
         v = getattr(args, opt)
         if v is not None:
             kw[opt] = None if v.lower() == "none" else v
-    return kg.read_log(log, **kw)
+    return kw
+
+
+def load_graph(args: argparse.Namespace) -> Any:
+    """Read the log named on the command line (or a bundled sample) into a ShareGraph."""
+    return read_input(str(args.log), read_options(args))
 
 
 def read_staff(args: argparse.Namespace, g: Any) -> list[Any]:
     """Staff ids from --staff FILE (one id per line) and/or --staff-ids a,b,c; checked against the graph."""
-    ids: list[Any] = []
-    if getattr(args, "staff", None):
-        p = Path(args.staff)
-        if not p.is_file():
-            raise LogSchemaError(
-                f"staff file {str(p)!r} does not exist. Pass --staff with a text file of staff ids, one per line, "
-                "or --staff-ids id1,id2."
-            )
-        ids += [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    if getattr(args, "staff_ids", None):
-        ids += [s.strip() for s in str(args.staff_ids).split(",") if s.strip()]
-    if not ids:
-        return []
-    # ids on the command line are text: match them to integer ids when the graph uses integers
-    index = g.nodes.index
-    if index.dtype.kind in "iu":
-        try:
-            ids = [int(x) for x in ids]
-        except ValueError as err:
-            raise LogSchemaError(f"staff ids must be integers for this log (user ids are integers): {err}") from err
-    present = [x for x in ids if x in index]
-    missing = [x for x in ids if x not in index]
-    if missing and not present:
-        raise NodeNotFoundError(
-            f"none of the {len(ids)} staff ids is a user in the log (e.g. {missing[:3]!r}). "
-            "Check the staff file against the log's source/target columns."
-        )
-    if missing:
-        print(f"note: {len(missing)} staff id(s) not in the log, ignored: {missing[:5]!r}", file=sys.stderr)
-    return present
+    ids = [s.strip() for s in str(getattr(args, "staff_ids", None) or "").split(",") if s.strip()]
+    return resolve_staff(g, getattr(args, "staff", None), ids,
+                         note=lambda m: print(m, file=sys.stderr))
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
@@ -129,8 +106,99 @@ def cmd_describe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def _kol_threshold(text: str) -> int | str | None:
+    t = text.strip().lower()
+    if t == "auto":
+        return "auto"
+    if t == "none":
+        return None
+    try:
+        v = int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of receivers, 'auto' or 'none', got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1 (or 'auto' / 'none'), got {v}")
+    return v
+
+
+def cmd_nominate(args: argparse.Namespace) -> int:
+    quiet = bool(args.quiet)
+    ids = [s.strip() for s in str(args.staff_ids or "").split(",") if s.strip()]
+    cfg = NominateConfig(
+        log=str(args.log), read_options=read_options(args), staff_file=args.staff, staff_ids=ids,
+        top=args.top, out=args.out, format=args.format, pseudonymize=args.pseudonymize,
+        bootstrap=args.bootstrap, per_community=args.per_community, kol_threshold=args.kol_threshold,
+        rng=args.rng, progress=False if (args.no_progress or quiet) else None,
+    )
+    if args.format is not None and args.out is None:
+        raise UsageError(f"--format {args.format} needs --out FILE (without --out nothing is written).")
+    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
+    res = nominate(cfg, note=say)
+    if not quiet:
+        m = res.manifest
+        rows, graph, rk = m["rows"], m["graph"], m["ranking"] or {}
+        ex = ", ".join(f"{v:,} {k}" for k, v in sorted((rk.get("n_excluded") or {}).items()) if k != "no_forwards")
+        print(f"kocgraph {__version__} nominate: {graph['n_events']:,} events, {graph['n_users']:,} users, "
+              f"{graph['n_items']:,} items; {rows['rows_rejected']:,} row(s) rejected; "
+              f"{rk.get('n_eligible', 0):,} eligible" + (f"; excluded {ex}" if ex else ""))
+        print(format_top_table(res.table))
+        for kind, path in res.outputs.items():
+            print(f"wrote {kind}: {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_nominate(sub: Any) -> None:
+    n = sub.add_parser(
+        "nominate", help="rank KOC candidates and write the table, rejected rows and a run manifest",
+        description="read_log -> cascades -> pagerank -> coreness -> communities -> kocs; prints the top users "
+                    "and, with --out, writes them (atomically) next to a run manifest (<out>.manifest.json), "
+                    "the rejected rows (<stem>.rejected.csv) and the excluded accounts (<stem>.excluded.csv).",
+    )
+    _add_log_options(n, format_flags=("--log-format",))
+    o = n.add_argument_group("nomination")
+    o.add_argument("--staff", default=None, metavar="FILE", help="text file of staff account ids, one per line")
+    o.add_argument("--staff-ids", default=None, metavar="A,B", help="comma-separated staff account ids")
+    o.add_argument("--top", type=_positive_int, default=100, help="candidates to list (default: 100)")
+    o.add_argument("--out", default=None, metavar="FILE", help="write the table here (default: print only)")
+    o.add_argument("--format", default=None, choices=["csv", "parquet", "json"],
+                   help="output format (default: from --out's extension, else csv)")
+    o.add_argument("--pseudonymize", default=None, metavar="SALT",
+                   help="replace every user id in every output by p_ + HMAC-SHA256(SALT, id)[:16]")
+    o.add_argument("--bootstrap", type=_nonneg_int, default=0, metavar="B",
+                   help="resample items B times for rank intervals (default: 0, off)")
+    o.add_argument("--per-community", type=_positive_int, default=None, metavar="N",
+                   help="a diverse slate: at most N users per community")
+    o.add_argument("--kol-threshold", type=_kol_threshold, default="auto", metavar="N|auto|none",
+                   help="exclude accounts with more distinct receivers than N (default: auto)")
+    o.add_argument("--rng", type=int, default=0, metavar="SEED", help="seed for communities and bootstrap (default: 0)")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    o.add_argument("--quiet", action="store_true", help="print nothing but errors (no table, no progress)")
+    n.set_defaults(func=cmd_nominate)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kocgraph", description="Find Key Opinion Consumers in forwarding logs.")
+    p = argparse.ArgumentParser(prog="kocgraph", description="Find Key Opinion Consumers in forwarding logs.",
+                                epilog="Exit codes: 0 ok, 2 usage error, 3 data error. No traceback unless --debug.")
     p.add_argument("--version", action="version", version=f"kocgraph {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -139,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_log_options(d)
     d.add_argument("--json", action="store_true", help="print JSON instead of text")
     d.set_defaults(func=cmd_describe)
+    _add_nominate(sub)
     for register in _EXTRA_COMMANDS:
         register(sub, _add_log_options)
     return p
@@ -157,12 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.func(args))
-    except UsageError as err:
-        if debug:
-            raise
-        print(f"usage error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except InvalidParameterError as err:
+    except (UsageError, InvalidParameterError) as err:
         if debug:
             raise
         print(f"usage error: {err}", file=sys.stderr)
@@ -172,6 +236,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"data error: {err}", file=sys.stderr)
         return EXIT_DATA
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        if debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: say so briefly, the traceback is one flag away
+        if debug:
+            raise
+        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback, "
+              "and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,9 +33,32 @@ _BANDS = np.array([1e10, 1e13, 1e16])
 _BAND_UNITS = ["s", "ms", "us", "ns"]
 
 
+# common names of the canonical columns in real exports, for "did you mean" hints
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "source": ("sender", "from", "from_user", "from_id", "src", "sharer", "forwarder", "parent", "inviter",
+               "referrer", "u", "user_from", "source_user", "source_id"),
+    "target": ("receiver", "recipient", "to", "to_user", "to_id", "dst", "dest", "child", "invitee", "v",
+               "user_to", "target_user", "target_id"),
+    "item": ("post", "post_id", "item_id", "content", "content_id", "article", "mid", "message", "campaign"),
+    "time": ("ts", "timestamp", "datetime", "date", "created_at", "created", "event_time", "t", "when"),
+    "user": ("uid", "user_id", "userid", "adopter", "member"),
+    "social_source": ("followee", "source", "from", "src", "u"),
+    "social_target": ("follower", "target", "to", "dst", "v"),
+}
+
+
+def _column_hints(role: str, name: str, cols: list[str], taken: set[str]) -> list[str]:
+    """Columns that may be the one meant: close spellings of ``name``, then the role's usual names."""
+    near = [c for c in close_matches(name, cols) if c not in taken]
+    syn = {s.lower() for s in _SYNONYMS.get(role, ())}
+    near += [c for c in cols if c.lower() in syn and c not in near and c not in taken]
+    return near
+
+
 def check_columns(columns: list[Any], mapping: dict[str, Any], required: set[str], *, where: str) -> None:
     """Raise :class:`LogSchemaError` naming close matches when a mapped column is missing."""
     cols = [str(c) for c in columns]
+    taken = {str(v) for v in mapping.values() if v is not None and str(v) in cols}
     for role, name in mapping.items():
         if name is None:
             if role in required:
@@ -44,8 +67,9 @@ def check_columns(columns: list[Any], mapping: dict[str, Any], required: set[str
                 )
             continue
         if str(name) not in cols:
-            near = close_matches(str(name), cols)
-            hint = (f" Did you mean {role}={near[0]!r}?" if near else "")
+            near = _column_hints(role, str(name), cols, taken)
+            hint = (f" Did you mean {role}={near[0]!r}?"
+                    + (f" (other close matches: {near[1:]})" if len(near) > 1 else "") if near else "")
             raise LogSchemaError(
                 f"column {name!r} (the {role} column) not found in the log; columns are {cols}.{hint} "
                 f"Pass {role}='<column>' to {where}, or rename the column."
@@ -142,13 +166,16 @@ def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np
     num = pd.to_numeric(stripped.where(~null), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     is_num = ~np.isnan(num) & ~null
     nonnull = ~null
-    if nonnull.any() and is_num[nonnull].all():
+    if nonnull.any() and is_num[nonnull].mean() >= 0.5:
+        # mostly epoch numbers: the few non-numbers are bad rows, not a reason to drop the column
         info["kind"] = "epoch"
-        vals = np.where(null, np.nan, num)
-        # exact integers beyond float precision: re-parse as int
-        if np.nanmax(np.abs(vals), initial=0) > 2**53:
-            vals = pd.to_numeric(stripped.where(~null), errors="coerce").astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
-        return _from_epoch(vals, unit, reason, info)
+        vals = np.where(is_num, num, np.nan)
+        if is_num.all() and np.nanmax(np.abs(vals), initial=0) > 2**53:
+            # nanosecond epochs exceed float precision: parse them as exact integers
+            vals = pd.to_numeric(stripped, errors="coerce").astype("int64").to_numpy()
+        ns, reason, info = _from_epoch(vals, unit, reason, info)
+        reason[nonnull & ~is_num] = _rc("unparseable_time")
+        return ns, reason, info
     info["kind"] = "datetime-string"
     if unit != "auto":
         info["note"] = f"time_unit={unit!r} ignored: the column holds date-time strings"

@@ -1,0 +1,428 @@
+"""Nomination benchmark (issue 3): ``kocgraph nominate`` stage by stage, with raw igraph and networkx.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_nominate.py --smoke                        # ~1e4 events, one run, seconds
+    python benchmarks/bench_nominate.py --sizes 1e6 --repeats 3        # 1M events, median of 3
+    python benchmarks/bench_nominate.py --sizes 1e6,1e7 --out nominate.json
+
+The logs are ``_common.make_log``'s cached CSVs (the same files as ``bench_ingest.py``). Per size and
+repeat, three kinds of fresh process run on the same file:
+
+``job``
+    The whole job as a user runs it: the ``kocgraph nominate LOG --staff-ids ... --top 100 --out ...``
+    console script (``python -m kocgraph.cli`` when the script is not installed). Wall time is taken
+    around the process (interpreter start and imports included); the per-stage times and the peak
+    resident memory (``VmHWM``) come from the run manifest the job writes.
+``stages``
+    ``kg.read_log`` once, then each kocgraph stage next to the raw igraph calls for the same metric,
+    on the same edge arrays (``g.codes``, weights ``n_forwards``), alternating which goes first by
+    repeat: influence PageRank (``Graph(n, reversed edges)`` + ``personalized_pagerank(weights)``),
+    coreness (undirected simple ``Graph`` + ``coreness()``) and Leiden (``community_leiden(
+    objective_function="modularity", weights, n_iterations=2)`` on the undirected weighted graph,
+    reusing the coreness graph as kocgraph does). The results are cross-checked (PageRank max abs
+    difference, coreness equal, modularities).
+``networkx``
+    At most ``--networkx-max-events`` events (1e6 by default): ``nx.pagerank`` on the reversed
+    weighted DiGraph, ``nx.core_number`` and ``nx.community.louvain_communities`` on the undirected
+    weighted graph, each with its graph build timed separately.
+
+Ratios are ``kocgraph stage / raw igraph`` on median times, where the raw side includes the graph
+build the kocgraph stage also does (directed for PageRank, undirected for coreness; Leiden reuses
+it on both sides), and ``networkx / kocgraph``. Exits 1 when a stage fails or a figure is unsound,
+never because something is slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
+
+STAFF = "staff_000,staff_001,staff_002,staff_003,staff_004"
+NETWORKX_MAX_EVENTS = 2_000_000
+KINDS = ("job", "stages", "networkx")
+#: kocgraph stage -> the raw igraph timings it is compared with (the raw side includes its graph build)
+PAIRS = {
+    "pagerank": ("ig_build_directed", "ig_pagerank"),
+    "coreness": ("ig_build_undirected", "ig_coreness"),
+    "communities": ("ig_leiden",),
+}
+
+
+def _hwm() -> float | None:
+    return _common._vm_hwm_mib()
+
+
+# ------------------------------------------------------------------------------------------------ kinds
+def kind_job(path: str, workdir: str) -> dict[str, Any]:
+    """The console script, end to end, in its own process; stage times and VmHWM from its manifest."""
+    exe = shutil.which("kocgraph")
+    cmd = ([exe] if exe else [sys.executable, "-m", "kocgraph.cli"]) + [
+        "nominate", str(path), "--staff-ids", STAFF, "--top", "100", "--out", str(Path(workdir) / "kocs.csv"),
+        "--quiet"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"kocgraph nominate exited {proc.returncode}: {proc.stderr.strip()[-400:]}")
+    man = json.loads((Path(workdir) / "kocs.csv.manifest.json").read_text(encoding="utf-8"))
+    out: dict[str, Any] = {f"{k}_s": v for k, v in man["timings_s"].items()}
+    out.update(total_s=wall, job_wall_s=man["wall_s"], peak_rss_mib=man["peak_rss_mib"],
+               n_rows=man["rows"]["rows_read"], n_events=man["graph"]["n_events"], n_users=man["graph"]["n_users"],
+               n_edges=man["graph"]["n_edges"], command=" ".join(cmd[:1] + cmd[1:]).replace(str(workdir), "$TMP"))
+    return out
+
+
+def kind_stages(path: str, first: str = "kocgraph") -> dict[str, Any]:
+    """kocgraph stages and the raw igraph calls for the same metrics, on the same arrays, same process."""
+    import igraph as ig
+
+    import kocgraph as kg
+    from kocgraph.algorithms.communities import symmetrize
+
+    T: dict[str, Any] = {}
+    t = time.perf_counter()
+    g = kg.read_log(path)
+    T["read_log_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    kg.tl.cascades(g)
+    T["cascades_s"] = time.perf_counter() - t
+    c = g.codes
+    n = g.n_users
+    src = np.asarray(c.edge_src, dtype=np.int64)
+    dst = np.asarray(c.edge_tgt, dtype=np.int64)
+    w = g.edges["n_forwards"].to_numpy(np.float64)
+    raw: dict[str, Any] = {}
+
+    def run_raw() -> None:
+        t0 = time.perf_counter()
+        gd = ig.Graph(n=n, edges=np.column_stack((dst, src)), directed=True,  # reversed: influence direction
+                      edge_attrs={"weight": w})
+        t1 = time.perf_counter()
+        pr = np.asarray(gd.personalized_pagerank(damping=0.85, weights="weight", directed=True))
+        t2 = time.perf_counter()
+        # undirected simple weighted graph (self-loops dropped, parallel and reciprocal edges summed)
+        gu = ig.Graph(n=n, edges=np.column_stack((src, dst)), directed=False, edge_attrs={"weight": w})
+        gu.simplify(multiple=True, loops=True, combine_edges="sum")
+        t3 = time.perf_counter()
+        core = np.asarray(gu.coreness(), dtype=np.int64)
+        t4 = time.perf_counter()
+        rnd = __import__("random").Random(0)
+        ig.set_random_number_generator(rnd)
+        try:
+            cl = gu.community_leiden(objective_function="modularity", weights="weight", n_iterations=2)
+        finally:
+            ig.set_random_number_generator(__import__("random"))
+        t5 = time.perf_counter()
+        raw.update(ig_build_directed_s=t1 - t0, ig_pagerank_s=t2 - t1, ig_build_undirected_s=t3 - t2,
+                   ig_coreness_s=t4 - t3, ig_leiden_s=t5 - t4, _pr=pr, _core=core,
+                   ig_modularity=float(gu.modularity(cl.membership, weights="weight")))
+
+    def run_kg() -> None:
+        for name, fn in (("pagerank", lambda: kg.tl.pagerank(g)), ("coreness", lambda: kg.tl.coreness(g)),
+                         ("communities", lambda: kg.tl.communities(g, rng=0))):
+            t0 = time.perf_counter()
+            fn()
+            T[f"{name}_s"] = time.perf_counter() - t0
+
+    for side in ((run_kg, run_raw) if first == "kocgraph" else (run_raw, run_kg)):
+        side()
+    t = time.perf_counter()
+    kg.tl.kocs(g, staff=[s for s in STAFF.split(",") if s in g.nodes.index])
+    top = kg.get.kocs(g, n=100)
+    T["kocs_s"] = time.perf_counter() - t
+    # cross-checks: same metrics on the same graph
+    u, v, ww = symmetrize(src, dst, w, n)
+    T.update({k: v_ for k, v_ in raw.items() if not k.startswith("_")})
+    T["pagerank_max_abs_diff"] = float(np.abs(g.nodes["pagerank"].to_numpy() - raw["_pr"]).max()) if n else 0.0
+    T["coreness_equal"] = int(np.array_equal(g.nodes["coreness"].to_numpy(np.int64), raw["_core"]))
+    T["kg_modularity"] = float(g.meta["community"]["modularity"])
+    T["n_undirected_edges"] = int(u.shape[0])
+    T["n_events"], T["n_users"], T["n_edges"], T["n_listed"] = int(g.n_events), int(n), int(g.n_edges), int(len(top))
+    T["total_s"] = sum(T[f"{k}_s"] for k in ("read_log", "cascades", "pagerank", "coreness", "communities", "kocs"))
+    return T
+
+
+def kind_networkx(path: str) -> dict[str, Any]:
+    """networkx on the same edge arrays: pagerank (reversed, weighted), core_number, louvain."""
+    import networkx as nx
+
+    import kocgraph as kg
+    from kocgraph.algorithms.communities import symmetrize
+
+    g = kg.read_log(path)
+    c = g.codes
+    n = g.n_users
+    src, dst = np.asarray(c.edge_src), np.asarray(c.edge_tgt)
+    w = g.edges["n_forwards"].to_numpy(np.float64)
+    T: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    G = nx.DiGraph()
+    G.add_nodes_from(range(n))
+    G.add_weighted_edges_from(zip(dst.tolist(), src.tolist(), w.tolist()))
+    t1 = time.perf_counter()
+    nx.pagerank(G, alpha=0.85, weight="weight", tol=1e-10)
+    t2 = time.perf_counter()
+    u, v, ww = symmetrize(src, dst, w, n)
+    H = nx.Graph()
+    H.add_nodes_from(range(n))
+    H.add_weighted_edges_from(zip(u.tolist(), v.tolist(), ww.tolist()))
+    t3 = time.perf_counter()
+    nx.core_number(H)
+    t4 = time.perf_counter()
+    parts = nx.community.louvain_communities(H, weight="weight", seed=0)
+    t5 = time.perf_counter()
+    T.update(nx_build_directed_s=t1 - t0, nx_pagerank_s=t2 - t1, nx_build_undirected_s=t3 - t2,
+             nx_core_number_s=t4 - t3, nx_louvain_s=t5 - t4,
+             nx_modularity=float(nx.community.modularity(H, parts, weight="weight")))
+    T["total_s"] = t5 - t0
+    return T
+
+
+# ------------------------------------------------------------------------------------------------ runner
+def _call(kind: str, path: str, repeat: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="kg-bench-nominate-") as wd:
+        if kind == "job":
+            return kind_job(path, wd)
+        if kind == "stages":
+            return kind_stages(path, first="kocgraph" if repeat % 2 == 0 else "igraph")
+        return kind_networkx(path)
+
+
+def run_kind(kind: str, path: str, repeat: int, *, isolate: bool, timeout: float | None = None) -> dict[str, Any]:
+    """One kind, in this process (peak = since reset) or a fresh one (peak = the child's VmHWM)."""
+    if kind == "job":  # always its own process
+        try:
+            out = _call(kind, path, repeat)
+        except Exception as err:  # noqa: BLE001
+            return {"ok": False, "error": f"{type(err).__name__}: {err}"}
+        out["ok"] = True
+        return out
+    if not isolate:
+        reset = _common._reset_hwm()
+        try:
+            out = _call(kind, path, repeat)
+        except Exception as err:  # noqa: BLE001
+            return {"ok": False, "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+        out["peak_rss_mib"] = _hwm() if reset else _common._maxrss_mib()
+        out["ok"] = True
+        return out
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--path", str(path), "--repeat", str(repeat)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"{kind} timed out after {timeout} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        return {"ok": False, "error": f"{kind} exited {proc.returncode}: " + " | ".join(tail)}
+    out = json.loads(lines[-1])
+    out["ok"] = True
+    return out
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    good = [r for r in runs if r.get("ok")]
+    med: dict[str, Any] = {}
+    if not good:
+        return med
+    for k, v in good[0].items():
+        if k == "ok" or isinstance(v, bool):
+            continue
+        if isinstance(v, (int, float)):
+            vals = [r[k] for r in good if isinstance(r.get(k), (int, float))]
+            if k.endswith("_s"):
+                med[k] = statistics.median(vals)
+            elif k in ("peak_rss_mib", "pagerank_max_abs_diff"):
+                med[k] = max(vals)
+            elif k == "coreness_equal":
+                med[k] = min(vals)
+            else:
+                med[k] = vals[0]
+        elif isinstance(v, str):
+            med[k] = v
+    return med
+
+
+def ratios(st: dict[str, Any]) -> dict[str, float]:
+    """kocgraph/raw igraph per stage (raw includes its graph build) and networkx/kocgraph."""
+    out: dict[str, float] = {}
+    s = st.get("stages", {}).get("median", {})
+    for stage, parts in PAIRS.items():
+        if f"{stage}_s" in s and all(f"{p}_s" in s for p in parts):
+            out[f"{stage} kocgraph/igraph"] = s[f"{stage}_s"] / sum(s[f"{p}_s"] for p in parts)
+    x = st.get("networkx", {}).get("median", {})
+    for stage, nxk in (("pagerank", ("nx_build_directed", "nx_pagerank")),
+                       ("coreness", ("nx_build_undirected", "nx_core_number")), ("communities", ("nx_louvain",))):
+        if f"{stage}_s" in s and all(f"{p}_s" in x for p in nxk):
+            out[f"{stage} networkx/kocgraph"] = sum(x[f"{p}_s"] for p in nxk) / s[f"{stage}_s"]
+    return out
+
+
+def run(sizes: list[str], *, repeats: int = 3, isolate: bool = True, kinds: tuple[str, ...] = KINDS,
+        networkx_max_events: int = NETWORKX_MAX_EVENTS, cache_dir: str | None = None, say: Any = None) -> dict[str, Any]:
+    say = say or (lambda _m: None)
+    res: dict[str, Any] = {"environment": _common.environment(),
+                           "params": {"repeats": repeats, "isolate": isolate, "kinds": list(kinds), "staff": STAFF,
+                                      "networkx_max_events": networkx_max_events}, "sizes": {}}
+    for size in sizes:
+        path, info = _common.make_log(size, cache_dir=cache_dir)
+        names = [k for k in kinds if k != "networkx" or info["n_events"] <= networkx_max_events]
+        runs: dict[str, list[dict[str, Any]]] = {k: [] for k in names}
+        for r in range(repeats):
+            for k in names:
+                say(f"[{size}] run {r + 1}/{repeats}: {k} ...")
+                out = run_kind(k, str(path), r, isolate=isolate)
+                runs[k].append(out)
+                say(f"[{size}]   {k}: " + (f"{out['total_s']:.2f} s, peak {out.get('peak_rss_mib', float('nan')):.0f} MiB"
+                                           if out.get("ok") else f"FAILED {out.get('error')}"))
+        st = {k: {"ok": all(x.get("ok") for x in v), "median": _median(v), "runs": v,
+                  **({"errors": [x["error"] for x in v if not x.get("ok")]} if not all(x.get("ok") for x in v) else {})}
+              for k, v in runs.items()}
+        res["sizes"][size] = {"log": {**info, "path": str(path)}, "kinds": st, "ratios": ratios(st)}
+    return res
+
+
+def check(res: dict[str, Any]) -> list[str]:
+    """What is unsound in a result (never a time limit)."""
+    problems: list[str] = []
+    if not res.get("sizes"):
+        return ["no size was run"]
+    for size, s in res["sizes"].items():
+        for k, st in s["kinds"].items():
+            if not st["ok"]:
+                problems.append(f"[{size}] {k} failed: {st.get('errors')}")
+                continue
+            for key, v in st["median"].items():
+                if key.endswith("_s") and not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+                    problems.append(f"[{size}] {k}: {key}={v!r} is not a time")
+        m = s["kinds"].get("stages", {}).get("median", {})
+        if m:
+            if m.get("coreness_equal") != 1:
+                problems.append(f"[{size}] kocgraph and igraph coreness differ")
+            if not m.get("pagerank_max_abs_diff", 1.0) < 1e-6:
+                problems.append(f"[{size}] kocgraph and igraph PageRank differ by {m.get('pagerank_max_abs_diff')}")
+        j = s["kinds"].get("job", {}).get("median", {})
+        if j and m and j.get("n_events") != m.get("n_events"):
+            problems.append(f"[{size}] the job and the stages read different logs")
+        for r, v in s["ratios"].items():
+            if not (np.isfinite(v) and v > 0):
+                problems.append(f"[{size}] ratio {r} = {v!r}")
+    return problems
+
+
+def format_table(res: dict[str, Any]) -> str:
+    lines = []
+    for size, s in res["sizes"].items():
+        k = s["kinds"]
+        j, m, x = (k.get(n, {}).get("median", {}) for n in ("job", "stages", "networkx"))
+        n_ev = s["log"]["n_events"]
+        lines.append(f"== {size}: {n_ev:,} events, {m.get('n_users', j.get('n_users', 0)):,} users, "
+                     f"{m.get('n_edges', j.get('n_edges', 0)):,} edges; median of {res['params']['repeats']} ==")
+        head = f"{'stage':<12} {'job s':>8} {'kocgraph s':>10} {'raw igraph s':>13} {'ratio':>6} {'networkx s':>11} {'nx/kg':>7}"
+        lines += [head, "-" * len(head)]
+        raw_keys = dict(PAIRS)
+        nx_keys = {"pagerank": ("nx_build_directed", "nx_pagerank"), "coreness": ("nx_build_undirected", "nx_core_number"),
+                   "communities": ("nx_louvain",)}
+        for stage in ("read_log", "cascades", "pagerank", "coreness", "communities", "kocs", "write", "hash_input"):
+            js = j.get(f"{stage}_s")
+            ks = m.get(f"{stage}_s")
+            rs = sum(m[f"{p}_s"] for p in raw_keys[stage]) if stage in raw_keys and all(f"{p}_s" in m for p in raw_keys[stage]) else None
+            xs = sum(x[f"{p}_s"] for p in nx_keys[stage]) if stage in nx_keys and x and all(f"{p}_s" in x for p in nx_keys[stage]) else None
+
+            def f(v: float | None, w: int, fmt: str = ".2f", suffix: str = "") -> str:
+                return f"{v:{fmt}}{suffix}".rjust(w) if v is not None else " " * w
+
+            ratio = ks / rs if ks and rs else None
+            nxr = xs / ks if xs and ks else None
+            lines.append(f"{stage:<12} {f(js, 8)} {f(ks, 10)} {f(rs, 13)} {f(ratio, 6, '.2f', 'x')} "
+                         f"{f(xs, 11)} {f(nxr, 7, '.1f', 'x')}".rstrip())
+        if j:
+            lines.append(f"whole job (console script, process wall incl. start-up): {j['total_s']:.2f} s "
+                         f"(in-job {j['job_wall_s']:.2f} s), peak memory VmHWM {j['peak_rss_mib']:.0f} MiB")
+        if m:
+            lines.append(f"raw igraph detail: build directed {m['ig_build_directed_s']:.2f}, pagerank {m['ig_pagerank_s']:.2f}, "
+                         f"build undirected {m['ig_build_undirected_s']:.2f}, coreness {m['ig_coreness_s']:.2f}, "
+                         f"leiden {m['ig_leiden_s']:.2f} s; stages-process peak {m.get('peak_rss_mib', 0):.0f} MiB")
+            lines.append(f"checks: PageRank max |kg - igraph| = {m['pagerank_max_abs_diff']:.1e}; coreness equal: "
+                         f"{bool(m['coreness_equal'])}; modularity kocgraph {m['kg_modularity']:.4f}, raw igraph "
+                         f"{m['ig_modularity']:.4f}" + (f", networkx louvain {x['nx_modularity']:.4f}" if x else ""))
+        if x:
+            lines.append(f"networkx detail: build directed {x['nx_build_directed_s']:.2f}, pagerank {x['nx_pagerank_s']:.2f}, "
+                         f"build undirected {x['nx_build_undirected_s']:.2f}, core_number {x['nx_core_number_s']:.2f}, "
+                         f"louvain {x['nx_louvain_s']:.2f} s; peak {x.get('peak_rss_mib', 0):.0f} MiB")
+        if s["ratios"]:
+            lines.append("ratios: " + ", ".join(f"{r} = {v:.2f}x" for r, v in s["ratios"].items()))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="one run of everything at ~1e4 events")
+    ap.add_argument("--sizes", default="1e6", help=f"comma-separated size labels among {list(_common.SIZES)}")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per kind; medians are reported")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of job,stages,networkx")
+    ap.add_argument("--networkx-max-events", type=int, default=NETWORKX_MAX_EVENTS)
+    iso = ap.add_mutually_exclusive_group()
+    iso.add_argument("--isolate", dest="isolate", action="store_true", default=None,
+                     help="fresh process per kind (default for full runs)")
+    iso.add_argument("--no-isolate", dest="isolate", action="store_false")
+    ap.add_argument("--cache-dir", default=None, help="where generated CSV logs are kept")
+    ap.add_argument("--out", default=None, help="write the result as JSON here")
+    ap.add_argument("--quiet", action="store_true")
+    # child mode (internal)
+    ap.add_argument("--child", choices=["stages", "networkx"], help=argparse.SUPPRESS)
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    ap.add_argument("--repeat", type=int, default=0, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        out = _call(a.child, a.path, a.repeat)
+        out["peak_rss_mib"] = _hwm() or _common._maxrss_mib()
+        print(json.dumps(out))
+        return 0
+    kinds = tuple(k.strip() for k in a.kinds.split(",") if k.strip())
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        ap.error(f"unknown kind(s) {bad}; known: {list(KINDS)}")
+    say = None if a.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    if a.smoke:
+        sizes, repeats = ["1e4"], 1
+        isolate = bool(a.isolate) if a.isolate is not None else False
+    else:
+        sizes = [s.strip() for s in a.sizes.split(",") if s.strip()]
+        unknown = [s for s in sizes if s not in _common.SIZES]
+        if unknown:
+            ap.error(f"unknown size(s) {unknown}; known: {list(_common.SIZES)}")
+        repeats, isolate = a.repeats, True if a.isolate is None else a.isolate
+    res = run(sizes, repeats=repeats, isolate=isolate, kinds=kinds, networkx_max_events=a.networkx_max_events,
+              cache_dir=a.cache_dir, say=say)
+    res["command"] = "python benchmarks/bench_nominate.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    problems = check(res)
+    res["problems"] = problems
+    print(format_table(res))
+    if a.out:
+        Path(a.out).write_text(json.dumps(res, indent=2, default=str))
+    if problems:
+        print("PROBLEMS:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
