@@ -71,6 +71,9 @@ class ShareGraph:
         ``n_forwards``, ``n_items``, ``first_time``, ``last_time``; results are added as columns.
     trees : DataFrame or None
         After :func:`kocgraph.tl.cascades`: one row per (item, holder) of every cascade forest.
+    tables : dict of DataFrame
+        Results that are not aligned to users, items or edges (routes, seeds), by key; user ids in
+        them are codes (row numbers of ``nodes``): read them through ``kg.get``.
     meta : dict
         Parameters and non-tabular results of every step, and the ingest report ``meta["read_log"]``.
 
@@ -94,6 +97,7 @@ class ShareGraph:
         meta: dict[str, Any],
         rejected: pd.DataFrame | None = None,
         trees: pd.DataFrame | None = None,
+        tables: dict[str, pd.DataFrame] | None = None,
     ) -> None:
         self._events = events
         self.nodes = nodes
@@ -103,6 +107,7 @@ class ShareGraph:
         self.meta = meta
         self._rejected = rejected
         self.trees = trees
+        self.tables: dict[str, pd.DataFrame] = dict(tables or {})
         self._forest: Any = None
         self._adj_cache: dict[Any, sp.csr_matrix] = {}
         self._igraph: Any = None
@@ -301,6 +306,7 @@ class ShareGraph:
             ge = ig.Graph(n=self.n_users, directed=True)
             ge.add_edges(np.column_stack([self._codes.edge_src, self._codes.edge_tgt]))
             ge.es["n_forwards"] = self.edges["n_forwards"].to_numpy().tolist()
+            ge.vs["name"] = [str(u) for u in self.nodes.index]
             self._igraph = ge
         return self._igraph
 
@@ -318,6 +324,11 @@ class ShareGraph:
         """
         import networkx as nx
 
+        if weight not in self.edges.columns:
+            raise InvalidParameterError(
+                f"weight={weight!r} is not a column of g.edges; columns are {list(self.edges.columns)}. "
+                "Pass weight='n_forwards' or a column a kg.tl tool has written."
+            )
         G = nx.DiGraph()
         G.add_nodes_from(self.nodes.index)
         w = self.edges[weight].to_numpy()
@@ -388,6 +399,7 @@ class ShareGraph:
         new = ShareGraph(
             self._events, self.nodes.copy(), self.items.copy(), self.edges.copy(), self._codes,
             _copy.deepcopy(self.meta), self._rejected, None if self.trees is None else self.trees.copy(),
+            {k: v.copy() for k, v in self.tables.items()},
         )
         new._forest = self._forest
         new._igraph = self._igraph
@@ -466,6 +478,8 @@ class ShareGraph:
             lines.append(f"    {name}: {', '.join(map(str, cols)) if cols else '-'}")
         if self.trees is not None:
             lines.append(f"    trees: {len(self.trees):,} holders")
+        if self.tables:
+            lines.append(f"    tables: {', '.join(self.tables)}")
         keys = [k for k in self.meta if k != "read_log"]
         lines.append(f"    meta: {', '.join(['read_log'] * ('read_log' in self.meta) + keys) or '-'}")
         return lines

@@ -1,0 +1,324 @@
+"""Insight tools: tie strength, routes to each KOC, and conversion attribution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._core.graph import ShareGraph
+from .._core.tools import check_graph, record
+from .._core.validation import check_int
+from ..algorithms import attribution as AT
+from ..algorithms import routes as R
+from ..exceptions import InvalidParameterError, NotComputedError, check_choice
+from ._cascades import cascades as _cascades
+from ._kocs import CONVERSION_TYPES
+
+__all__ = ["tie_strength", "routes", "attribution", "reshares_and_receipts"]
+
+
+def reshares_and_receipts(g: ShareGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Per edge u -> v: items v received from u (``receipts``) and, of those, items v forwarded to
+    anyone after first receiving them from u (``reshares``). Vectorized, O(events log events)."""
+    c = g.codes
+    E, N, M = g.n_events, np.int64(max(g.n_users, 1)), np.int64(max(g.n_items, 1))
+    if E == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    # first receipt time of each (edge, item)
+    k_ei = c.edge.astype(np.int64) * M + c.item
+    o = np.lexsort((c.time, k_ei))
+    ks = k_ei[o]
+    first = np.r_[True, ks[1:] != ks[:-1]]
+    pair_edge = (ks[first] // M).astype(np.int64)
+    pair_item = (ks[first] % M).astype(np.int64)
+    pair_time = c.time[o][first]
+    # first send time of each (item, user)
+    k_send = c.item.astype(np.int64) * N + c.src
+    o2 = np.lexsort((c.time, k_send))
+    ks2 = k_send[o2]
+    f2 = np.r_[True, ks2[1:] != ks2[:-1]]
+    send_keys, send_time = ks2[f2], c.time[o2][f2]
+    # did the receiver v send item i after receiving it from u?
+    recv_user = c.edge_tgt[pair_edge].astype(np.int64)
+    q = pair_item * N + recv_user
+    pos = np.searchsorted(send_keys, q)
+    pos_c = np.minimum(pos, max(send_keys.shape[0] - 1, 0))
+    found = (send_keys.shape[0] > 0) & (send_keys[pos_c] == q)
+    reshared = found & (send_time[pos_c] >= pair_time)
+    receipts = np.bincount(pair_edge, minlength=g.n_edges).astype(np.int64)
+    reshares = np.bincount(pair_edge[reshared], minlength=g.n_edges).astype(np.int64)
+    return reshares, receipts
+
+
+def tie_strength(
+    g: ShareGraph,
+    *,
+    method: Literal["auto", "exposure", "weighted_cascade"] = "auto",
+    prior: tuple[float, float] = (1.0, 1.0),
+    key_added: str = "tie_strength",
+    copy: bool = False,
+) -> ShareGraph | None:
+    """Forward probability of every edge ``u -> v``, in (0, 1].
+
+    - ``"exposure"``: of the items ``v`` received from ``u``, the share ``v`` passed on, smoothed with a
+      Beta(a, b) prior (``prior=(a, b)``, default (1, 1)): ``(reshares + a) / (receipts + a + b)``, so a
+      one-off edge reshared once gets 2/3, not 1.
+    - ``"weighted_cascade"``: ``w(u, v) / Σ_x w(x, v)`` with ``w = n_forwards`` (DESIGN §5).
+    - ``"auto"``: exposure when the log has ``view`` events (receipts are then observed), else
+      weighted cascade.
+
+    Writes
+    ------
+    ``g.edges[key_added]``; with exposure also ``g.edges["receipts"]`` and ``g.edges["reshares"]``;
+    the method used in ``g.meta[key_added]``.
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.tie_strength(g)
+    >>> g.meta["tie_strength"]["method"]
+    'weighted_cascade'
+    >>> float(g.edges["tie_strength"].max())
+    1.0
+    """
+    g = check_graph(g, "kg.tl.tie_strength")
+    if copy:
+        g = g.copy()
+    check_choice("method", method, ("auto", "exposure", "weighted_cascade"), where="kg.tl.tie_strength")
+    a, b = (float(x) for x in prior)
+    if not (a > 0 and b > 0):
+        raise InvalidParameterError(f"prior={prior!r} must be two positive numbers (a, b), e.g. (1, 1).")
+    used = method
+    if method == "auto":
+        has_views = "event_type" in g.events.columns and bool((g.events["event_type"] == "view").any())
+        used = "exposure" if has_views else "weighted_cascade"
+    c = g.codes
+    if used == "exposure":
+        reshares, receipts = reshares_and_receipts(g)
+        p = R.exposure_probability(reshares, receipts, prior_a=a, prior_b=b)
+        g.edges["receipts"] = receipts
+        g.edges["reshares"] = reshares
+    else:
+        p = R.weighted_cascade_probability(c.edge_src, c.edge_tgt, g.edges["n_forwards"].to_numpy(np.float64), g.n_users)
+    g.edges[key_added] = p
+    record(g, key_added, {"method": method, "prior": [a, b]}, method=used)
+    return g if copy else None
+
+
+def _as_codes(g: ShareGraph, users: Any, what: str) -> np.ndarray:
+    if isinstance(users, (str, int, np.integer)):
+        users = [users]
+    codes = g.user_codes(list(users), what=what)
+    if codes.size == 0:
+        raise InvalidParameterError(f"{what}s is empty; pass at least one user id.")
+    return np.unique(codes)
+
+
+def routes(
+    g: ShareGraph,
+    sources: Iterable[Any] | None = None,
+    targets: Literal["kocs"] | Iterable[Any] = "kocs",
+    *,
+    k: int = 3,
+    objective: Literal["probable", "short"] = "probable",
+    weight: str = "tie_strength",
+    n_kocs: int = 100,
+    node_disjoint: bool = False,
+    key_added: str = "routes",
+    copy: bool = False,
+) -> ShareGraph | None:
+    """The ``k`` best routes from any staff account to each target: who can introduce us.
+
+    One multi-source Dijkstra from all ``sources`` at once. The best route maximizes the product of
+    tie strengths (``objective="probable"``: shortest path under ``-log p``) or minimizes hops
+    (``"short"``, ties broken by probability). The alternatives differ in the *introducer*, the last
+    person before the target, so a sales rep gets distinct people to ask. ``node_disjoint=True`` (one
+    target only) instead returns routes that share no intermediate person (min-cost flow).
+    Unreachable targets are listed with the reason, never silently missing.
+
+    Parameters
+    ----------
+    sources
+        Staff ids; by default the staff given to :func:`kocs` cannot be recovered, so pass them.
+    targets
+        ``"kocs"`` (the top ``n_kocs`` of :func:`kocs`) or a list of user ids.
+    weight
+        Edge column with probabilities (computed by :func:`tie_strength` when missing).
+
+    Writes
+    ------
+    ``g.tables[key_added]`` (one row per route: target, rank, source, introducer, hops, strength,
+    path as user codes), ``g.tables[key_added + "_unreachable"]``, and per target in ``g.nodes``:
+    ``route_strength``, ``route_hops``, ``route_introducer`` (best route).
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.routes(g, sources=["brand", "staff_li"], targets=["carol", "judy"])
+    >>> kg.get.routes(g, "judy")["path"].iloc[0]
+    'staff_li → alice → judy'
+    """
+    g = check_graph(g, "kg.tl.routes")
+    if copy:
+        g = g.copy()
+    check_choice("objective", objective, ("probable", "short"), where="kg.tl.routes")
+    k = check_int("k", k, minimum=1, where="kg.tl.routes")
+    if sources is None:
+        raise InvalidParameterError(
+            "kg.tl.routes needs sources= (the staff or brand accounts routes start from), e.g. sources=['brand']."
+        )
+    src_codes = _as_codes(g, sources, "source")
+    computed = []
+    if isinstance(targets, str):
+        if targets != "kocs":
+            raise InvalidParameterError(f"targets={targets!r}: pass 'kocs' or a list of user ids.")
+        if "koc_rank" not in g.nodes.columns:
+            raise NotComputedError("targets='kocs' needs a KOC ranking. Run kg.tl.kocs(g, staff=...) first.")
+        r = g.nodes["koc_rank"]
+        tgt_codes = np.flatnonzero((r.notna() & (r.fillna(0) <= n_kocs)).to_numpy())
+    else:
+        tgt_codes = _as_codes(g, targets, "target")
+    if weight not in g.edges.columns:
+        if weight != "tie_strength":
+            raise InvalidParameterError(f"weight={weight!r} is not a column of g.edges; run the tool that writes it.")
+        tie_strength(g)
+        computed.append("tie_strength")
+    p = g.edges[weight].to_numpy(np.float64)
+    if (p <= 0).any() or (p > 1).any() or np.isnan(p).any():
+        raise InvalidParameterError(f"g.edges[{weight!r}] must hold probabilities in (0, 1].")
+    A = g.adjacency(None)
+    if node_disjoint:
+        if tgt_codes.size != 1:
+            raise InvalidParameterError(
+                f"node_disjoint=True works on one target; got {tgt_codes.size}. Pass targets=[user]."
+            )
+        res = R.node_disjoint_routes(A.indptr, A.indices, p, src_codes, int(tgt_codes[0]), k=k)
+        unreachable = np.empty(0, dtype=np.int64) if res["target"].size else tgt_codes
+        unreach_reason = np.array(["no_path_from_sources"] * unreachable.size, dtype=object)
+    else:
+        res = R.best_routes(A.indptr, A.indices, p, src_codes, tgt_codes, k=k, objective=objective)
+        unreachable, unreach_reason = res["unreachable"], res["unreachable_reason"]
+    ptr, nodes_flat = res["path_ptr"], res["path_nodes"]
+    paths = [nodes_flat[ptr[i]:ptr[i + 1]].tolist() for i in range(ptr.shape[0] - 1)]  # output-sized
+    table = pd.DataFrame({
+        "target": res["target"].astype(np.int64), "rank": res["rank"].astype(np.int64),
+        "source": res["source"].astype(np.int64), "introducer": res["introducer"].astype(np.int64),
+        "hops": res["hops"].astype(np.int64), "strength": res["strength"].astype(np.float64), "path": paths,
+    })
+    g.tables[key_added] = table
+    g.tables[key_added + "_unreachable"] = pd.DataFrame(
+        {"target": np.asarray(unreachable, dtype=np.int64), "reason": np.asarray(unreach_reason, dtype=object)}
+    )
+    best = table[table["rank"] == 1]
+    strength = np.full(g.n_users, np.nan)
+    hops = pd.array(np.zeros(g.n_users, dtype=np.int64), dtype="Int64")
+    intro = np.full(g.n_users, -1, dtype=np.int32)
+    tcodes = best["target"].to_numpy()
+    strength[tcodes] = best["strength"].to_numpy()
+    hops[tcodes] = best["hops"].to_numpy()
+    has = np.zeros(g.n_users, dtype=bool)
+    has[tcodes] = True
+    hops[~has] = pd.NA
+    intro[tcodes] = best["introducer"].to_numpy()
+    g.nodes["route_strength"] = strength
+    g.nodes["route_hops"] = hops
+    g.nodes["route_introducer"] = pd.Categorical.from_codes(intro, dtype=g.events["source"].dtype)
+    record(g, key_added, {"k": k, "objective": objective, "weight": weight, "node_disjoint": node_disjoint,
+                          "n_sources": int(src_codes.size), "n_targets": int(tgt_codes.size),
+                          "targets": targets if isinstance(targets, str) else "list", "n_kocs": n_kocs},
+           n_routes=int(len(table)), n_unreachable=int(len(unreachable)), computed=computed)
+    return g if copy else None
+
+
+def attribution(
+    g: ShareGraph,
+    *,
+    model: Literal["last_touch", "first_touch", "linear", "time_decay"] = "last_touch",
+    max_levels: int = 3,
+    half_life: Any = None,
+    key_added: str = "attributed",
+    copy: bool = False,
+) -> ShareGraph | None:
+    """Credit every purchase/signup to the upstream sharers on the buyer's cascade path.
+
+    A conversion is an event whose ``event_type`` is ``purchase`` or ``signup``; its buyer is the
+    event's target and its value the ``value`` column (1 when absent). The upstream sharers are the
+    buyer's ancestors in that item's cascade tree, nearest first, up to ``max_levels`` levels:
+    ``last_touch`` credits the parent, ``first_touch`` the farthest ancestor within ``max_levels``,
+    ``linear`` splits equally, ``time_decay`` weights each sharer by ``2^(-Δt / half_life)`` (Δt from
+    the sharer joining the cascade to the conversion; default half-life 7 days). Each conversion's
+    credit sums exactly to its value; a buyer who is a root has no upstream sharer and the value is
+    reported as unattributed.
+
+    ``max_levels`` defaults to 3 because Chinese regulation forbids commission chains deeper than
+    three levels (multi-level schemes of three or more levels count as pyramid selling under the 2005
+    Regulations on Prohibition of Pyramid Selling); credit is read the same way here.
+
+    Writes
+    ------
+    ``g.nodes[key_added + "_value"]`` and ``g.nodes[key_added + "_conversions"]`` (fractional);
+    ``g.meta[key_added]``: totals, unattributed value, and the credit per level.
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.attribution(g, model="linear")
+    >>> round(float(g.nodes.loc["alice", "attributed_value"]), 2)  # 199/2 + 59/3 + 88/3
+    148.5
+    >>> g.meta["attributed"]["total_value"]
+    346.0
+    """
+    g = check_graph(g, "kg.tl.attribution")
+    if copy:
+        g = g.copy()
+    check_choice("model", model, ("last_touch", "first_touch", "linear", "time_decay"), where="kg.tl.attribution")
+    max_levels = check_int("max_levels", max_levels, minimum=1, where="kg.tl.attribution")
+    if "event_type" not in g.events.columns:
+        raise InvalidParameterError(
+            "kg.tl.attribution needs an event_type column with purchase/signup events; pass event_type= to kg.read_log."
+        )
+    computed = []
+    if g._forest is None:
+        _cascades(g)
+        computed.append("cascades")
+    f = g._forest
+    c = g.codes
+    ev = g.events
+    idx = np.flatnonzero(ev["event_type"].isin(CONVERSION_TYPES).to_numpy())
+    if "value" in ev.columns:
+        val = ev["value"].to_numpy(np.float64, na_value=np.nan)[idx]
+        val = np.where(np.isnan(val), 0.0, val)
+    else:
+        val = np.ones(idx.size)
+    N = np.int64(max(g.n_users, 1))
+    hkeys = f.item.astype(np.int64) * N + f.user  # holders are sorted by (item, user)
+    q = c.item[idx].astype(np.int64) * N + c.tgt[idx]
+    pos = np.searchsorted(hkeys, q)
+    pos_c = np.minimum(pos, max(hkeys.shape[0] - 1, 0))
+    conv_holder = np.where((hkeys.shape[0] > 0) & (hkeys[pos_c] == q), pos_c, -1)
+    hl = None
+    if half_life is not None:
+        hl = float(pd.Timedelta(half_life).value) if not isinstance(half_life, (int, float)) else float(half_life)
+        if not hl > 0:
+            raise InvalidParameterError(f"half_life={half_life!r} must be positive, e.g. '7D' or pd.Timedelta(days=3).")
+    credit_v, credit_c, levels = AT.attribute(
+        f.parent, f.user, conv_holder, val, model=model, max_levels=max_levels, half_life=hl,
+        hold_time=c.time[f.hold_event], conv_time=c.time[idx], n_users=g.n_users,
+    )
+    g.nodes[f"{key_added}_value"] = credit_v
+    g.nodes[f"{key_added}_conversions"] = credit_c
+    per_level = {k: np.asarray(v).tolist() for k, v in levels.items() if np.ndim(v) == 1}
+    record(g, key_added, {"model": model, "max_levels": max_levels,
+                          "half_life": None if half_life is None else str(half_life)},
+           n_conversions=int(idx.size), total_value=float(val.sum()),
+           unattributed_value=float(levels["unattributed_value"]),
+           unattributed_conversions=float(levels["unattributed_conversions"]),
+           per_level=per_level, computed=computed)
+    return g if copy else None
