@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from . import datasets, get, pp, tl
+from . import datasets, get, pl, pp, tl
 from ._core.graph import ShareGraph
 from ._version import __version__
 from .exceptions import (
@@ -35,6 +35,7 @@ __all__ = [
     "read",
     "write",
     "pp",
+    "pl",
     "tl",
     "get",
     "datasets",

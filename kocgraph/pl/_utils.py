@@ -1,0 +1,198 @@
+"""Shared plumbing of the ``kg.pl`` plots: axes handling, column checks, seeded layouts, PNG export."""
+
+from __future__ import annotations
+
+import base64
+import io
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .._core.graph import ShareGraph
+from ..exceptions import InvalidParameterError, NotComputedError, close_matches
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["savefig_base64"]
+
+#: node columns written by a kg.tl tool: the tool to run when one is missing
+PRODUCERS: dict[str, str] = {
+    "reach": "cascades",
+    "direct_reach": "cascades",
+    "items_started": "cascades",
+    "items_received": "cascades",
+    "community": "communities",
+    "pagerank": "pagerank",
+    "coreness": "coreness",
+    "betweenness": "betweenness",
+    "strength": "strength",
+    "koc_score": "kocs",
+    "koc_rank": "kocs",
+    "koc_excluded": "kocs",
+    "items_spread": "kocs",
+}
+
+#: one colour per KOC feature, the same in every plot
+FEATURE_COLORS: dict[str, str] = {
+    "reach": "#1f77b4",
+    "direct_reach": "#ff7f0e",
+    "items_started": "#2ca02c",
+    "pagerank": "#9467bd",
+    "coreness": "#8c564b",
+    "conversions": "#d62728",
+    "conversion_value": "#e377c2",
+}
+HIGHLIGHT_COLOR = "#d62728"
+EDGE_COLOR = "#7f7f7f"
+
+
+def _new_ax(ax: Axes | None, *, figsize: tuple[float, float] = (6.4, 4.8)) -> Axes:
+    """The Axes to draw into: ``ax`` itself, or the single Axes of a new pyplot figure when ``ax`` is None."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=figsize)
+        return ax
+    from matplotlib.axes import Axes as _Axes
+
+    if not isinstance(ax, _Axes):
+        raise InvalidParameterError(
+            f"ax={ax!r} is not a matplotlib Axes; pass ax=None for a new figure, or an Axes such as "
+            "plt.subplots()[1]."
+        )
+    return ax
+
+
+def _store(ax: Axes, **info: Any) -> None:
+    """Record what a plot drew on the Axes (``ax.kocgraph``), for tests and for the report."""
+    ax.kocgraph = info  # type: ignore[attr-defined]
+
+
+def _node_column(g: ShareGraph, column: str, *, param: str, where: str) -> pd.Series:
+    """``g.nodes[column]``; NotComputedError naming the tool when a known result is missing,
+    InvalidParameterError (with close matches) for an unknown name."""
+    if not isinstance(column, str):
+        raise InvalidParameterError(
+            f"{param}={column!r} must be the name of a column of g.nodes (a str) for {where}; "
+            f"columns are {list(map(str, g.nodes.columns))}."
+        )
+    if column in g.nodes.columns:
+        return g.nodes[column]
+    tool = PRODUCERS.get(column)
+    if tool is None and column.startswith("koc_"):
+        tool = "kocs"
+    if tool is not None:
+        raise NotComputedError(
+            f"{where} needs g.nodes[{column!r}], which has not been computed. Run kg.tl.{tool}(g) first."
+        )
+    near = close_matches(column, g.nodes.columns)
+    hint = f" Did you mean {param}={near[0]!r}?" if near else ""
+    raise InvalidParameterError(
+        f"{param}={column!r} is not a column of g.nodes; columns are {list(map(str, g.nodes.columns))}.{hint} "
+        f"Pass one of them, or run the kg.tl tool that writes it."
+    )
+
+
+def _numeric(s: pd.Series, *, param: str, where: str) -> np.ndarray:
+    if not (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
+        raise InvalidParameterError(
+            f"{param}={s.name!r} must be a numeric column of g.nodes for {where}, but its dtype is {s.dtype}. "
+            "Pass a numeric column such as 'reach' or 'pagerank'."
+        )
+    return s.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _seed(rng: Any) -> int:
+    from .._core.validation import check_rng
+
+    return int(check_rng(rng).integers(2**31 - 1))
+
+
+@contextmanager
+def _igraph_rng(seed: int) -> Iterator[None]:
+    """Seed igraph's RNG for one call, then give it back the ``random`` module (its default)."""
+    import igraph as ig
+
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        yield
+    finally:
+        ig.set_random_number_generator(random)
+
+
+@lru_cache(maxsize=1)
+def _label_family() -> tuple[str, ...] | None:
+    """A font fallback list with a CJK font when one is installed (Chinese nicknames as labels)."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [n for n in ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+                       "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC",
+                       "Droid Sans Fallback") if n in names]
+    return ("DejaVu Sans", *cjk) if cjk else None
+
+
+def _label_kw() -> dict[str, Any]:
+    fam = _label_family()
+    return {"family": list(fam)} if fam else {}
+
+
+def _short(x: Any, width: int = 18) -> str:
+    s = str(x)
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def savefig_base64(ax: Any, *, dpi: int = 100, close: bool = False) -> str:
+    """Render the figure holding ``ax`` to PNG and return it as a ``data:image/png;base64,...`` URI.
+
+    For embedding plots in a self-contained HTML page (the report); nothing touches the disk.
+
+    Parameters
+    ----------
+    ax
+        An Axes (its figure is rendered) or a Figure.
+    dpi
+        Resolution of the PNG.
+    close
+        Close the figure afterwards (frees it from pyplot).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.cascades(g)
+    >>> uri = kg.pl.savefig_base64(kg.pl.reach(g), close=True)
+    >>> uri.startswith("data:image/png;base64,")
+    True
+    """
+    from matplotlib.axes import Axes as _Axes
+    from matplotlib.figure import Figure as _Figure
+
+    if isinstance(ax, _Axes):
+        try:
+            fig: Figure = ax.get_figure(root=True)  # type: ignore[call-arg, assignment]
+        except TypeError:  # matplotlib < 3.10: ax.figure is the root unless in a subfigure
+            fig = getattr(ax.figure, "figure", ax.figure)
+    elif isinstance(ax, _Figure):
+        fig = ax
+    else:
+        raise InvalidParameterError(
+            f"savefig_base64 needs a matplotlib Axes or Figure, got {type(ax).__name__}; pass what a kg.pl "
+            "plot returned."
+        )
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
