@@ -20,7 +20,7 @@ from ._registry import SAMPLES, cache_dir, load_sample, samples
 from ._synthetic import synthetic_frame
 from .public import public_datasets, read_douban, read_higgs, read_stackexchange, read_weibo_deephawkes
 
-__all__ = ["toy", "toy_frame", "toy_path", "synthetic", "synthetic_frame", "samples", "load_sample", "cache_dir", "SAMPLES",
+__all__ = ["toy", "toy_items", "toy_frame", "toy_path", "synthetic", "synthetic_frame", "samples", "load_sample", "cache_dir", "SAMPLES",
            "public_datasets", "read_weibo_deephawkes", "read_douban", "read_stackexchange", "read_higgs"]
 
 
@@ -49,6 +49,21 @@ def toy_frame() -> pd.DataFrame:
     (30, 7)
     """
     return pd.read_csv(toy_path(), dtype={"source": str, "target": str, "item": str, "time": str})
+
+
+def toy_items() -> pd.DataFrame:
+    """Item metadata for the toy log: category and price band of each item.
+
+    Examples
+    --------
+    >>> import kocgraph as kg
+    >>> kg.datasets.toy_items().loc["coupon", "category"]
+    'promotion'
+    """
+    return pd.DataFrame(
+        {"category": ["beauty", "promotion", "parenting"], "price_band": ["high", "low", "none"]},
+        index=pd.Index(["poster", "coupon", "article"], name="item"),
+    )
 
 
 def toy() -> ShareGraph:

@@ -2,7 +2,7 @@
 :class:`~kocgraph.NotComputedError` naming the tool to run when its result is missing."""
 
 from ._basic import cascade, rejected
-from ._insight import attribution, routes
+from ._insight import attribution, profile, routes
 from ._see import communities, explain, kocs
 
-__all__ = ["rejected", "cascade", "kocs", "explain", "communities", "routes", "attribution"]
+__all__ = ["rejected", "cascade", "kocs", "explain", "communities", "routes", "attribution", "profile"]

@@ -3,8 +3,9 @@ records its parameters in ``g.meta[key_added]`` and returns ``None`` (or a new g
 
 from ._cascades import cascades
 from ._centrality import betweenness, communities, coreness, pagerank, strength
+from ._affinity import affinity
 from ._insight import attribution, routes, tie_strength
 from ._kocs import kocs
 
 __all__ = ["cascades", "pagerank", "strength", "coreness", "betweenness", "communities", "kocs",
-           "tie_strength", "routes", "attribution"]
+           "tie_strength", "routes", "attribution", "affinity"]
