@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from . import datasets, get, pl, pp, tl
+from . import datasets, evaluate, get, pl, pp, tl
 from ._core.graph import ShareGraph
 from ._version import __version__
 from .exceptions import (
@@ -36,6 +36,7 @@ __all__ = [
     "write",
     "pp",
     "pl",
+    "evaluate",
     "tl",
     "get",
     "datasets",

@@ -193,6 +193,11 @@ def kocs(
     eligible = pd.isna(excluded)
     score, contrib = koc_scores(X, wvec, eligible)
     rank = rank_with_ties(score)
+    # a rerun replaces the previous ranking whole: no stale slate, intervals or terms left behind
+    stale = [col for col in g.nodes.columns if col.startswith(f"{key_added}_term_")
+             or col in (f"{key_added}_slate", f"{key_added}_rank_lo", f"{key_added}_rank_hi")]
+    for col in stale:
+        del g.nodes[col]
     g.nodes[f"{key_added}_score"] = score
     g.nodes[f"{key_added}_rank"] = pd.array(np.where(rank > 0, rank, 0), dtype="Int64")
     g.nodes.loc[~eligible, f"{key_added}_rank"] = pd.NA
