@@ -24,6 +24,7 @@ autodoc_typehints = "none"
 autosummary_generate = False
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
+napoleon_use_ivar = True
 napoleon_custom_sections = [("Writes", "notes_style")]
 html_theme = "alabaster"
 html_static_path: list[str] = []

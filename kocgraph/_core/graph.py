@@ -251,13 +251,13 @@ class ShareGraph:
     def adjacency(self, weight: str | None = "n_forwards", *, dtype: Any = np.float64) -> sp.csr_matrix:
         """The share graph as a CSR matrix ``A[u, v]`` for the edge ``u -> v`` (users in node order).
 
+        The data array is in ``g.edges`` row order. Cached for the topology weights (None,
+        ``n_forwards``, ``n_items``); do not modify the result.
+
         Parameters
         ----------
         weight
             A numeric column of ``g.edges`` (default ``"n_forwards"``), or ``None`` for ones.
-
-        The data array is in ``g.edges`` row order. Cached for the topology weights (None,
-        ``n_forwards``, ``n_items``); do not modify the result.
 
         Examples
         --------
@@ -530,7 +530,12 @@ def _lookup(index: pd.Index, values: Any, *, what: str) -> np.ndarray:
     values = list(values)
     if not values:
         return np.empty(0, dtype=np.int64)
-    codes = index.get_indexer(pd.Index(values, dtype=index.dtype if index.dtype != object else object, tupleize_cols=False)) if len(index) else np.full(len(values), -1)
+    # compare ids exactly as given: never cast them to the graph's dtype (the str "5" is not the int 5,
+    # and casting "abc" to int64 would raise an obscure pandas error)
+    vals = pd.Index(values, tupleize_cols=False)
+    if not (vals.dtype.kind in "iu" and index.dtype.kind in "iu"):
+        vals = vals.astype(object)
+    codes = index.get_indexer(vals) if len(index) else np.full(len(values), -1)
     if (codes < 0).any():
         missing = [values[i] for i in np.flatnonzero(codes < 0)[:5]]
         n_miss = int((codes < 0).sum())
