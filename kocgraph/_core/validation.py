@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
 REASON_CODES = {name: i + 1 for i, name in enumerate(REASONS)}
 
 _UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+_INAT = np.iinfo(np.int64).min  # NaT as int64
 # auto-detection bands of |epoch| values: < 1e10 s (until 2286), < 1e13 ms, < 1e16 us, else ns
 _BANDS = np.array([1e10, 1e13, 1e16])
 _BAND_UNITS = ["s", "ms", "us", "ns"]
@@ -84,7 +85,7 @@ def normalize_id_column(s: pd.Series, role: str) -> pd.Series:
         if finite.size == 0 or np.all(finite == np.round(finite)):
             return s.astype("Int64")
         raise LogSchemaError(
-            f"the {role} column holds non-integer numbers (e.g. {finite[finite != np.round(finite)][0]!r}); "
+            f"the {role} column holds non-integer numbers (e.g. {float(finite[finite != np.round(finite)][0])!r}); "
             "user and item ids must be strings or integers. Read the column as strings, or round it."
         )
     if isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind == "f":  # pragma: no cover
@@ -92,22 +93,67 @@ def normalize_id_column(s: pd.Series, role: str) -> pd.Series:
     return s
 
 
-def factorize_ids(*cols: pd.Series) -> tuple[list[np.ndarray], pd.Index, list[np.ndarray]]:
+def _bad_id(value: Any, role: str) -> LogSchemaError:
+    return LogSchemaError(
+        f"the {role} column holds {value!r} of type {type(value).__name__}, but user and item ids must be "
+        "strings or integers. Convert the column (e.g. df[col].astype(str)) or drop those rows before "
+        "reading the log."
+    )
+
+
+_ID_TYPES = [str, np.str_, int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+
+
+def factorize_ids(*cols: pd.Series, roles: tuple[str, ...] = ()) -> tuple[list[np.ndarray], pd.Index, list[np.ndarray]]:
     """Factorize several id columns together (one shared code space).
 
     Returns per-column int64 codes (-1 = missing), the unique ids (object Index, in first-seen
     order) and per-column missing masks. Empty or whitespace-only strings count as missing; they
     are detected on the unique values, so the cost stays O(rows) hashing plus O(uniques).
+
+    Ids must be strings or integers; integral floats in an object column become ints. Any other
+    value (a fraction, a bool, a date, a list, ...) raises :class:`LogSchemaError` naming the column
+    (``roles`` gives the column roles, for the message) and the value.
     """
+    roles = tuple(roles) + tuple(f"id column #{i}" for i in range(len(roles), len(cols)))
     if len(cols) == 1:
         both = cols[0]
     else:
         if len({str(c.dtype) for c in cols}) > 1:
             cols = tuple(c.astype(object) for c in cols)
         both = pd.concat(cols, ignore_index=True)
-    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts, arrays): find the first, to name it
+        for c, role in zip(cols, roles):
+            for v in c:
+                try:
+                    hash(v)
+                except TypeError:
+                    raise _bad_id(v, role) from None
+        raise  # pragma: no cover - every value hashed
     codes = np.asarray(codes, dtype=np.int64)
     idx = pd.Index(uniques, tupleize_cols=False)
+
+    def role_of(u: int) -> str:
+        pos = int(np.flatnonzero(codes == u)[0])
+        bounds = np.cumsum([len(c) for c in cols])
+        return roles[int(np.searchsorted(bounds, pos, side="right"))]
+
+    if idx.dtype.kind in "bMmcV" or isinstance(idx.dtype, pd.CategoricalDtype) and idx.dtype.categories.dtype.kind in "bMmfcV":
+        raise _bad_id(idx[0], role_of(0))
+    if idx.dtype == object and len(idx):
+        vals = idx.to_numpy(dtype=object).copy()
+        # one type() per distinct id; exact types, so bool (a subclass of int) is not an id
+        ok = pd.Series(vals, dtype=object).map(type).isin(_ID_TYPES).to_numpy(dtype=bool)
+        if not ok.all():
+            for u in np.flatnonzero(~ok):
+                v = vals[u]
+                if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+                    vals[u] = int(v)  # 3.0 in an object column: the integer id 3
+                else:
+                    raise _bad_id(v, role_of(int(u)))
+            idx = pd.Index(vals, dtype=object, tupleize_cols=False)
     if idx.dtype.kind in "OUS" or isinstance(idx.dtype, (pd.StringDtype, pd.ArrowDtype)) or str(idx.dtype) == "str":
         as_str = pd.Series(idx.to_numpy(dtype=object), dtype=object)
         is_str = as_str.map(type).eq(str).to_numpy() if idx.dtype == object else np.ones(len(idx), dtype=bool)
@@ -180,22 +226,36 @@ def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np
     if unit != "auto":
         info["note"] = f"time_unit={unit!r} ignored: the column holds date-time strings"
     text = stripped.where(~null)
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False) if _all_iso_like(text) else None
-    if parsed is None or parsed.isna().to_numpy()[nonnull].any():
-        parsed = _parse_mixed(text, tz)
+    fast = _parse_iso(text, tz) if _all_iso_like(text) else None
+    if fast is not None and not ((fast[0] == _INAT) & ~fast[1])[nonnull].any():
+        vals, oor = fast
     else:
-        parsed = _localize(parsed, tz)
-    bad = parsed.isna().to_numpy(dtype=bool)
+        vals, oor = _parse_mixed(text, tz)
+    bad = (vals == _INAT) & ~oor
     reason[null] = _rc("null_time")
     reason[bad & ~null] = _rc("unparseable_time")
-    ok = ~bad
-    ns[ok] = _asi8(parsed)[ok]
+    reason[oor & ~bad & ~null] = _rc("time_out_of_range")
+    ok = ~bad & ~oor
+    ns[ok] = vals[ok]
     return ns, reason, info
 
 
-def _asi8(s: pd.Series) -> np.ndarray:
-    """int64 UTC nanoseconds of a tz-aware datetime Series (NaT -> iNaT)."""
-    return np.asarray(s.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
+
+def _asi8(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """int64 UTC nanoseconds of a tz-aware datetime Series (NaT -> iNaT), and the mask of times that
+    the Series holds (in a coarser unit) but nanoseconds cannot (outside years 1677-2262)."""
+    s = s.dt.tz_convert("UTC")
+    raw = np.asarray(s.array.asi8, dtype=np.int64)
+    mult = _UNIT_NS[s.dtype.unit]
+    nat = raw == np.iinfo(np.int64).min
+    if mult == 1:
+        return raw, np.zeros(raw.shape[0], dtype=bool)
+    lim = np.iinfo(np.int64).max // mult
+    oor = ~nat & ((raw > lim) | (raw < -lim))
+    out = np.full(raw.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
+    good = ~nat & ~oor
+    out[good] = raw[good] * mult
+    return out, oor
 
 
 def _all_iso_like(text: pd.Series) -> bool:
@@ -203,30 +263,73 @@ def _all_iso_like(text: pd.Series) -> bool:
     return bool(len(sample)) and bool(sample.str.match(r"^\d{4}-\d{2}-\d{2}").all())
 
 
-def _parse_mixed(text: pd.Series, tz: str) -> pd.Series:
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    vals = text.dropna()
-    if len(vals) == 0:
-        return out
-    # per-value parse, tolerant of mixed offsets; only the leftovers of the fast ISO path get here
+# an explicit UTC offset at the end of a date-time string: Z, +08:00, -0500, +08
+_OFFSET_RE = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[zZ]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _parse_iso(text: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vectorized ISO 8601 parse to UTC; naive strings are local times in ``tz``.
+
+    A column mixing offsets (``+08:00`` and ``Z``) or offsets and naive times is split by whether
+    each string carries an offset, so both halves stay on the vectorized path. Returns int64 UTC
+    nanoseconds (iNaT where unparseable) and the out-of-range mask, or None when pandas cannot parse
+    the column this way (the caller then parses value by value).
+    """
+    try:
+        return _asi8(_localize(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False), tz))
+    except (ValueError, TypeError):  # mixed offsets, or offsets mixed with naive times
+        pass
+    has_off = text.str.contains(_OFFSET_RE, regex=True, na=False).to_numpy(dtype=bool)
+    ns = np.full(len(text), _INAT, dtype=np.int64)
+    oor = np.zeros(len(text), dtype=bool)
+    try:
+        for part, utc in ((has_off, True), (~has_off, False)):
+            if part.any():
+                parsed = pd.to_datetime(text[part], format="ISO8601", errors="coerce", utc=utc)
+                ns[part], oor[part] = _asi8(_localize(parsed, tz))
+    except (ValueError, TypeError):
+        return None
+    return ns, oor
+
+
+def _parse_mixed(text: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    """Value-by-value parse (each distinct string once), tolerant of any format pandas reads.
+
+    Returns int64 UTC nanoseconds (iNaT where unparseable) and the mask of times outside the
+    nanosecond range (years 1677-2262)."""
+    n = len(text)
+    out = np.full(n, _INAT, dtype=np.int64)
+    oor = np.zeros(n, dtype=bool)
+    nonnull = text.notna().to_numpy(dtype=bool)
+    if not nonnull.any():
+        return out, oor
+    _OOR = object()
+
     def one(v: str) -> Any:
         try:
             ts = pd.Timestamp(v)
         except (ValueError, TypeError, OverflowError):
-            return pd.NaT
+            return _INAT
         if ts is pd.NaT:
-            return ts
+            return _INAT
         if ts.tzinfo is None:
             try:
                 ts = ts.tz_localize(tz)
             except Exception:  # noqa: BLE001 - nonexistent local times etc.
-                return pd.NaT
-        return ts.tz_convert("UTC")
+                return _INAT
+        try:
+            return int(ts.tz_convert("UTC").as_unit("ns").value)
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            return _OOR
 
-    uniq = pd.unique(vals.to_numpy(dtype=object))
-    mapping = {u: one(u) for u in uniq}
-    out.loc[vals.index] = pd.to_datetime(vals.map(mapping), utc=True)
-    return out
+    vals = text[nonnull].to_numpy(dtype=object)
+    codes, uniq = pd.factorize(vals)
+    parsed = [one(u) for u in uniq]
+    is_oor = np.array([p is _OOR for p in parsed], dtype=bool)
+    ints = np.array([_INAT if p is _OOR else p for p in parsed], dtype=np.int64)
+    out[nonnull] = ints[codes]
+    oor[nonnull] = is_oor[codes]
+    return out, oor
 
 
 def _localize(parsed: pd.Series, tz: str) -> pd.Series:
@@ -239,11 +342,11 @@ def _from_datetime(s: pd.Series, tz: str, reason: np.ndarray, info: dict[str, An
     if not isinstance(s.dtype, pd.DatetimeTZDtype):
         info["naive_localized_as"] = tz
         s = s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    s = s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     null = s.isna().to_numpy(dtype=bool).copy()
     reason[null] = _rc("null_time")
-    ns = s.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT")).astype(np.int64)
-    ns[null] = 0
+    ns, oor = _asi8(s)
+    reason[oor] = _rc("time_out_of_range")
+    ns[null | oor] = 0
     return ns, reason, info
 
 
@@ -297,10 +400,12 @@ def _from_epoch(vals: np.ndarray, unit: str, reason: np.ndarray, info: dict[str,
         res = np.zeros(v.shape[0], dtype=np.int64)
         res[inr] = v[inr] * mult
     else:
-        f = fvals[ok] * mult
-        inr = np.abs(f) < 9.2e18
+        f = fvals[ok]
+        inr = np.abs(f * mult) < 9.2e18
         res = np.zeros(f.shape[0], dtype=np.int64)
-        res[inr] = np.rint(f[inr]).astype(np.int64)
+        # whole units and the fraction apart: (T0 + 0.25) s * 1e9 in one float product is off by 128 ns
+        whole = np.floor(f[inr])
+        res[inr] = whole.astype(np.int64) * mult + np.rint((f[inr] - whole) * mult).astype(np.int64)
     idx = np.flatnonzero(ok)
     reason[idx[~inr]] = _rc("time_out_of_range")
     ns[idx[inr]] = res[inr]

@@ -78,11 +78,18 @@ def infer_parents(
     return out
 
 
-def _load(obj: Any, what: str) -> pd.DataFrame:
+def _load(obj: Any, what: str, id_columns: list[str]) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
         return obj
     if isinstance(obj, (str, os.PathLike)):
-        df, malformed, _ = load_table(obj, on_invalid="raise")
+        # ids are text in a file (20-digit openids overflow int64; leading zeros matter)
+        df, malformed, info = load_table(obj, string_columns=id_columns, on_invalid="raise")
+        if malformed:
+            line, text = malformed[0]
+            raise LogSchemaError(
+                f"the {what} file {str(obj)!r} has {len(malformed)} line(s) that do not split into the header's "
+                f"columns, e.g. line {line}: {text!r}. Fix or remove them (a truncated export?)."
+            )
         return df
     raise InvalidParameterError(f"{what} must be a DataFrame or a file path, got {type(obj).__name__}.")
 
@@ -136,8 +143,8 @@ def read_adoptions(
     1
     """
     check_choice("parent", parent, ("latest", "earliest"), where="kg.read_adoptions")
-    ad = _load(adoptions, "adoptions")
-    soc = _load(social, "social")
+    ad = _load(adoptions, "adoptions", [user, item])
+    soc = _load(social, "social", [social_source, social_target])
     check_columns(list(ad.columns), {"user": user, "item": item, "time": time}, {"user", "item", "time"},
                   where="kg.read_adoptions")
     check_columns(list(soc.columns), {"social_source": social_source, "social_target": social_target},
@@ -148,8 +155,8 @@ def read_adoptions(
     st = normalize_id_column(soc[social_target], "social_target")
     if len({str(ucol.dtype), str(ss.dtype), str(st.dtype)}) > 1:
         ucol, ss, st = ucol.astype(object), ss.astype(object), st.astype(object)
-    (u_codes, s_codes, t_codes), users, (unull, snull, tnull) = factorize_ids(ucol, ss, st)
-    (i_codes,), item_ids, (inull,) = factorize_ids(normalize_id_column(ad[item], "item"))
+    (u_codes, s_codes, t_codes), users, (unull, snull, tnull) = factorize_ids(ucol, ss, st, roles=("user", "social_source", "social_target"))
+    (i_codes,), item_ids, (inull,) = factorize_ids(normalize_id_column(ad[item], "item"), roles=("item",))
     tns, treason, tinfo = parse_time(ad[time], unit=time_unit, tz=tz)
     reasons = np.full(n, "", dtype=object)
     for mask, name in ((unull, "null_user"), (inull, "null_item"), (treason > 0, "bad_time")):
@@ -185,6 +192,7 @@ def read_adoptions(
     rejected = ad.iloc[rej_idx].copy()
     rejected.insert(0, "reason", reasons[rej_idx])
     rejected.insert(0, "row", rej_idx.astype(np.int64))
+    rejected = rejected.reset_index(drop=True)
     by_reason = pd.Series(reasons[rej_idx]).value_counts().to_dict() if rej_idx.size else {}
     report = {
         "rows_read": int(n), "rows_accepted": int(ok.sum()), "rows_rejected": int(n - ok.sum()),

@@ -5,6 +5,7 @@ No pickle: ids, codes and result tables go to Parquet; ``meta`` and the layout g
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -52,23 +53,51 @@ def _ids_from_frame(df: pd.DataFrame, kind: str, name: str) -> pd.Index:
     return pd.Index(vals, dtype=object, name=name, tupleize_cols=False)
 
 
-def _table_out(df: pd.DataFrame, users: pd.Index, items: pd.Index) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Categoricals over users/items become codes (ids are stored once)."""
+def _json_exact(vals: list[Any]) -> bool:
+    """True when JSON stores these values exactly (str, int, finite float; no bool/None/other)."""
+    ok_types = all(type(v) in (str, int, float) for v in vals)
+    if not ok_types or any(isinstance(v, float) and not np.isfinite(v) for v in vals):
+        return False
+    return bool(json.loads(json.dumps(vals)) == vals)
+
+
+def _cat_out(s: pd.Series) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """A categorical as codes plus its categories (in order) for the manifest; None if not JSON-exact."""
+    cats = s.cat.categories
+    vals = cats.tolist()
+    if not _json_exact(vals):
+        return None
+    return s.cat.codes.to_numpy(), {"categories": vals, "dtype": str(cats.dtype), "ordered": bool(s.cat.ordered)}
+
+
+def _cat_in(codes: Any, spec: dict[str, Any]) -> pd.Categorical:
+    cats = pd.Index(spec["categories"], dtype=spec["dtype"] if spec["categories"] else object)
+    return pd.Categorical.from_codes(np.asarray(codes), dtype=pd.CategoricalDtype(cats, ordered=spec["ordered"]))
+
+
+def _table_out(df: pd.DataFrame, users: pd.Index, items: pd.Index) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Categoricals over users/items become codes (ids are stored once); other categoricals become
+    codes with their categories kept (in order) in the manifest."""
     out, kinds = {}, {}
     for c in df.columns:
         s = df[c]
-        if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.equals(users):
+        # the index name tells users from items when both hold the same ids (or are both empty)
+        is_cat = isinstance(s.dtype, pd.CategoricalDtype)
+        as_item = is_cat and s.cat.categories.equals(items) and s.cat.categories.name == items.name
+        if is_cat and not as_item and s.cat.categories.equals(users):
             out[c] = s.cat.codes.to_numpy(); kinds[c] = "user"
-        elif isinstance(s.dtype, pd.CategoricalDtype) and s.cat.categories.equals(items):
+        elif is_cat and s.cat.categories.equals(items):
             out[c] = s.cat.codes.to_numpy(); kinds[c] = "item"
+        elif isinstance(s.dtype, pd.CategoricalDtype) and (cat := _cat_out(s)) is not None:
+            out[c] = cat[0]; kinds[c] = {"kind": "categorical", **cat[1]}
         elif isinstance(s.dtype, pd.CategoricalDtype):
             out[c] = s.astype(object).where(s.notna(), None).astype("string"); kinds[c] = "category"
         else:
-            out[c] = s.to_numpy() if s.dtype.kind != "O" else s
+            out[c] = s.array  # keeps the dtype (tz-aware times stay typed even when empty)
     return pd.DataFrame(out), kinds
 
 
-def _table_in(df: pd.DataFrame, kinds: dict[str, str], users: pd.Index, items: pd.Index) -> pd.DataFrame:
+def _table_in(df: pd.DataFrame, kinds: dict[str, Any], users: pd.Index, items: pd.Index) -> pd.DataFrame:
     cols = {}
     for c in df.columns:
         k = kinds.get(c)
@@ -76,10 +105,79 @@ def _table_in(df: pd.DataFrame, kinds: dict[str, str], users: pd.Index, items: p
             cols[c] = pd.Categorical.from_codes(df[c].to_numpy(), dtype=pd.CategoricalDtype(users))
         elif k == "item":
             cols[c] = pd.Categorical.from_codes(df[c].to_numpy(), dtype=pd.CategoricalDtype(items))
+        elif isinstance(k, dict) and k.get("kind") == "categorical":
+            cols[c] = _cat_in(df[c], k)
         elif k == "category":
             cols[c] = pd.Categorical(df[c].astype(object).where(df[c].notna(), None))
         else:
             cols[c] = df[c]
+    return pd.DataFrame(cols)
+
+
+def _rejected_out(rej: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The rejected rows for Parquet, keeping each column's values: typed columns as they are, object
+    columns of str as str, other object columns as JSON text per value (repr if JSON cannot hold it)."""
+    out, kinds = {}, {}
+    for c in rej.columns:
+        s = rej[c]
+        if isinstance(s.dtype, pd.ArrowDtype):
+            out[c], kinds[c] = s, "arrow:" + str(s.dtype.pyarrow_dtype)
+        elif s.dtype != object:
+            out[c], kinds[c] = s, "native"
+        else:
+            vals = s.to_numpy()
+            miss = np.array([v is None for v in vals], dtype=bool)
+            if all(type(v) is str for v in vals[~miss]):
+                out[c], kinds[c] = pd.array(list(vals), dtype="string"), "object_str"
+            else:
+                def enc(v: Any) -> Any:
+                    if v is None:
+                        return None
+                    if v is pd.NA or v is pd.NaT:
+                        return json.dumps({"missing": "NA" if v is pd.NA else "NaT"})
+                    if isinstance(v, np.generic):
+                        v = v.item()
+                    if type(v) in (str, int, float, bool):
+                        return json.dumps(v)
+                    if isinstance(v, (pd.Timestamp, datetime.datetime)):
+                        return json.dumps({"timestamp": pd.Timestamp(v).isoformat()})
+                    return json.dumps({"repr": repr(v)})  # anything else comes back as its repr
+                out[c], kinds[c] = pd.array([enc(v) for v in vals], dtype="string"), "object_json"
+    return pd.DataFrame(out, index=range(len(rej))), kinds
+
+
+def _rejected_in(path: Path, kinds: dict[str, str]) -> pd.DataFrame:
+    import re
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    plain = table.to_pandas()
+    cols: dict[str, Any] = {}
+    for c in table.column_names:
+        k = kinds.get(c, "native")
+        if k.startswith("arrow"):
+            col = table.column(c)
+            m = re.fullmatch(r"arrow:timestamp\[(\w+)(?:, tz=(.+))?\]", k)
+            if m and str(col.type) != k[len("arrow:"):]:  # Parquet has no second unit: cast back
+                col = col.cast(pa.timestamp(m.group(1), tz=m.group(2)))
+            cols[c] = pd.Series(pd.arrays.ArrowExtensionArray(col))
+        elif k == "object_str":
+            cols[c] = pd.Series([None if pd.isna(v) else v for v in plain[c]], dtype=object)
+        elif k == "object_json":
+            def dec(v: Any) -> Any:
+                if v is None or v is pd.NA or isinstance(v, float) and np.isnan(v):
+                    return None
+                x = json.loads(v)
+                if not isinstance(x, dict):
+                    return x
+                if "missing" in x:
+                    return pd.NA if x["missing"] == "NA" else pd.NaT
+                return pd.Timestamp(x["timestamp"]) if "timestamp" in x else x["repr"]
+            cols[c] = pd.Series([dec(v) for v in plain[c]], dtype=object)
+        else:
+            cols[c] = plain[c]
     return pd.DataFrame(cols)
 
 
@@ -119,11 +217,16 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
         itf.to_parquet(tmp / "item_ids.parquet", index=False)
         c = g.codes
         ev = {"src": c.src, "tgt": c.tgt, "item": c.item, "time": c.time, "row": g.events["row"].to_numpy()}
-        ev_kinds: dict[str, str] = {}
+        ev_kinds: dict[str, Any] = {}
         for col in ("event_type", "channel"):
             if col in g.events.columns:
-                ev[col] = g.events[col].astype(object).where(g.events[col].notna(), None).astype("string")
-                ev_kinds[col] = "category"
+                cat = _cat_out(g.events[col])
+                if cat is not None:  # codes + categories in order: the categorical comes back exactly
+                    ev[col] = cat[0]
+                    ev_kinds[col] = {"kind": "categorical", **cat[1]}
+                else:
+                    ev[col] = g.events[col].astype(object).where(g.events[col].notna(), None).astype("string")
+                    ev_kinds[col] = "category"
         if "value" in g.events.columns:
             ev["value"] = g.events["value"].to_numpy()
         pd.DataFrame(ev).to_parquet(tmp / "events.parquet", index=False)
@@ -137,18 +240,18 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
             t, k = _table_out(g.trees, users, items)
             t.to_parquet(tmp / "trees.parquet", index=False)
             kinds["trees"] = k
+        rej_kinds: dict[str, str] = {}
         if g._rejected is not None:
             rej = g._rejected.copy()
-            for col in rej.columns:
-                if col != "row":
-                    rej[col] = rej[col].astype(object).where(rej[col].notna(), None).astype("string")
             rej.columns = [str(x) for x in rej.columns]
+            rej, rej_kinds = _rejected_out(rej)
             rej.to_parquet(tmp / "rejected.parquet", index=False)
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "kocgraph_version": __version__,
             "n_users": g.n_users, "n_items": g.n_items, "n_events": g.n_events, "n_edges": g.n_edges,
             "user_ids": ukind, "item_ids": ikind, "event_kinds": ev_kinds, "table_kinds": kinds,
             "has_trees": g.trees is not None, "has_rejected": g._rejected is not None,
+            "rejected_kinds": rej_kinds,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         (tmp / "meta.json").write_text(meta_json)
@@ -189,16 +292,19 @@ def read(path: str | os.PathLike[str]) -> ShareGraph:
     items = _ids_from_frame(pd.read_parquet(path / "item_ids.parquet"), manifest["item_ids"], "item")
     ev = pd.read_parquet(path / "events.parquet")
     extra: dict[str, Any] = {}
+    ev_kinds = manifest.get("event_kinds", {})
     for col in ("event_type", "channel"):
         if col in ev.columns:
-            extra[col] = pd.Categorical(ev[col].astype(object).where(ev[col].notna(), None))
+            k = ev_kinds.get(col)
+            if isinstance(k, dict) and k.get("kind") == "categorical":
+                extra[col] = _cat_in(ev[col], k)
+            else:
+                extra[col] = pd.Categorical(ev[col].astype(object).where(ev[col].notna(), None))
     if "value" in ev.columns:
         extra["value"] = ev["value"].to_numpy()
-    rejected = pd.read_parquet(path / "rejected.parquet") if manifest.get("has_rejected") else None
-    if rejected is not None:
-        for col in rejected.columns:
-            if col != "row":
-                rejected[col] = rejected[col].astype(object).where(rejected[col].notna(), None)
+    rejected = None
+    if manifest.get("has_rejected"):
+        rejected = _rejected_in(path / "rejected.parquet", manifest.get("rejected_kinds", {}))
     g = ShareGraph._from_codes(
         ev["src"].to_numpy(), ev["tgt"].to_numpy(), ev["item"].to_numpy(), ev["time"].to_numpy(),
         users, items, row=ev["row"].to_numpy(), extra=extra, meta=meta, rejected=rejected, compact=False,
@@ -209,7 +315,7 @@ def read(path: str | os.PathLike[str]) -> ShareGraph:
         base = getattr(g, name)
         for col in t.columns:
             if col not in base.columns:
-                base[col] = t[col].to_numpy() if not isinstance(t[col].dtype, pd.CategoricalDtype) else t[col].array
+                base[col] = t[col].array  # the column's own array keeps its dtype (tz-aware times, even empty)
     if manifest.get("has_trees"):
         g.trees = _table_in(pd.read_parquet(path / "trees.parquet"), kinds["trees"], users, items)
     return g

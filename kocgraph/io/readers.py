@@ -78,11 +78,23 @@ def load_table(
         table = pq.read_table(path)
         return _arrow_to_frame(table), malformed, info
     if fmt == "jsonl":
+        info["first_data_line"] = 1
         try:
-            df = pd.read_json(path, lines=True, dtype=False, encoding=encoding)
-        except ValueError as err:
+            try:
+                df = pd.read_json(path, lines=True, dtype=False, encoding=encoding)
+            except UnicodeDecodeError:
+                raise
+            except ValueError as err:
+                # a damaged file (e.g. a truncated last line): parse line by line to set bad lines aside
+                df = _read_jsonl_lenient(path, encoding, malformed)
+                if df is None:
+                    raise LogSchemaError(
+                        f"{str(path)!r} is not valid JSON lines ({err}). Each line must be one JSON object."
+                    ) from err
+        except UnicodeDecodeError as err:
             raise LogSchemaError(
-                f"{str(path)!r} is not valid JSON lines ({err}). Each line must be one JSON object."
+                f"{str(path)!r} is not valid {encoding} text ({err}). Pass the file's encoding, "
+                "e.g. encoding='gb18030' for Chinese exports, to kg.read_log (or --encoding)."
             ) from err
         return df, malformed, info
     import pyarrow as pa
@@ -91,8 +103,7 @@ def load_table(
     delim = sep or ("\t" if fmt == "tsv" else ",")
 
     def handler(row: Any) -> str:
-        if on_invalid == "raise":
-            return "error"
+        # set the line aside in both modes: _build raises on it (with its line number) under "raise"
         malformed.append((row.number, row.text))
         return "skip"
 
@@ -120,6 +131,11 @@ def load_table(
                 "e.g. encoding='gb18030' for Chinese exports from Excel, to kg.read_log (or --encoding)."
             ) from err
         if "Empty CSV" in msg:
+            header = _lone_header(path, encoding, delim)
+            if header:  # a header line with no newline and no row: an empty log
+                info["delimiter"] = delim
+                info["first_data_line"] = 2
+                return pd.DataFrame({c: pd.Series([], dtype=object) for c in header}), malformed, info
             raise LogSchemaError(f"the log file {str(path)!r} has no header line. Add one naming the columns.") from err
         if on_invalid == "raise" and "Expected" in msg:
             raise LogSchemaError(
@@ -130,7 +146,59 @@ def load_table(
     except UnicodeDecodeError as err:  # pragma: no cover - pyarrow reports ArrowInvalid
         raise LogSchemaError(f"{str(path)!r} is not valid {encoding} text. Pass encoding='gb18030'.") from err
     info["delimiter"] = delim
+    info["first_data_line"] = 2
     return _arrow_to_frame(table), malformed, info
+
+
+def _lone_header(path: Path, encoding: str, delim: str) -> list[str] | None:
+    """Column names of a file that holds one header line and nothing else (else None)."""
+    import csv
+
+    try:
+        text = path.read_text(encoding=encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) != 1:
+        return None
+    return next(csv.reader([lines[0]], delimiter=delim))
+
+
+def _read_jsonl_lenient(path: Path, encoding: str, malformed: list[tuple[int | None, str]]) -> pd.DataFrame | None:
+    """Parse JSON lines one by one (only for damaged files), collecting the lines that are not JSON
+    objects in ``malformed`` as ``(line number, text)``; None when no line parses."""
+    import json
+
+    import bz2
+    import gzip
+    import lzma
+
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower(), open)
+    if path.suffix.lower() == ".zst":  # pragma: no cover - needs the zstandard package
+        import zstandard
+
+        def opener(p: Path, mode: str, encoding: str) -> Any:
+            import io
+
+            return io.TextIOWrapper(zstandard.open(p, "rb"), encoding=encoding)
+
+    good: list[Any] = []
+    with opener(path, "rt", encoding=encoding) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict):
+                good.append(obj)
+            else:
+                malformed.append((lineno, line.rstrip("\r\n")))
+    if not good:
+        malformed.clear()
+        return None
+    return pd.DataFrame.from_records(good)
 
 
 def _arrow_to_frame(table: Any) -> pd.DataFrame:
@@ -256,11 +324,11 @@ def _build(
 
     src_col = normalize_id_column(df[mapping["source"]], "source")
     tgt_col = normalize_id_column(df[mapping["target"]], "target")
-    (src, tgt), users, (sn, tn) = factorize_ids(src_col, tgt_col)
+    (src, tgt), users, (sn, tn) = factorize_ids(src_col, tgt_col, roles=("source", "target"))
     flag(sn, "null_source")
     flag(tn, "null_target")
     if mapping["item"] is not None:
-        (item,), item_ids, (inull,) = factorize_ids(normalize_id_column(df[mapping["item"]], "item"))
+        (item,), item_ids, (inull,) = factorize_ids(normalize_id_column(df[mapping["item"]], "item"), roles=("item",))
         flag(inull, "null_item")
     else:
         item = np.zeros(n, dtype=np.int64)
@@ -298,7 +366,8 @@ def _build(
 
     # row numbers in the input, counting lines the parser set aside
     row = np.arange(n, dtype=np.int64)
-    bad_rows = sorted(int(r) - 2 if r is not None else -1 for r, _ in malformed)
+    first_line = int(info.get("first_data_line", 2))  # file line of data row 0 (CSV: after the header)
+    bad_rows = sorted(int(r) - first_line if r is not None else -1 for r, _ in malformed)
     known = [r for r in bad_rows if r >= 0]
     if known:
         # data row r of the parsed table sits after every malformed data row numbered <= its position
@@ -309,13 +378,18 @@ def _build(
     if on_invalid == "raise":
         first_bad = np.flatnonzero(~ok)
         if malformed:
-            r, text = malformed[0]
-            raise LogSchemaError(f"line {r}: {REASONS['malformed_row']}: {text!r}. Fix the line, or pass on_invalid='quarantine'.")
+            r, text = min(malformed, key=lambda x: -1 if x[0] is None else x[0])
+            if not first_bad.size or r is None or int(r) - first_line < int(row[first_bad[0]]):
+                where = f"row {int(r) - first_line} (line {r} of the file)" if r is not None else "a line"
+                raise LogSchemaError(
+                    f"{where} is invalid: malformed_row: {REASONS['malformed_row']}; the line is {text!r}. "
+                    "Fix or remove the line, or pass on_invalid='quarantine' to set bad rows aside with their reasons."
+                )
         if first_bad.size:
             i = int(first_bad[0])
             name = list(REASON_CODES)[reason[i] - 1]
             shown = {k: _py(df[v].iloc[i]) for k, v in mapping.items() if v is not None}
-            where = f"row {int(row[i])}" + (f" (line {int(row[i]) + 2} of the file)" if info.get("path") else "")
+            where = f"row {int(row[i])}" + (f" (line {int(row[i]) + first_line} of the file)" if info.get("path") else "")
             raise LogSchemaError(
                 f"{where} is invalid: {name}: {REASONS[name]}; the row is {shown}. "
                 "Fix the row, or pass on_invalid='quarantine' to set bad rows aside with their reasons."
@@ -327,7 +401,7 @@ def _build(
     rejected.insert(0, "reason", names[reason[rej_idx] - 1] if rej_idx.size else np.array([], dtype=object))
     rejected.insert(0, "row", row[rej_idx])
     if malformed:
-        mal = pd.DataFrame({"row": [int(r) - 2 if r is not None else -1 for r, _ in malformed],
+        mal = pd.DataFrame({"row": [int(r) - first_line if r is not None else -1 for r, _ in malformed],
                             "reason": "malformed_row", "raw_text": [t for _, t in malformed]})
         rejected = pd.concat([rejected, mal], ignore_index=True)
     rejected = rejected.reset_index(drop=True)
@@ -339,7 +413,7 @@ def _build(
     by_reason["malformed_row"] += len(malformed)
     rows_read = n + len(malformed)
     report: dict[str, Any] = {
-        **info,
+        **{k: v for k, v in info.items() if k != "first_data_line"},
         "columns": {k: (str(v) if v is not None else None) for k, v in mapping.items()},
         "rows_read": int(rows_read),
         "rows_accepted": int(ok.sum()),
