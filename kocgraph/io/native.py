@@ -240,6 +240,12 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
             t, k = _table_out(g.trees, users, items)
             t.to_parquet(tmp / "trees.parquet", index=False)
             kinds["trees"] = k
+        table_names = []
+        for j, (tname, tab) in enumerate(g.tables.items()):
+            t, k = _table_out(tab.reset_index(drop=True), users, items)
+            t.to_parquet(tmp / f"table_{j}.parquet", index=False)
+            kinds[f"table:{tname}"] = k
+            table_names.append(tname)
         rej_kinds: dict[str, str] = {}
         if g._rejected is not None:
             rej = g._rejected.copy()
@@ -251,7 +257,7 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
             "n_users": g.n_users, "n_items": g.n_items, "n_events": g.n_events, "n_edges": g.n_edges,
             "user_ids": ukind, "item_ids": ikind, "event_kinds": ev_kinds, "table_kinds": kinds,
             "has_trees": g.trees is not None, "has_rejected": g._rejected is not None,
-            "rejected_kinds": rej_kinds,
+            "rejected_kinds": rej_kinds, "tables": table_names,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         (tmp / "meta.json").write_text(meta_json)
@@ -318,4 +324,10 @@ def read(path: str | os.PathLike[str]) -> ShareGraph:
                 base[col] = t[col].array  # the column's own array keeps its dtype (tz-aware times, even empty)
     if manifest.get("has_trees"):
         g.trees = _table_in(pd.read_parquet(path / "trees.parquet"), kinds["trees"], users, items)
+    for j, tname in enumerate(manifest.get("tables", [])):
+        t = _table_in(pd.read_parquet(path / f"table_{j}.parquet"), kinds[f"table:{tname}"], users, items)
+        for col in t.columns:  # list columns (route paths) come back as arrays: make them lists again
+            if t[col].dtype == object and len(t) and isinstance(t[col].iloc[0], np.ndarray):
+                t[col] = [x.tolist() for x in t[col]]
+        g.tables[tname] = t
     return g
