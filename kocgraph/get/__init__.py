@@ -2,7 +2,8 @@
 :class:`~kocgraph.NotComputedError` naming the tool to run when its result is missing."""
 
 from ._basic import cascade, rejected
+from ._grow import seeds
 from ._insight import attribution, profile, routes
 from ._see import communities, explain, kocs
 
-__all__ = ["rejected", "cascade", "kocs", "explain", "communities", "routes", "attribution", "profile"]
+__all__ = ["rejected", "cascade", "kocs", "explain", "communities", "routes", "attribution", "profile", "seeds"]

@@ -11,15 +11,17 @@ name raises :class:`~kocgraph.InvalidParameterError`. What a plot drew is record
 - :func:`reach`: complementary CDF of reach, log-log;
 - :func:`concentration`: Lorenz curve, "top 1% of users → X% of reach";
 - :func:`ranking`: KOC scores as stacked bars of their terms;
-- :func:`communities`: community sizes and forwards between communities.
+- :func:`communities`: community sizes and forwards between communities;
+- :func:`spread`: reach against k per seeding strategy; :func:`backtest`: backtest metrics.
 
 :func:`savefig_base64` renders a plot to a PNG data URI (for self-contained HTML).
 """
 
+from ._grow import backtest, spread
 from ._network import cascade, network
 from ._plots import communities, concentration, ranking, reach
 from ._utils import savefig_base64
 
 # savefig_base64 takes an Axes, not a graph: it is public but kept out of __all__, which lists the
 # plots (the functions that take ``g`` first).
-__all__ = ["network", "cascade", "reach", "concentration", "ranking", "communities"]
+__all__ = ["network", "cascade", "reach", "concentration", "ranking", "communities", "spread", "backtest"]

@@ -4,8 +4,10 @@ records its parameters in ``g.meta[key_added]`` and returns ``None`` (or a new g
 from ._cascades import cascades
 from ._centrality import betweenness, communities, coreness, pagerank, strength
 from ._affinity import affinity
+from ._grow import seeds, simulate
 from ._insight import attribution, routes, tie_strength
 from ._kocs import kocs
 
 __all__ = ["cascades", "pagerank", "strength", "coreness", "betweenness", "communities", "kocs",
-           "tie_strength", "routes", "attribution", "affinity"]
+           "tie_strength", "routes", "attribution", "affinity",
+           "simulate", "seeds"]
