@@ -15,15 +15,7 @@ from ..exceptions import NotComputedError
 
 __all__ = ["kocs", "explain", "communities"]
 
-_FEATURE_WORDS = {
-    "reach": "reach",
-    "direct_reach": "direct reach",
-    "items_started": "items started",
-    "pagerank": "influence PageRank",
-    "coreness": "coreness",
-    "conversions": "conversions",
-    "conversion_value": "conversion value",
-}
+from ..tl._kocs import FEATURE_WORDS as _FEATURE_WORDS
 
 
 def _meta(g: ShareGraph, key: str, tool: str) -> dict[str, Any]:

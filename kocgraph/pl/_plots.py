@@ -18,15 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["reach", "concentration", "ranking", "communities"]
 
-_FEATURE_WORDS = {
-    "reach": "reach",
-    "direct_reach": "direct reach",
-    "items_started": "items started",
-    "pagerank": "influence PageRank",
-    "coreness": "coreness",
-    "conversions": "conversions",
-    "conversion_value": "conversion value",
-}
+from ..tl._kocs import FEATURE_WORDS as _FEATURE_WORDS
 
 
 def ccdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,16 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "conversions": 0.05,
     "conversion_value": 0.05,
 }
+#: plain words for each feature, used in reasons, plots and reports
+FEATURE_WORDS: dict[str, str] = {
+    "reach": "reach",
+    "direct_reach": "direct reach",
+    "items_started": "items started",
+    "pagerank": "influence PageRank",
+    "coreness": "coreness",
+    "conversions": "conversions",
+    "conversion_value": "conversion value",
+}
 #: rank intervals are computed for this many top-ranked users (every draw still ranks everyone)
 BOOTSTRAP_TOP = 1000
 #: event types that count as conversions
