@@ -216,6 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list[Any] = []
 
 
+def _register_report(sub: Any, add_log_options: Any) -> None:
+    from .report import add_report_command
+
+    add_report_command(sub, add_log_options)
+
+
+_EXTRA_COMMANDS.append(_register_report)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
