@@ -66,7 +66,7 @@ def simulate(
     ------
     ``g.nodes[key_added + "_p"]`` (share of runs in which the user ends up active) and
     ``g.meta[key_added]``: ``spread`` (mean active users, seeds included), ``ci`` (``level`` normal
-    interval of the mean), ``std``, ``n``.
+    interval of the mean), ``std``; the number of runs is ``params["n"]``.
 
     Examples
     --------
@@ -190,15 +190,15 @@ def seeds(
         "order": np.arange(1, S.size + 1), "user": S, "marginal_gain": res["gains"], "spread": res["spread"],
         "cost": costs[S] if costs is not None else np.ones(S.size),
     })
-    if n_check and S.size:
-        world = int(gen.integers(2**62))  # every prefix runs in the same random worlds (paired)
-        b_mean = 0.0
-        if excl.size:
-            b_sp, _ = SP.simulate_ic(indptr, indices, p, excl, n_sims=n_check, worlds=world)
-        sims = []
-        for j in range(S.size):  # one batch of runs per prefix (k prefixes, each vectorized)
-            sp_, _ = SP.simulate_ic(indptr, indices, p, np.concatenate([excl, S[: j + 1]]), n_sims=n_check, worlds=world)
-            sims.append(SP.spread_ci(sp_ - (b_sp if excl.size else b_mean)))
+    if n_check and not S.size:  # nobody chosen (e.g. a budget below every cost): same columns, no rows
+        tab["spread_sim"] = tab["spread_lo"] = tab["spread_hi"] = np.empty(0)
+    elif n_check:
+        # every prefix of the seed list in the same random worlds (paired), in one pass: the staff
+        # first (their own reach is the baseline), then the seeds one by one
+        world = int(gen.integers(2**62))
+        cum, _ = SP.simulate_ic_prefixes(indptr, indices, p, [excl] + [S[j : j + 1] for j in range(S.size)],
+                                         n_sims=n_check, worlds=world)
+        sims = [SP.spread_ci(cum[:, j + 1] - cum[:, 0]) for j in range(S.size)]
         tab["spread_sim"] = [m for m, _, _ in sims]
         tab["spread_lo"] = [lo for _, lo, _ in sims]
         tab["spread_hi"] = [hi for _, _, hi in sims]
