@@ -225,15 +225,15 @@ def test_properties(seed: int, split: float) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- planted
-def test_planted_koc_beats_plain_pagerank_and_matches_out_degree() -> None:
+def test_planted_koc_beats_out_degree_and_plain_pagerank() -> None:
     g = kg.datasets.load_sample("planted-koc")
     res = kocgraph.evaluate.backtest(g, split=0.7, k=(10, 50, 100), staff=g.meta["synthetic"]["staff"])
     p50 = res[res["k"] == 50].set_index("method")["precision"]
-    # measured: koc 0.42, out_degree 0.42, past_reach 0.28, coreness 0.22, in_degree 0.15,
-    # pagerank_plain 0.12. The KOC ranking ties out-degree here (both hold 21 of the true top 50)
-    # and clearly beats plain PageRank, in-degree, coreness and past reach.
-    assert p50["koc"] >= p50["out_degree"] - 1e-12
-    assert p50["koc"] > p50["pagerank_plain"] + 0.2
+    # measured (generator v2, with 25 loud broadcasters): koc 0.28, out_degree 0.24, past_reach 0.22,
+    # coreness 0.18, in_degree 0.13, pagerank_plain 0.12. Future reach is noisy (a 30% time slice), so
+    # the figures are low for every method; the KOC ranking leads them all.
+    assert p50["koc"] > p50["out_degree"]
+    assert p50["koc"] > p50["pagerank_plain"] + 0.1
     assert p50["koc"] > max(p50["in_degree"], p50["coreness"], p50["past_reach"])
     assert res.attrs["n_staff_excluded"] == 5
 

@@ -179,34 +179,46 @@ def test_kocs_toy_percentile_terms_by_hand() -> None:
     assert g.meta["koc"]["n_eligible"] == 12
     assert g.meta["koc"]["n_excluded"] == {"no_forwards": 3, "staff": 2}
     w = g.meta["koc"]["weights"]
-    assert w == pytest.approx({"reach": 0.35, "direct_reach": 0.15, "items_started": 0.10, "pagerank": 0.20,
-                               "coreness": 0.10, "conversions": 0.05, "conversion_value": 0.05})
-    # alice: the largest reach (16), direct reach (7), PageRank, conversion value (199) -> percentile 1;
-    # coreness 2 and 1 conversion are the eligible maxima -> 1; items started 0: only bob (1 item, the
-    # article) is above her -> 11/12. Score = 1 - 0.10 / 12.
+    assert w == pytest.approx({"reach": 0.25, "resharers": 0.35, "direct_reach": 0.10, "items_started": 0.05,
+                               "pagerank": 0.10, "coreness": 0.05, "conversions": 0.05, "conversion_value": 0.05})
+    # resharers (tree children who have children), from the three trees:
+    #   poster  brand->{alice,bob}, alice->{carol,dave,erin}, carol->{frank,grace}, frank->heidi, grace->ivan
+    #           (bob->carol and heidi->alice are exposures): alice 1 (carol), carol 2 (frank, grace)
+    #   coupon  staff_li->alice, alice->{judy,carol}, judy->{ken,liam}, ken->mia (carol->mia, liam->judy are
+    #           exposures): alice 1 (judy), judy 1 (ken)
+    #   article bob->{nina,oscar}, nina->alice, alice->{carol,dave}, carol->erin, dave->grace: bob 1 (nina),
+    #           nina 1 (alice), alice 2 (carol, dave)
+    # eligible totals: alice 4, carol 2, bob/judy/nina 1, the other 7 eligible users 0
+    assert g.nodes.loc[["alice", "carol", "bob", "judy", "nina", "liam"], "resharers"].tolist() == [4, 2, 1, 1, 1, 0]
+    # alice: the largest reach (16), resharers (4), direct reach (7), PageRank, conversion value (199)
+    # -> percentile 1; coreness 2 and 1 conversion are the eligible maxima -> 1; items started 0: only
+    # bob (1 item, the article) is above her -> 11/12. Score = 1 - 0.05 / 12.
     ex = kg.get.explain(g, "alice")
-    assert ex["percentile"].to_dict() == pytest.approx({"reach": 1, "direct_reach": 1, "items_started": 11 / 12,
-                                                        "pagerank": 1, "coreness": 1, "conversions": 1,
-                                                        "conversion_value": 1})
-    assert g.nodes.loc["alice", "koc_score"] == pytest.approx(1 - 0.10 / 12)
-    # liam: reach 0 and direct reach 0 (tied with heidi and oscar) -> 3/12 each; items started 0 ->
-    # 11/12; coreness 1, the only eligible user at 1 -> 1/12; no conversion (9 of 12 have none) -> 9/12
-    # twice; PageRank: 7 eligible users are at or below him (heidi, grace, ken, liam, nina, oscar, dave)
-    # -> 7/12. Score = (0.35*3 + 0.15*3 + 0.10*11 + 0.20*7 + 0.10*1 + 0.05*9 + 0.05*9) / 12 = 5 / 12.
+    assert ex["percentile"].to_dict() == pytest.approx({"reach": 1, "resharers": 1, "direct_reach": 1,
+                                                        "items_started": 11 / 12, "pagerank": 1, "coreness": 1,
+                                                        "conversions": 1, "conversion_value": 1})
+    assert g.nodes.loc["alice", "koc_score"] == pytest.approx(1 - 0.05 / 12)
+    # liam: reach 0 and direct reach 0 (tied with heidi and oscar) -> 3/12 each; resharers 0 (7 of 12)
+    # -> 7/12; items started 0 -> 11/12; coreness 1, the only eligible user at 1 -> 1/12; no conversion
+    # (9 of 12 have none) -> 9/12 twice; PageRank: 7 eligible users are at or below him (heidi, grace,
+    # ken, liam, nina, oscar, dave) -> 7/12. Score = (0.25*3 + 0.35*7 + 0.10*3 + 0.05*11 + 0.10*7
+    # + 0.05*1 + 0.05*9 + 0.05*9) / 12 = 5.7 / 12.
     pr = g.nodes["pagerank"]
     elig = g.nodes["koc_score"].notna()
     assert int((pr[elig] <= pr["liam"]).sum()) == 7
     ex = kg.get.explain(g, "liam")
-    assert ex["percentile"].to_dict() == pytest.approx({"reach": 3 / 12, "direct_reach": 3 / 12,
+    assert ex["percentile"].to_dict() == pytest.approx({"reach": 3 / 12, "resharers": 7 / 12, "direct_reach": 3 / 12,
                                                         "items_started": 11 / 12, "pagerank": 7 / 12,
                                                         "coreness": 1 / 12, "conversions": 9 / 12,
                                                         "conversion_value": 9 / 12})
-    assert g.nodes.loc["liam", "koc_score"] == pytest.approx(5 / 12)
-    assert ex["contribution"].sum() == pytest.approx(5 / 12, abs=1e-12)
+    assert g.nodes.loc["liam", "koc_score"] == pytest.approx(5.7 / 12)
+    assert ex["contribution"].sum() == pytest.approx(5.7 / 12, abs=1e-12)
+    # carol (2 resharers) now ranks above bob (1): her forwards moved more people
     # ranking and getters
     top = kg.get.kocs(g, n=3)
-    assert top["user"].tolist() == ["alice", "bob", "carol"] and top["rank"].tolist() == [1, 2, 3]
-    assert top["reason"].iloc[0] == "reached 16 users across 3 items, brought 1 conversion; top 8% by reach"
+    assert top["user"].tolist() == ["alice", "carol", "bob"] and top["rank"].tolist() == [1, 2, 3]
+    assert top["reason"].iloc[0] == ("reached 16 users across 3 items, 4 passed it on, brought 1 conversion; "
+                                     "top 8% by resharers")
     assert {"rank", "user", "score", "reach", "direct_reach", "items_spread", "reason"} <= set(top.columns)
     assert g.nodes.loc[STAFF, "koc_excluded"].tolist() == ["staff", "staff"]
     assert g.nodes.loc[STAFF, "koc_rank"].isna().all()

@@ -267,14 +267,21 @@ def item_metrics(f: Forest, time: np.ndarray, n_items: int) -> dict[str, np.ndar
 
 
 def user_metrics(f: Forest, n_users: int) -> dict[str, np.ndarray]:
-    """Per-user figures summed over items: reach, direct_reach, items_started, items_received."""
+    """Per-user figures summed over items: reach, direct_reach, resharers, items_started,
+    items_received.
+
+    ``resharers`` counts the direct receivers who passed the item on (tree children with children of
+    their own): how often what a user sends actually moves people, not just how much they send.
+    """
     u = f.user.astype(np.int64)
     is_root = f.parent < 0
     reach = np.bincount(u, weights=(f.size - 1).astype(np.float64), minlength=n_users)
     parents_user = u[f.parent[~is_root]]
+    passed_on = f.size[~is_root] > 1
     return {
         "reach": np.rint(reach).astype(np.int64),
         "direct_reach": np.bincount(parents_user, minlength=n_users).astype(np.int64),
+        "resharers": np.bincount(parents_user[passed_on], minlength=n_users).astype(np.int64),
         "items_started": np.bincount(u[is_root], minlength=n_users).astype(np.int64),
         "items_received": np.bincount(u[~is_root], minlength=n_users).astype(np.int64),
     }

@@ -89,6 +89,7 @@ def synthetic(
     *,
     n_staff: int = 5,
     n_planted: int = 20,
+    n_broadcasters: int = 0,
     mean_followers: float = 15.0,
     n_communities: int = 20,
     purchase_rate: float = 0.03,
@@ -99,7 +100,8 @@ def synthetic(
 
     Cascades run over a heavy-tailed follower graph with community structure. Staff accounts start
     60% of the items; ``n_planted`` ordinary consumers forward far more than anyone else (the
-    *planted* strong spreaders); about ``purchase_rate`` of new receivers buy. The ids of the staff
+    *planted* strong spreaders); ``n_broadcasters`` decoys forward as much as the planted users but
+    their receivers pass things on at a tenth of the usual rate (loud, not influential); about ``purchase_rate`` of new receivers buy. The ids of the staff
     and the planted users are in ``g.meta["synthetic"]``. The same ``rng`` gives the same log.
 
     Parameters
@@ -124,7 +126,8 @@ def synthetic(
     from ..io.readers import read_log
 
     df, truth = synthetic_frame(
-        n_users, n_items, n_staff=n_staff, n_planted=n_planted, mean_followers=mean_followers,
+        n_users, n_items, n_staff=n_staff, n_planted=n_planted, n_broadcasters=n_broadcasters,
+        mean_followers=mean_followers,
         n_communities=n_communities, purchase_rate=purchase_rate, ids=ids, rng=rng,
     )
     g = read_log(df, time_unit="s")

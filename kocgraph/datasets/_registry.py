@@ -32,8 +32,9 @@ SAMPLES: dict[str, Sample] = {
         Sample("synthetic-1e7", "synthetic log, about 1e7 events", {"n_users": 1_000_000, "n_items": 93_000, "rng": 0}, 10_095_236),
         Sample(
             "planted-koc",
-            "50 planted strong spreaders among 20,000 users; their ids are in g.meta['synthetic']['planted']",
-            {"n_users": 20_000, "n_items": 1_500, "n_planted": 50, "rng": 7},
+            "50 planted KOCs among 20,000 users, plus 25 loud broadcasters who forward as much but move "
+            "nobody; ids in g.meta['synthetic']['planted'] and ['broadcasters']",
+            {"n_users": 20_000, "n_items": 1_500, "n_planted": 50, "n_broadcasters": 25, "rng": 7},
             60_000,
         ),
     )
@@ -68,8 +69,8 @@ def samples() -> pd.DataFrame:
 def load_sample(name: str, *, cache: bool = True) -> Any:
     """Load a named sample log as a ShareGraph, generating and caching it on first use.
 
-    The cache file name holds the sample's seed and the kocgraph version, so a new version never
-    reads a stale log.
+    The cache file name holds the sample's seed, the kocgraph version and a hash of its parameters
+    and of the generator's version, so a new version or a changed sample never reads a stale log.
 
     Examples
     --------
@@ -87,18 +88,20 @@ def load_sample(name: str, *, cache: bool = True) -> Any:
     if name == "toy":
         return toy()
     s = SAMPLES[name]
-    path = cache_dir() / f"{name}-seed{s.params.get('rng')}-v{__version__}.parquet"
+    import hashlib
+    import json
+
+    from ._synthetic import GENERATOR_VERSION
+
+    tag = hashlib.sha256(json.dumps([GENERATOR_VERSION, s.params], sort_keys=True).encode()).hexdigest()[:8]
+    path = cache_dir() / f"{name}-seed{s.params.get('rng')}-v{__version__}-{tag}.parquet"
     truth: dict[str, Any] | None = None
     if cache and path.exists():
         df = pd.read_parquet(path)
-        import json
-
         truth = json.loads(path.with_suffix(".json").read_text())
     else:
         df, truth = synthetic_frame(**s.params)
         if cache:
-            import json
-
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
             df.to_parquet(tmp, index=False)

@@ -10,7 +10,10 @@ import pandas as pd
 from .._core.validation import check_int, check_rng
 from ..exceptions import InvalidParameterError
 
-__all__ = ["synthetic_frame"]
+__all__ = ["synthetic_frame", "GENERATOR_VERSION"]
+
+#: bumped whenever the same parameters would generate a different log (it names the cached samples)
+GENERATOR_VERSION = 2
 
 _CHANNELS = np.array(["moments", "group", "chat"], dtype=object)
 
@@ -54,6 +57,7 @@ def synthetic_frame(
     *,
     n_staff: int = 5,
     n_planted: int = 20,
+    n_broadcasters: int = 0,
     mean_followers: float = 15.0,
     n_communities: int = 20,
     purchase_rate: float = 0.03,
@@ -65,9 +69,11 @@ def synthetic_frame(
     n_items = check_int("n_items", n_items, minimum=1, where="kg.datasets.synthetic")
     n_staff = check_int("n_staff", n_staff, minimum=0, where="kg.datasets.synthetic")
     n_planted = check_int("n_planted", n_planted, minimum=0, where="kg.datasets.synthetic")
-    if n_staff + n_planted >= n_users:
+    n_broadcasters = check_int("n_broadcasters", n_broadcasters, minimum=0, where="kg.datasets.synthetic")
+    if n_staff + n_planted + n_broadcasters >= n_users:
         raise InvalidParameterError(
-            f"n_staff + n_planted = {n_staff + n_planted} must be below n_users={n_users}; lower them or raise n_users."
+            f"n_staff + n_planted + n_broadcasters = {n_staff + n_planted + n_broadcasters} must be below "
+            f"n_users={n_users}; lower them or raise n_users."
         )
     if ids not in ("str", "int"):
         raise InvalidParameterError(f"ids={ids!r} is not supported; pass ids='str' or ids='int'.")
@@ -77,11 +83,23 @@ def synthetic_frame(
     # planted KOCs: ordinary consumers with a strong habit of forwarding
     pool = np.arange(n_staff, n_users)
     planted = gen.choice(pool, size=n_planted, replace=False) if n_planted else np.empty(0, np.int64)
-    indptr, followers = _social_graph(n_users, mean_followers, max(1, n_communities), gen, staff, planted)
+    # broadcasters (decoys): forward as much as the planted users, but what they send moves nobody
+    # (their receivers never pass it on, like a blast nobody reads): loud, not influential
+    broadcasters = np.empty(0, np.int64)
+    if n_broadcasters:
+        rest = np.setdiff1d(pool, planted)
+        broadcasters = gen.choice(rest, size=n_broadcasters, replace=False)
+    loud = np.concatenate([planted, broadcasters]) if n_broadcasters else planted
+    indptr, followers = _social_graph(n_users, mean_followers, max(1, n_communities), gen, staff, loud)
     deg = np.diff(indptr)
     activity = gen.lognormal(mean=-1.0, sigma=0.6, size=n_users)  # mean recipients per holding ~0.45
     activity = np.minimum(activity, 0.9)
     activity[planted] = gen.uniform(6.0, 12.0, size=n_planted)
+    pull = None
+    if n_broadcasters:
+        activity[broadcasters] = gen.uniform(6.0, 12.0, size=n_broadcasters)
+        pull = np.ones(n_users)
+        pull[broadcasters] = 0.0
     activity[staff] = 0.0  # staff only start items
     pref_channel = gen.integers(0, 3, n_users)
     appeal = gen.lognormal(0.0, 0.35, n_items)
@@ -133,6 +151,8 @@ def synthetic_frame(
             ev_type.append(np.ones(buy.size, dtype=np.int8))
         f_item, f_user, f_time = it[new], t[new], tm[new]
         f_rate = activity[f_user] * appeal[f_item]
+        if pull is not None:
+            f_rate = f_rate * pull[s[new]]
     if ev_s:
         S, T, I = np.concatenate(ev_s), np.concatenate(ev_t), np.concatenate(ev_i)
         TM, TY = np.concatenate(ev_tm), np.concatenate(ev_type)
@@ -169,11 +189,12 @@ def synthetic_frame(
         "generator": "kocgraph.datasets.synthetic",
         "params": {
             "n_users": n_users, "n_items": n_items, "n_staff": n_staff, "n_planted": n_planted,
-            "mean_followers": mean_followers, "n_communities": n_communities,
+            "n_broadcasters": n_broadcasters, "mean_followers": mean_followers, "n_communities": n_communities,
             "purchase_rate": purchase_rate, "ids": ids, "rng": seed_info,
         },
         "staff": [_py(x) for x in all_names[staff]],
         "planted": [_py(x) for x in all_names[np.sort(planted)]],
+        "broadcasters": [_py(x) for x in all_names[np.sort(broadcasters)]],
     }
     return df, truth
 

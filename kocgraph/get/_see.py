@@ -34,7 +34,11 @@ def _top_share(values: np.ndarray, eligible: np.ndarray) -> np.ndarray:
 
 
 def _fmt_pct(p: float) -> str:
+    """Share -> "8%", "0.5%", "0.05%"; below 0.01% says "0.01%" (a true bound: the user is within the
+    top 0.01%), never a misleading "0.00%"."""
     pct = 100.0 * p
+    if pct < 0.01:
+        return "0.01%"
     if pct < 0.1:
         return f"{pct:.2f}%"
     if pct < 1:
@@ -46,7 +50,7 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     """The top ``n`` KOC candidates, best first, with a one-line reason in plain words.
 
     Columns: ``rank``, ``user``, ``score``, ``rank_lo``/``rank_hi`` (bootstrap interval, when computed),
-    ``community`` (when computed), ``reach``, ``direct_reach``, ``items_spread``, ``items_started``,
+    ``community`` (when computed), ``reach``, ``direct_reach``, ``resharers``, ``items_spread``, ``items_started``,
     ``pagerank``, ``conversions``/``conversion_value`` (when the log has them), ``reason``. With a
     ``per_community`` slate, ``rank`` is the slate order. ``excluded=True`` instead lists the users left
     out of the ranking (staff, KOL-scale accounts) with the reason.
@@ -58,9 +62,9 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> top = kg.get.kocs(g, n=3)
     >>> top["user"].tolist()
-    ['alice', 'bob', 'carol']
+    ['alice', 'carol', 'bob']
     >>> top["reason"].iloc[0]
-    'reached 16 users across 3 items, brought 1 conversion; top 8% by reach'
+    'reached 16 users across 3 items, 4 passed it on, brought 1 conversion; top 8% by resharers'
     """
     g = check_graph(g, "kg.get.kocs")
     n = check_int("n", n, minimum=1, where="kg.get.kocs")
@@ -88,7 +92,7 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
         cols["rank_hi"] = sub[f"{key}_rank_hi"].to_numpy()
     if "community" in nodes.columns:
         cols["community"] = sub["community"].to_numpy()
-    for k in ("reach", "direct_reach", "items_spread", "items_started", "pagerank", "conversions", "conversion_value"):
+    for k in ("reach", "direct_reach", "resharers", "items_spread", "items_started", "pagerank", "conversions", "conversion_value"):
         if k in nodes.columns:
             cols[k] = sub[k].to_numpy()
     out = pd.DataFrame(cols)
@@ -101,6 +105,9 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
         reach = int(getattr(row, "reach"))
         spread = int(getattr(row, "items_spread"))
         head = f"reached {reach:,} user{'s' * (reach != 1)} across {spread:,} item{'s' * (spread != 1)}"
+        rs = int(getattr(row, "resharers", 0))
+        if rs:
+            head += f", {rs:,} passed it on"
         if "conversions" in nodes.columns and getattr(row, "conversions", 0):
             cv = int(getattr(row, "conversions"))
             head += f", brought {cv:,} conversion{'s' * (cv != 1)}"

@@ -23,11 +23,12 @@ __all__ = ["kocs", "DEFAULT_WEIGHTS", "CONVERSION_TYPES"]
 
 #: default feature weights (normalized over the features present in the log)
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "reach": 0.35,
-    "direct_reach": 0.15,
-    "items_started": 0.10,
-    "pagerank": 0.20,
-    "coreness": 0.10,
+    "reach": 0.25,
+    "resharers": 0.35,
+    "direct_reach": 0.10,
+    "items_started": 0.05,
+    "pagerank": 0.10,
+    "coreness": 0.05,
     "conversions": 0.05,
     "conversion_value": 0.05,
 }
@@ -35,6 +36,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 FEATURE_WORDS: dict[str, str] = {
     "reach": "reach",
     "direct_reach": "direct reach",
+    "resharers": "resharers",
     "items_started": "items started",
     "pagerank": "influence PageRank",
     "coreness": "coreness",
@@ -124,7 +126,7 @@ def kocs(
     >>> g = kg.datasets.toy()
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> g.nodes.sort_values("koc_rank").index[:3].tolist()
-    ['alice', 'bob', 'carol']
+    ['alice', 'carol', 'bob']
     >>> g.nodes.loc["brand", "koc_excluded"]
     'staff'
     """
@@ -159,6 +161,7 @@ def kocs(
     cols: dict[str, np.ndarray] = {
         "reach": g.nodes["reach"].to_numpy(np.float64),
         "direct_reach": g.nodes["direct_reach"].to_numpy(np.float64),
+        "resharers": g.nodes["resharers"].to_numpy(np.float64),
         "items_started": g.nodes["items_started"].to_numpy(np.float64),
         "pagerank": g.nodes["pagerank"].to_numpy(np.float64),
         "coreness": g.nodes["coreness"].to_numpy(np.float64),
