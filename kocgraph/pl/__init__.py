@@ -20,8 +20,9 @@ name raises :class:`~kocgraph.InvalidParameterError`. What a plot drew is record
 from ._grow import backtest, spread
 from ._network import cascade, network
 from ._plots import communities, concentration, ranking, reach
+from ._route import route
 from ._utils import savefig_base64
 
 # savefig_base64 takes an Axes, not a graph: it is public but kept out of __all__, which lists the
 # plots (the functions that take ``g`` first).
-__all__ = ["network", "cascade", "reach", "concentration", "ranking", "communities", "spread", "backtest"]
+__all__ = ["network", "cascade", "reach", "concentration", "ranking", "communities", "spread", "backtest", "route"]

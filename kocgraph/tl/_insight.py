@@ -198,9 +198,13 @@ def routes(
             raise InvalidParameterError(
                 f"node_disjoint=True works on one target; got {tgt_codes.size}. Pass targets=[user]."
             )
-        res = R.node_disjoint_routes(A.indptr, A.indices, p, src_codes, int(tgt_codes[0]), k=k)
+        t0 = int(tgt_codes[0])
+        res = R.node_disjoint_routes(A.indptr, A.indices, p, src_codes, t0, k=k)
         unreachable = np.empty(0, dtype=np.int64) if res["target"].size else tgt_codes
-        unreach_reason = np.array(["no_path_from_sources"] * unreachable.size, dtype=object)
+        # the same reasons, in the same precedence, as best_routes gives
+        indeg, outdeg = int(np.count_nonzero(A.indices == t0)), int(A.indptr[t0 + 1] - A.indptr[t0])
+        why = R.UNREACHABLE_REASONS[0 if indeg == 0 and outdeg == 0 else (1 if indeg == 0 else 2)]
+        unreach_reason = np.array([why] * unreachable.size, dtype=object)
     else:
         res = R.best_routes(A.indptr, A.indices, p, src_codes, tgt_codes, k=k, objective=objective)
         unreachable, unreach_reason = res["unreachable"], res["unreachable_reason"]
