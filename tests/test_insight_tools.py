@@ -440,6 +440,18 @@ def test_attribution_default_half_life_is_seven_days() -> None:
     assert not np.allclose(g.nodes["td_value"], g.nodes["lin_value"], rtol=1e-9, atol=0)
 
 
+def test_attribution_half_life_number_is_seconds() -> None:
+    # 3600 (a number) and "1h" are the same half-life; a number is never read as nanoseconds
+    g = kg.datasets.toy()
+    kg.tl.attribution(g, model="time_decay", half_life=3600, key_added="num")
+    kg.tl.attribution(g, model="time_decay", half_life="1h", key_added="txt")
+    np.testing.assert_allclose(g.nodes["num_value"], g.nodes["txt_value"], rtol=1e-12)
+    with pytest.raises(InvalidParameterError, match="half_life"):
+        kg.tl.attribution(g, model="time_decay", half_life=True)
+    with pytest.raises(InvalidParameterError, match="half_life"):
+        kg.tl.attribution(g, model="time_decay", half_life=0)
+
+
 def test_attribution_errors() -> None:
     g = kg.datasets.toy()
     with pytest.raises(InvalidParameterError, match="model"):
@@ -483,12 +495,12 @@ def test_profile_by_hand() -> None:
     # such pairs (poster: brand, alice, carol, bob, frank, heidi, grace; coupon: staff_li, alice, judy, ken,
     # carol, liam; article: bob, nina, alice, carol, oscar, dave), 6 of them coupons. judy's promotion share
     # is 1/1, everyone's 6/19: lift 19/6 = 3.17, printed "3.2×".
-    # Her events: judy->ken 10:20, judy->liam 10:25, judy->ken 12:10 (UTC) = 18:20, 18:25, 20:10 Beijing
-    # time, all by chat.
+    # Her forwards: judy->ken 10:20, judy->liam 10:25 (UTC) = 18:20, 18:25 Beijing time, both by chat
+    # (the purchase row judy->ken at 12:10 is ken buying through her, not a forward: not counted).
     p = _profile("judy").set_index("topic")["summary"]
     assert p["likes"] == "Forwards mostly promotion (3.2× the average user, 1 of 1 items forwarded)."
-    assert p["hours"] == "Most active around 18:00 (Asia/Shanghai), 2 of 3 forwards then."
-    assert p["channel"] == "Prefers chat: 3 of 3 forwards (100%)."
+    assert p["hours"] == "Most active around 18:00 (Asia/Shanghai), 2 of 2 forwards then."
+    assert p["channel"] == "Prefers chat: 2 of 2 forwards (100%)."
     # judy's coupon subtree: ken, liam, mia -> reached 3
     assert p["recent"] == "Recently spread coupon (2026-01-01, reached 3); reached 3 users in total."
     # ivan only ever received: nothing forwarded, nothing spread

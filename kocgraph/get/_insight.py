@@ -98,8 +98,8 @@ def profile(g: ShareGraph, user: Any, *, key: str = "affinity", n: int = 3) -> p
     >>> print(kg.get.profile(g, "judy").to_string(index=False))
       topic                                                                    summary
       likes Forwards mostly promotion (3.2× the average user, 1 of 1 items forwarded).
-      hours            Most active around 18:00 (Asia/Shanghai), 2 of 3 forwards then.
-    channel                                      Prefers chat: 3 of 3 forwards (100%).
+      hours            Most active around 18:00 (Asia/Shanghai), 2 of 2 forwards then.
+    channel                                      Prefers chat: 2 of 2 forwards (100%).
      recent  Recently spread coupon (2026-01-01, reached 3); reached 3 users in total.
     """
     g = check_graph(g, "kg.get.profile")

@@ -10,6 +10,7 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
 from ..algorithms import affinity as AF
+from ._kocs import CONVERSION_TYPES
 from ..exceptions import InvalidParameterError, LogSchemaError, close_matches
 
 __all__ = ["affinity"]
@@ -28,7 +29,8 @@ def affinity(
 
     ``lift(u, c)`` is the share of the user's forwarded items in category ``c`` divided by the same
     share over everyone's forwards (each (user, item) counted once): 2 means twice the crowd's interest.
-    Hours are counted in ``tz`` (Beijing time by default) from the user's forwards; channels from the
+    Only forwards count: purchase/signup rows (credited to the sharer) and ``view`` events are left
+    out. Hours are counted in ``tz`` (Beijing time by default) from the user's forwards; channels from the
     ``channel`` column when the log has one.
 
     Parameters
@@ -59,6 +61,14 @@ def affinity(
     c = g.codes
     n = g.n_users
     meta: dict[str, Any] = {}
+    # only forwards describe a user's taste and habits: purchases/signups (credited to the sharer) and
+    # view events are not things the user forwarded
+    if "event_type" in g.events.columns:
+        fwd = np.flatnonzero(~g.events["event_type"].isin(CONVERSION_TYPES + ("view",)).to_numpy())
+    else:
+        fwd = np.arange(g.n_events)
+    src, item, time = c.src[fwd], c.item[fwd], c.time[fwd]
+    meta["n_forwards_used"] = int(fwd.size)
     if items is not None:
         if not isinstance(items, pd.DataFrame):
             raise InvalidParameterError(f"items must be a DataFrame of item metadata, got {type(items).__name__}.")
@@ -75,9 +85,9 @@ def affinity(
         cat_of = tab[by].reindex(g.items.index)
         codes, cats = pd.factorize(cat_of, use_na_sentinel=True)
         meta["uncategorised_items"] = int((codes < 0).sum())
-        L = AF.category_lift(c.src, c.item, np.asarray(codes), n, len(cats)).tocoo()
+        L = AF.category_lift(src, item, np.asarray(codes), n, len(cats)).tocoo()
         # items per (user, category), counted once per (user, item)
-        pair = pd.unique(c.src.astype(np.int64) * max(g.n_items, 1) + c.item)
+        pair = pd.unique(src.astype(np.int64) * max(g.n_items, 1) + item)
         pu, pi = pair // max(g.n_items, 1), pair % max(g.n_items, 1)
         pc = np.asarray(codes)[pi]
         ok = pc >= 0
@@ -98,9 +108,9 @@ def affinity(
         g.nodes["top_category_lift"] = topl
         meta["by"] = by
     # active hours in the operator's time zone
-    hours = pd.to_datetime(c.time, utc=True).tz_convert(tz).hour.to_numpy() if g.has_time else None
+    hours = pd.to_datetime(time, utc=True).tz_convert(tz).hour.to_numpy() if g.has_time else None
     if hours is not None:
-        H = AF.hour_histogram(c.src, hours, n)
+        H = AF.hour_histogram(src, hours, n)
         nz = np.nonzero(H)
         g.tables[key_added + "_hours"] = pd.DataFrame({"user": nz[0].astype(np.int64), "hour": nz[1].astype(np.int64),
                                                        "forwards": H[nz].astype(np.int64)})
@@ -109,8 +119,8 @@ def affinity(
         g.nodes.loc[active < 0, "active_hour"] = pd.NA
     if "channel" in g.events.columns:
         ch = g.events["channel"]
-        cc = np.asarray(ch.cat.codes, dtype=np.int64)
-        C = AF.channel_counts(c.src, cc, n, len(ch.cat.categories))
+        cc = np.asarray(ch.cat.codes, dtype=np.int64)[fwd]
+        C = AF.channel_counts(src, cc, n, len(ch.cat.categories))
         pref = np.where(C.sum(axis=1) > 0, C.argmax(axis=1), -1)
         g.nodes["preferred_channel"] = pd.Categorical.from_codes(pref, categories=ch.cat.categories)
         g.tables[key_added + "_channels"] = pd.DataFrame(C, columns=[str(x) for x in ch.cat.categories])

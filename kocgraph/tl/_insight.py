@@ -256,7 +256,8 @@ def attribution(
     buyer's ancestors in that item's cascade tree, nearest first, up to ``max_levels`` levels:
     ``last_touch`` credits the parent, ``first_touch`` the farthest ancestor within ``max_levels``,
     ``linear`` splits equally, ``time_decay`` weights each sharer by ``2^(-Δt / half_life)`` (Δt from
-    the sharer joining the cascade to the conversion; default half-life 7 days). Each conversion's
+    the sharer joining the cascade to the conversion; default half-life 7 days; ``half_life`` takes a
+    string like ``"3D"``, a ``pd.Timedelta``, or a number of seconds). Each conversion's
     credit sums exactly to its value; a buyer who is a root has no upstream sharer and the value is
     reported as unattributed.
 
@@ -309,7 +310,13 @@ def attribution(
     conv_holder = np.where((hkeys.shape[0] > 0) & (hkeys[pos_c] == q), pos_c, -1)
     hl = None
     if half_life is not None:
-        hl = float(pd.Timedelta(half_life).value) if not isinstance(half_life, (int, float)) else float(half_life)
+        if isinstance(half_life, bool):
+            raise InvalidParameterError(f"half_life={half_life!r} must be a duration, e.g. '7D' or pd.Timedelta(days=3).")
+        if isinstance(half_life, (int, float, np.integer, np.floating)):
+            # a plain number is in seconds (in events, for a log without times): never silently nanoseconds
+            hl = float(half_life) * (1e9 if g.has_time else 1.0)
+        else:
+            hl = float(pd.Timedelta(half_life).value)
         if not hl > 0:
             raise InvalidParameterError(f"half_life={half_life!r} must be positive, e.g. '7D' or pd.Timedelta(days=3).")
     credit_v, credit_c, levels = AT.attribute(
