@@ -25,7 +25,10 @@ repeat, three kinds of fresh process run on the same file:
 ``networkx``
     At most ``--networkx-max-events`` events (1e6 by default): ``nx.pagerank`` on the reversed
     weighted DiGraph, ``nx.core_number`` and ``nx.community.louvain_communities`` on the undirected
-    weighted graph, each with its graph build timed separately.
+    weighted graph; PageRank and core_number include their graph build.
+
+Both sides call the stage functions of ``kocgraph bench`` (``kocgraph.bench.pipeline``: ``kg_*``,
+``ig_*``, ``nx_*``), so the command and this script time the same code.
 
 Ratios are ``kocgraph stage / raw igraph`` on median times, where the raw side includes the graph
 build the kocgraph stage also does (directed for PageRank, undirected for coreness; Leiden reuses
@@ -58,10 +61,12 @@ NETWORKX_MAX_EVENTS = 2_000_000
 KINDS = ("job", "stages", "networkx")
 #: kocgraph stage -> the raw igraph timings it is compared with (the raw side includes its graph build)
 PAIRS = {
-    "pagerank": ("ig_build_directed", "ig_pagerank"),
-    "coreness": ("ig_build_undirected", "ig_coreness"),
+    "pagerank": ("ig_pagerank",),
+    "coreness": ("ig_coreness",),
     "communities": ("ig_leiden",),
 }
+#: kocgraph stage -> the networkx timings it is compared with (each includes its graph build)
+NX_PAIRS = {"pagerank": ("nx_pagerank",), "coreness": ("nx_core_number",), "communities": ("nx_louvain",)}
 
 
 def _hwm() -> float | None:
@@ -88,69 +93,52 @@ def kind_job(path: str, workdir: str) -> dict[str, Any]:
     return out
 
 
+def _timed(fn: Any, ctx: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    t0 = time.perf_counter()
+    figs = fn(ctx) or {}
+    return time.perf_counter() - t0, figs
+
+
 def kind_stages(path: str, first: str = "kocgraph") -> dict[str, Any]:
-    """kocgraph stages and the raw igraph calls for the same metrics, on the same arrays, same process."""
-    import igraph as ig
+    """kocgraph stages and the raw igraph calls for the same metrics, on the same arrays, same process.
 
-    import kocgraph as kg
+    Both sides are the stage functions of ``kocgraph bench`` (:mod:`kocgraph.bench.pipeline`); the raw
+    igraph PageRank and coreness include their graph build, Leiden reuses the coreness graph.
+    """
     from kocgraph.algorithms.communities import symmetrize
+    from kocgraph.bench import pipeline as P
 
+    staff = STAFF.split(",")
+    params = P.BenchParams()
+    kg_ctx: dict[str, Any] = {"path": str(path), "staff": staff, "params": params}
     T: dict[str, Any] = {}
-    t = time.perf_counter()
-    g = kg.read_log(path)
-    T["read_log_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    kg.tl.cascades(g)
-    T["cascades_s"] = time.perf_counter() - t
-    c = g.codes
-    n = g.n_users
-    src = np.asarray(c.edge_src, dtype=np.int64)
-    dst = np.asarray(c.edge_tgt, dtype=np.int64)
-    w = g.edges["n_forwards"].to_numpy(np.float64)
-    raw: dict[str, Any] = {}
+    T["read_log_s"], _ = _timed(P.kg_read, kg_ctx)
+    T["cascades_s"], _ = _timed(P.kg_cascades, kg_ctx)
+    g = kg_ctx["g"]
+    ig_ctx: dict[str, Any] = {"path": str(path), "staff": staff, "params": params, "handoff": P.handoff(kg_ctx)}
 
     def run_raw() -> None:
-        t0 = time.perf_counter()
-        gd = ig.Graph(n=n, edges=np.column_stack((dst, src)), directed=True,  # reversed: influence direction
-                      edge_attrs={"weight": w})
-        t1 = time.perf_counter()
-        pr = np.asarray(gd.personalized_pagerank(damping=0.85, weights="weight", directed=True))
-        t2 = time.perf_counter()
-        # undirected simple weighted graph (self-loops dropped, parallel and reciprocal edges summed)
-        gu = ig.Graph(n=n, edges=np.column_stack((src, dst)), directed=False, edge_attrs={"weight": w})
-        gu.simplify(multiple=True, loops=True, combine_edges="sum")
-        t3 = time.perf_counter()
-        core = np.asarray(gu.coreness(), dtype=np.int64)
-        t4 = time.perf_counter()
-        rnd = __import__("random").Random(0)
-        ig.set_random_number_generator(rnd)
-        try:
-            cl = gu.community_leiden(objective_function="modularity", weights="weight", n_iterations=2)
-        finally:
-            ig.set_random_number_generator(__import__("random"))
-        t5 = time.perf_counter()
-        raw.update(ig_build_directed_s=t1 - t0, ig_pagerank_s=t2 - t1, ig_build_undirected_s=t3 - t2,
-                   ig_coreness_s=t4 - t3, ig_leiden_s=t5 - t4, _pr=pr, _core=core,
-                   ig_modularity=float(gu.modularity(cl.membership, weights="weight")))
+        T["ig_pagerank_s"], _ = _timed(P.ig_pagerank, ig_ctx)
+        T["ig_coreness_s"], _ = _timed(P.ig_coreness, ig_ctx)
+        T["ig_leiden_s"], figs = _timed(P.ig_communities, ig_ctx)
+        T["ig_modularity"] = figs["modularity"]
 
     def run_kg() -> None:
-        for name, fn in (("pagerank", lambda: kg.tl.pagerank(g)), ("coreness", lambda: kg.tl.coreness(g)),
-                         ("communities", lambda: kg.tl.communities(g, rng=0))):
-            t0 = time.perf_counter()
-            fn()
-            T[f"{name}_s"] = time.perf_counter() - t0
+        for name, fn in (("pagerank", P.kg_pagerank), ("coreness", P.kg_coreness), ("communities", P.kg_communities)):
+            T[f"{name}_s"], _ = _timed(fn, kg_ctx)
 
     for side in ((run_kg, run_raw) if first == "kocgraph" else (run_raw, run_kg)):
         side()
     t = time.perf_counter()
-    kg.tl.kocs(g, staff=[s for s in STAFF.split(",") if s in g.nodes.index])
-    top = kg.get.kocs(g, n=100)
+    P.kg_kocs(kg_ctx)
+    top = __import__("kocgraph").get.kocs(g, n=100)
     T["kocs_s"] = time.perf_counter() - t
     # cross-checks: same metrics on the same graph
-    u, v, ww = symmetrize(src, dst, w, n)
-    T.update({k: v_ for k, v_ in raw.items() if not k.startswith("_")})
-    T["pagerank_max_abs_diff"] = float(np.abs(g.nodes["pagerank"].to_numpy() - raw["_pr"]).max()) if n else 0.0
-    T["coreness_equal"] = int(np.array_equal(g.nodes["coreness"].to_numpy(np.int64), raw["_core"]))
+    n = g.n_users
+    h = ig_ctx["handoff"]
+    u, _v, _w = symmetrize(h["src"], h["dst"], h["w"], n)
+    T["pagerank_max_abs_diff"] = float(np.abs(g.nodes["pagerank"].to_numpy() - ig_ctx["pr"]).max()) if n else 0.0
+    T["coreness_equal"] = int(np.array_equal(g.nodes["coreness"].to_numpy(np.int64), ig_ctx["core"]))
     T["kg_modularity"] = float(g.meta["community"]["modularity"])
     T["n_undirected_edges"] = int(u.shape[0])
     T["n_events"], T["n_users"], T["n_edges"], T["n_listed"] = int(g.n_events), int(n), int(g.n_edges), int(len(top))
@@ -159,38 +147,23 @@ def kind_stages(path: str, first: str = "kocgraph") -> dict[str, Any]:
 
 
 def kind_networkx(path: str) -> dict[str, Any]:
-    """networkx on the same edge arrays: pagerank (reversed, weighted), core_number, louvain."""
-    import networkx as nx
-
+    """networkx on the same edge arrays: pagerank (reversed, weighted), core_number, louvain; each stage
+    includes its graph build (Louvain reuses the core_number graph). The stage functions of
+    ``kocgraph bench --peers``."""
     import kocgraph as kg
-    from kocgraph.algorithms.communities import symmetrize
+    from kocgraph.bench import pipeline as P
 
     g = kg.read_log(path)
     c = g.codes
-    n = g.n_users
-    src, dst = np.asarray(c.edge_src), np.asarray(c.edge_tgt)
-    w = g.edges["n_forwards"].to_numpy(np.float64)
+    h = {"n": np.asarray(g.n_users), "src": np.asarray(c.edge_src, dtype=np.int64),
+         "dst": np.asarray(c.edge_tgt, dtype=np.int64), "w": g.edges["n_forwards"].to_numpy(np.float64)}
+    ctx: dict[str, Any] = {"path": str(path), "staff": [], "params": P.BenchParams(), "handoff": h}
     T: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    G = nx.DiGraph()
-    G.add_nodes_from(range(n))
-    G.add_weighted_edges_from(zip(dst.tolist(), src.tolist(), w.tolist()))
-    t1 = time.perf_counter()
-    nx.pagerank(G, alpha=0.85, weight="weight", tol=1e-10)
-    t2 = time.perf_counter()
-    u, v, ww = symmetrize(src, dst, w, n)
-    H = nx.Graph()
-    H.add_nodes_from(range(n))
-    H.add_weighted_edges_from(zip(u.tolist(), v.tolist(), ww.tolist()))
-    t3 = time.perf_counter()
-    nx.core_number(H)
-    t4 = time.perf_counter()
-    parts = nx.community.louvain_communities(H, weight="weight", seed=0)
-    t5 = time.perf_counter()
-    T.update(nx_build_directed_s=t1 - t0, nx_pagerank_s=t2 - t1, nx_build_undirected_s=t3 - t2,
-             nx_core_number_s=t4 - t3, nx_louvain_s=t5 - t4,
-             nx_modularity=float(nx.community.modularity(H, parts, weight="weight")))
-    T["total_s"] = t5 - t0
+    T["nx_pagerank_s"], _ = _timed(P.nx_pagerank, ctx)
+    T["nx_core_number_s"], _ = _timed(P.nx_coreness, ctx)
+    T["nx_louvain_s"], figs = _timed(P.nx_communities, ctx)
+    T["nx_modularity"] = figs["modularity"]
+    T["total_s"] = T["nx_pagerank_s"] + T["nx_core_number_s"] + T["nx_louvain_s"]
     return T
 
 
@@ -267,8 +240,7 @@ def ratios(st: dict[str, Any]) -> dict[str, float]:
         if f"{stage}_s" in s and all(f"{p}_s" in s for p in parts):
             out[f"{stage} kocgraph/igraph"] = s[f"{stage}_s"] / sum(s[f"{p}_s"] for p in parts)
     x = st.get("networkx", {}).get("median", {})
-    for stage, nxk in (("pagerank", ("nx_build_directed", "nx_pagerank")),
-                       ("coreness", ("nx_build_undirected", "nx_core_number")), ("communities", ("nx_louvain",))):
+    for stage, nxk in NX_PAIRS.items():
         if f"{stage}_s" in s and all(f"{p}_s" in x for p in nxk):
             out[f"{stage} networkx/kocgraph"] = sum(x[f"{p}_s"] for p in nxk) / s[f"{stage}_s"]
     return out
@@ -337,8 +309,7 @@ def format_table(res: dict[str, Any]) -> str:
         head = f"{'stage':<12} {'job s':>8} {'kocgraph s':>10} {'raw igraph s':>13} {'ratio':>6} {'networkx s':>11} {'nx/kg':>7}"
         lines += [head, "-" * len(head)]
         raw_keys = dict(PAIRS)
-        nx_keys = {"pagerank": ("nx_build_directed", "nx_pagerank"), "coreness": ("nx_build_undirected", "nx_core_number"),
-                   "communities": ("nx_louvain",)}
+        nx_keys = NX_PAIRS
         for stage in ("read_log", "cascades", "pagerank", "coreness", "communities", "kocs", "write", "hash_input"):
             js = j.get(f"{stage}_s")
             ks = m.get(f"{stage}_s")
@@ -356,16 +327,16 @@ def format_table(res: dict[str, Any]) -> str:
             lines.append(f"whole job (console script, process wall incl. start-up): {j['total_s']:.2f} s "
                          f"(in-job {j['job_wall_s']:.2f} s), peak memory VmHWM {j['peak_rss_mib']:.0f} MiB")
         if m:
-            lines.append(f"raw igraph detail: build directed {m['ig_build_directed_s']:.2f}, pagerank {m['ig_pagerank_s']:.2f}, "
-                         f"build undirected {m['ig_build_undirected_s']:.2f}, coreness {m['ig_coreness_s']:.2f}, "
-                         f"leiden {m['ig_leiden_s']:.2f} s; stages-process peak {m.get('peak_rss_mib', 0):.0f} MiB")
+            lines.append(f"raw igraph detail: build + pagerank {m['ig_pagerank_s']:.2f}, build + coreness "
+                         f"{m['ig_coreness_s']:.2f}, leiden {m['ig_leiden_s']:.2f} s; stages-process peak "
+                         f"{m.get('peak_rss_mib', 0):.0f} MiB")
             lines.append(f"checks: PageRank max |kg - igraph| = {m['pagerank_max_abs_diff']:.1e}; coreness equal: "
                          f"{bool(m['coreness_equal'])}; modularity kocgraph {m['kg_modularity']:.4f}, raw igraph "
                          f"{m['ig_modularity']:.4f}" + (f", networkx louvain {x['nx_modularity']:.4f}" if x else ""))
         if x:
-            lines.append(f"networkx detail: build directed {x['nx_build_directed_s']:.2f}, pagerank {x['nx_pagerank_s']:.2f}, "
-                         f"build undirected {x['nx_build_undirected_s']:.2f}, core_number {x['nx_core_number_s']:.2f}, "
-                         f"louvain {x['nx_louvain_s']:.2f} s; peak {x.get('peak_rss_mib', 0):.0f} MiB")
+            lines.append(f"networkx detail: build + pagerank {x['nx_pagerank_s']:.2f}, build + core_number "
+                         f"{x['nx_core_number_s']:.2f}, louvain {x['nx_louvain_s']:.2f} s; peak "
+                         f"{x.get('peak_rss_mib', 0):.0f} MiB")
         if s["ratios"]:
             lines.append("ratios: " + ", ".join(f"{r} = {v:.2f}x" for r, v in s["ratios"].items()))
         lines.append("")

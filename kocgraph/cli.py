@@ -153,7 +153,15 @@ def cmd_nominate(args: argparse.Namespace) -> int:
     if args.format is not None and args.out is None:
         raise UsageError(f"--format {args.format} needs --out FILE (without --out nothing is written).")
     say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
-    res = nominate(cfg, note=say)
+    if getattr(args, "engine", "memory") == "spark":
+        try:
+            from .spark import nominate as nominate_spark  # needs `pip install kocgraph[spark]`
+        except ImportError as err:
+            raise UsageError(str(err)) from None
+
+        res = nominate_spark(cfg, master=args.spark_master, workdir=args.spark_dir, note=say)
+    else:
+        res = nominate(cfg, note=say)
     if not quiet:
         m = res.manifest
         rows, graph, rk = m["rows"], m["graph"], m["ranking"] or {}
@@ -193,6 +201,13 @@ def _add_nominate(sub: Any) -> None:
     o.add_argument("--rng", type=int, default=0, metavar="SEED", help="seed for communities and bootstrap (default: 0)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     o.add_argument("--quiet", action="store_true", help="print nothing but errors (no table, no progress)")
+    e = n.add_argument_group("engine")
+    e.add_argument("--engine", default="memory", choices=["memory", "spark"],
+                   help="memory (default: one machine, fastest up to its RAM) or spark (pip install kocgraph[spark])")
+    e.add_argument("--spark-master", default="local[*]", metavar="URL",
+                   help="Spark master for --engine spark (default: local[*])")
+    e.add_argument("--spark-dir", default=None, metavar="DIR",
+                   help="where --engine spark writes each stage as Parquet (default: <out stem>.spark beside --out)")
     n.set_defaults(func=cmd_nominate)
 
 
@@ -223,6 +238,15 @@ def _register_report(sub: Any, add_log_options: Any) -> None:
 
 
 _EXTRA_COMMANDS.append(_register_report)
+
+
+def _register_bench(sub: Any, add_log_options: Any) -> None:
+    from .bench.cli import add_bench_command
+
+    add_bench_command(sub)
+
+
+_EXTRA_COMMANDS.append(_register_bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

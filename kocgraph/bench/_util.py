@@ -1,0 +1,94 @@
+"""Memory and environment helpers shared by the benchmark runners."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from typing import Any
+
+__all__ = ["vm_hwm_mib", "reset_hwm", "maxrss_mib", "environment", "child_env", "summarise_runs"]
+
+
+def vm_hwm_mib() -> float | None:
+    """This process's resident-set high-water mark (``VmHWM``) in MiB; ``None`` off Linux."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:  # pragma: no cover - not Linux
+        return None
+    return None  # pragma: no cover
+
+
+def reset_hwm() -> bool:
+    """Reset ``VmHWM`` to the current RSS (``/proc/self/clear_refs``); ``False`` where not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:  # pragma: no cover - not Linux / not permitted
+        return False
+
+
+def maxrss_mib() -> float:
+    """``ru_maxrss`` in MiB (the process-lifetime peak; survives fork+exec on Linux)."""
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / (1024.0 * 1024.0) if sys.platform == "darwin" else r / 1024.0
+
+
+def child_env() -> dict[str, str]:
+    """The environment for a child process that must import this same kocgraph checkout."""
+    import kocgraph
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(kocgraph.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine facts recorded with every result."""
+    import importlib.metadata as md
+
+    def ver(pkg: str) -> str | None:
+        try:
+            return md.version(pkg)
+        except md.PackageNotFoundError:
+            return None
+
+    return {
+        "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+        **{p: ver(p) for p in ("kocgraph", "numpy", "pandas", "pyarrow", "scipy", "networkx", "igraph")},
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+    }
+
+
+def summarise_runs(runs: list[dict[str, Any]], *, max_keys: tuple[str, ...] = ("peak_rss_mib",),
+                   min_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Medians of the ``*_s`` keys over the successful runs, max of ``max_keys``, min of ``min_keys``, and
+    the first run's value of every other number or string."""
+    good = [r for r in runs if r.get("ok")]
+    med: dict[str, Any] = {}
+    if not good:
+        return med
+    for k, v in good[0].items():
+        if k == "ok" or isinstance(v, bool):
+            continue
+        if isinstance(v, (int, float)):
+            vals = [r[k] for r in good if isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)]
+            if k.endswith("_s"):
+                med[k] = statistics.median(vals)
+            elif k in max_keys:
+                med[k] = max(vals)
+            elif k in min_keys:
+                med[k] = min(vals)
+            else:
+                med[k] = vals[0]
+        elif isinstance(v, str):
+            med[k] = v
+    return med
