@@ -42,8 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
-import subprocess
 import sys
 import time
 import traceback
@@ -55,6 +53,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
+from kocgraph.bench._util import run_child, summarise_runs  # noqa: E402
 
 KINDS = ("kocgraph", "networkx")
 N_SOURCES = 500
@@ -228,33 +227,13 @@ def run_kind(kind: str, path: str, staff: list[str], *, n_sources: int, n_target
         return out
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--path", str(path),
            "--staff", ",".join(staff), "--sources", str(n_sources), "--targets", str(n_targets), "--sample", str(sample)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"{kind} timed out after {timeout} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"ok": False, "error": f"{kind} exited {proc.returncode}: " + " | ".join(tail)}
-    out = json.loads(lines[-1])
-    out["ok"] = True
+    out = run_child(cmd, timeout=timeout, label=kind)
+    out.setdefault("ok", True)
     return out
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    good = [r for r in runs if r.get("ok")]
-    med: dict[str, Any] = {}
-    if not good:
-        return med
-    for k, v in good[0].items():
-        if k == "ok" or isinstance(v, bool):
-            continue
-        if isinstance(v, (int, float)):
-            vals = [r[k] for r in good if isinstance(r.get(k), (int, float))]
-            med[k] = statistics.median(vals) if k.endswith("_s") else (max(vals) if k == "peak_rss_mib" else vals[0])
-        elif isinstance(v, str):
-            med[k] = v
-    return med
+    return summarise_runs(runs)
 
 
 def cross_check(st: dict[str, Any]) -> dict[str, Any]:

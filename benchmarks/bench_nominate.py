@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
+from kocgraph.bench._util import run_child, summarise_runs  # noqa: E402
 
 STAFF = "staff_000,staff_001,staff_002,staff_003,staff_004"
 NETWORKX_MAX_EVENTS = 2_000_000
@@ -196,40 +196,13 @@ def run_kind(kind: str, path: str, repeat: int, *, isolate: bool, timeout: float
         out["ok"] = True
         return out
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--path", str(path), "--repeat", str(repeat)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"{kind} timed out after {timeout} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"ok": False, "error": f"{kind} exited {proc.returncode}: " + " | ".join(tail)}
-    out = json.loads(lines[-1])
-    out["ok"] = True
+    out = run_child(cmd, timeout=timeout, label=kind)
+    out.setdefault("ok", True)
     return out
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    good = [r for r in runs if r.get("ok")]
-    med: dict[str, Any] = {}
-    if not good:
-        return med
-    for k, v in good[0].items():
-        if k == "ok" or isinstance(v, bool):
-            continue
-        if isinstance(v, (int, float)):
-            vals = [r[k] for r in good if isinstance(r.get(k), (int, float))]
-            if k.endswith("_s"):
-                med[k] = statistics.median(vals)
-            elif k in ("peak_rss_mib", "pagerank_max_abs_diff"):
-                med[k] = max(vals)
-            elif k == "coreness_equal":
-                med[k] = min(vals)
-            else:
-                med[k] = vals[0]
-        elif isinstance(v, str):
-            med[k] = v
-    return med
+    return summarise_runs(runs, max_keys=("peak_rss_mib", "pagerank_max_abs_diff"), min_keys=("coreness_equal",))
 
 
 def ratios(st: dict[str, Any]) -> dict[str, float]:

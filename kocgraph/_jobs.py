@@ -462,6 +462,42 @@ def _input_info(log: Any, g: Any) -> dict[str, Any]:
     return info
 
 
+def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show: Any, pseudonymized: bool,
+                  input_info: dict[str, Any], counts: dict[str, Any], graph_info: dict[str, Any],
+                  kocs_meta: dict[str, Any] | None, timings: dict[str, float], t_start: float,
+                  outputs: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run manifest of a nomination job (the same fields for every engine; ``extra`` adds some)."""
+    params = {
+        "top": top, "format": fmt if cfg.out is not None else None, "out": None if cfg.out is None else str(cfg.out),
+        "staff_file": None if cfg.staff_file is None else str(cfg.staff_file),
+        "staff_ids": [show(x) if pseudonymized else x for x in cfg.staff_ids],
+        "bootstrap": int(cfg.bootstrap), "per_community": cfg.per_community,
+        "kol_threshold": cfg.kol_threshold, "rng": cfg.rng,
+        "read_options": dict(cfg.read_options),
+    }
+    return {
+        "tool": "kocgraph nominate",
+        "kocgraph": __version__,
+        "status": status,
+        "created_utc": pd.Timestamp.now(tz="UTC").isoformat(),
+        "parameters": params,
+        "pseudonymized": pseudonymized,
+        "pseudonym": ("p_ + first 16 hex of HMAC-SHA256(key=salt, msg=str(user id)); the salt is not recorded"
+                      if pseudonymized else None),
+        "input": dict(input_info),
+        "rows": counts,
+        "graph": dict(graph_info),
+        "ranking": kocs_meta,
+        "timings_s": {k: round(v, 6) for k, v in timings.items()},
+        "wall_s": round(time.perf_counter() - t_start, 6),
+        "peak_rss_mib": _peak_rss_mib(),
+        "outputs": dict(outputs),
+        **(extra or {}),
+        "environment": {"python": platform.python_version(), "platform": platform.platform(),
+                        "implementation": platform.python_implementation(), **_versions()},
+    }
+
+
 def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) -> NominateResult:
     """Run the nomination job described by ``cfg``; see the module docstring.
 
@@ -545,36 +581,13 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
                 t0 = time.perf_counter()
                 input_info.update(_input_info(cfg.log, g))
                 timings["hash_input"] = time.perf_counter() - t0
-            params = {
-                "top": top, "format": fmt if cfg.out is not None else None, "out": None if cfg.out is None else str(cfg.out),
-                "staff_file": None if cfg.staff_file is None else str(cfg.staff_file),
-                "staff_ids": [show(x) if pseudo is not None else x for x in cfg.staff_ids],
-                "bootstrap": int(cfg.bootstrap), "per_community": cfg.per_community,
-                "kol_threshold": cfg.kol_threshold, "rng": cfg.rng,
-                "read_options": {k: v for k, v in cfg.read_options.items()},
-            }
-            return {
-                "tool": "kocgraph nominate",
-                "kocgraph": __version__,
-                "status": status,
-                "created_utc": pd.Timestamp.now(tz="UTC").isoformat(),
-                "parameters": params,
-                "pseudonymized": pseudo is not None,
-                "pseudonym": ("p_ + first 16 hex of HMAC-SHA256(key=salt, msg=str(user id)); the salt is not recorded"
-                              if pseudo is not None else None),
-                "input": dict(input_info),
-                "rows": counts,
-                "graph": {"n_users": int(g.n_users), "n_items": int(g.n_items), "n_events": int(g.n_events),
-                          "n_edges": int(g.n_edges)},
-                "ranking": kocs_meta,
-                "timings_s": {k: round(v, 6) for k, v in timings.items()},
-                "wall_s": round(time.perf_counter() - t_start, 6),
-                "peak_rss_mib": _peak_rss_mib(),
-                "outputs": dict(outputs),
-                "environment": {"python": platform.python_version(), "platform": platform.platform(),
-                                "implementation": platform.python_implementation(),
-                                **_versions()},
-            }
+            return manifest_dict(
+                cfg, status=status, top=top, fmt=fmt, show=show, pseudonymized=pseudo is not None,
+                input_info=input_info, counts=counts,
+                graph_info={"n_users": int(g.n_users), "n_items": int(g.n_items), "n_events": int(g.n_events),
+                            "n_edges": int(g.n_edges)},
+                kocs_meta=kocs_meta, timings=timings, t_start=t_start, outputs=outputs,
+            )
 
         if g.n_events == 0:
             if counts["rows_read"] == 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROPERTY, reference_adoption_events
+from kg_testlib import PROPERTY, reference_adoption_events
 from hypothesis import given
 from hypothesis import strategies as st
 

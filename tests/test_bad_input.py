@@ -7,7 +7,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROPERTY, PROPERTY_SMALL, T0, dirty_logs
+from kg_testlib import PROPERTY, PROPERTY_SMALL, T0, dirty_logs
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import (
+from kg_testlib import (
     PROPERTY,
     PROPERTY_SMALL,
     T0,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import PROPERTY_SMALL, forward_logs
+from kg_testlib import PROPERTY_SMALL, forward_logs
 from hypothesis import given
 
 import kocgraph as kg
@@ -77,7 +77,7 @@ def test_repr_lists_sizes_time_span_and_keys(toy):
     assert "meta: read_log, dataset" in r
     kg.tl.cascades(toy)
     r = repr(toy)
-    assert "nodes: reach, direct_reach, items_started, items_received" in r
+    assert "nodes: reach, direct_reach, resharers, items_started, items_received" in r
     assert "items: size, depth, max_breadth, virality, n_roots, root, start, duration" in r
     assert "edges: source, target, n_forwards, n_items, first_time, last_time, n_tree" in r
     assert "trees: 25 holders" in r and "meta: read_log, dataset, cascades" in r

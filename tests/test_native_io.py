@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROPERTY_SMALL, dirty_logs, forward_logs
+from kg_testlib import PROPERTY_SMALL, dirty_logs, forward_logs
 from hypothesis import given
 
 import kocgraph as kg

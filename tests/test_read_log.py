@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import PROPERTY, T0, dirty_logs, forward_logs
+from kg_testlib import PROPERTY, T0, dirty_logs, forward_logs
 from hypothesis import given
 from hypothesis import strategies as st
 

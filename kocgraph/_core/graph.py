@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy as _copy
 import html
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

@@ -188,7 +188,7 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     H = int(uniq.shape[0])
     codes = np.empty(ks.shape[0], dtype=np.int64)
     codes[o] = np.cumsum(new) - 1
-    send_h, recv_h = codes[:E], codes[E:]
+    send_h = codes[:E]
     pos_rank = rank[o % E] if E else np.empty(0, dtype=np.int64)
     is_send = o < E
     if H:

@@ -92,3 +92,22 @@ def summarise_runs(runs: list[dict[str, Any]], *, max_keys: tuple[str, ...] = ("
         elif isinstance(v, str):
             med[k] = v
     return med
+
+
+def run_child(cmd: list[str], *, timeout: float, label: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a benchmark child process that prints its result as one JSON line (the last line starting
+    with ``{``). Returns that dict, or ``{"ok": False, "error": ...}`` naming ``label`` when the child
+    times out, fails, or prints no result; the caller adds its own ``ok``/defaults."""
+    import json
+    import subprocess
+
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                              env=env if env is not None else child_env())
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"{label} timed out after {timeout} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        return {"ok": False, "error": f"{label} exited {proc.returncode}: " + " | ".join(tail)}
+    return dict(json.loads(lines[-1]))

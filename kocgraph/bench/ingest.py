@@ -34,7 +34,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 import traceback
@@ -43,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ._util import child_env, environment, maxrss_mib, reset_hwm, summarise_runs, vm_hwm_mib
+from ._util import environment, maxrss_mib, reset_hwm, run_child, summarise_runs, vm_hwm_mib
 from .data import COLUMNS, SEED, SIZES, bench_cache_dir, make_log
 
 __all__ = [
@@ -198,16 +197,8 @@ def run_stage(name: str, path: str | os.PathLike[str], *, isolate: bool = False,
         out["ok"] = True
         return out
     cmd = [sys.executable, "-m", "kocgraph.bench._child", "ingest", "--stage", name, "--path", str(path)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env=child_env())
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"stage {name} timed out after {timeout} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"ok": False, "error": f"stage {name} exited {proc.returncode}: " + " | ".join(tail)}
-    out = json.loads(lines[-1])
-    out["ok"] = True
+    out = run_child(cmd, timeout=timeout, label=f"stage {name}")
+    out.setdefault("ok", True)
     return out
 
 

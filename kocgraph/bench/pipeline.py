@@ -49,7 +49,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from ._util import child_env, environment, maxrss_mib, reset_hwm, summarise_runs, vm_hwm_mib
+from ._util import environment, maxrss_mib, reset_hwm, run_child, summarise_runs, vm_hwm_mib
 from .data import resolve_log
 from .ingest import first_receipts
 
@@ -505,15 +504,10 @@ def _run_side_isolated(side: str, path: Path, staff: Sequence[Any], params: Benc
         cmd += ["--handoff-in", str(handoff_path)]
     if stages is not None:
         cmd += ["--stages", ",".join(stages)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env=child_env())
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"side {side} timed out after {timeout} s", "stages": {}}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"ok": False, "error": f"side {side} exited {proc.returncode}: " + " | ".join(tail), "stages": {}}
-    return dict(json.loads(lines[-1]))
+    out = run_child(cmd, timeout=timeout, label=f"side {side}")
+    if out.get("ok") is False and "stages" not in out:
+        out["stages"] = {}
+    return out
 
 
 # ================================================================================== quality

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.graph import Codes, ShareGraph, _readonly
+from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from .._version import __version__
 from ..exceptions import InvalidParameterError, LogSchemaError

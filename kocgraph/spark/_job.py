@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +24,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import _jobs as J
-from .._version import __version__
 from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError
 from ..get._see import _fmt_pct
 from ..tl._kocs import FEATURE_WORDS
@@ -234,35 +232,13 @@ def nominate(
             else:
                 input_info.update(kind="path", path=str(data))
             timings["hash_input"] = time.perf_counter() - t0
-        params = {
-            "top": top, "format": fmt if cfg.out is not None else None, "out": None if cfg.out is None else str(cfg.out),
-            "staff_file": None if cfg.staff_file is None else str(cfg.staff_file),
-            "staff_ids": [show(x) if pseudo is not None else x for x in cfg.staff_ids],
-            "bootstrap": int(cfg.bootstrap), "per_community": cfg.per_community,
-            "kol_threshold": cfg.kol_threshold, "rng": cfg.rng,
-            "read_options": {k: v for k, v in cfg.read_options.items()},
-        }
-        return {
-            "tool": "kocgraph nominate",
-            "kocgraph": __version__,
-            "status": status,
-            "created_utc": pd.Timestamp.now(tz="UTC").isoformat(),
-            "parameters": params,
-            "pseudonymized": pseudo is not None,
-            "pseudonym": ("p_ + first 16 hex of HMAC-SHA256(key=salt, msg=str(user id)); the salt is not recorded"
-                          if pseudo is not None else None),
-            "input": dict(input_info),
-            "rows": counts,
-            "graph": dict(graph_info),
-            "ranking": kocs_meta,
-            "timings_s": {k: round(v, 6) for k, v in timings.items()},
-            "wall_s": round(time.perf_counter() - t_start, 6),
-            "peak_rss_mib": J._peak_rss_mib(),
-            "outputs": dict(outputs),
-            "engine": {"name": "spark", "spark": spark.version, "master": spark.sparkContext.master,
-                       "workdir": None if wd is None else str(wd.resolve())},
-            "environment": {"python": sys.version.split()[0], **J._versions()},
-        }
+        return J.manifest_dict(
+            cfg, status=status, top=top, fmt=fmt, show=show, pseudonymized=pseudo is not None,
+            input_info=input_info, counts=counts, graph_info=graph_info, kocs_meta=kocs_meta,
+            timings=timings, t_start=t_start, outputs=outputs,
+            extra={"engine": {"name": "spark", "spark": spark.version, "master": spark.sparkContext.master,
+                              "workdir": None if wd is None else str(wd.resolve())}},
+        )
 
     def write_rejected() -> None:
         if paths is not None and counts["rows_rejected"]:

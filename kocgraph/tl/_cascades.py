@@ -73,7 +73,6 @@ def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
         r_sorted = ridx[order]
         first = np.r_[True, f.item[r_sorted][1:] != f.item[r_sorted][:-1]]
         big[f.item[r_sorted[first]]] = f.user[r_sorted[first]]
-    users = g.nodes.index
     items = g.items
     items["size"] = size
     items["depth"] = im["depth"]

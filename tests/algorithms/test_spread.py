@@ -141,7 +141,10 @@ def test_ic_mean_matches_exact_enumeration(graph):
     exact = exact_ic_spread(n, src, dst, p, [0])
     s, _ = simulate_ic(indptr, indices, pp, np.array([0]), n_sims=3000, rng=0, worlds=11)
     m, lo, hi = spread_ci(s, level=0.999)
-    assert lo - 1e-9 <= exact <= hi + 1e-9 or abs(m - exact) < 1e-9
+    # near-certain edges (p = 0.99999) may fail in none of the runs: the sample variance is then 0 and
+    # the interval a point; one differing run would move the mean by at most n / n_sims, so allow that
+    slack = n / 3000
+    assert lo - slack <= exact <= hi + slack
 
 
 def test_lt_two_half_parents():
