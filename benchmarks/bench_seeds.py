@@ -43,9 +43,7 @@ import heapq
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 import traceback
@@ -70,24 +68,9 @@ CELF_MAX_EDGES = 200_000
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _vm_hwm_mib() -> float | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:  # pragma: no cover - not Linux
-        return None
-    return None
-
-
-def _reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:  # pragma: no cover
-        return False
+from kocgraph.bench._util import reset_hwm as _reset_hwm  # noqa: E402
+from kocgraph.bench._util import run_child  # noqa: E402
+from kocgraph.bench._util import vm_hwm_mib as _vm_hwm_mib  # noqa: E402
 
 
 def build(size: str) -> tuple[Any, dict[str, Any]]:
@@ -259,14 +242,7 @@ def run_isolated(name: str, size: str, opts: dict[str, Any], timeout: float | No
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--size", size, "--opts", json.dumps(opts)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"timed out after {timeout} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return {"ok": False, "error": f"child exited {proc.returncode}: {proc.stderr[-2000:]}"}
-    return json.loads(lines[-1])
+    return run_child(cmd, timeout=timeout if timeout is not None else 24 * 3600.0, label=f"stage {name}", env=env)
 
 
 # ------------------------------------------------------------------------------------------- runner
@@ -341,17 +317,16 @@ def check(res: dict[str, Any]) -> list[str]:
 
 
 def environment() -> dict[str, Any]:
+    """The shared benchmark environment record, plus CyNetDiff's version (the simulation peer)."""
     import importlib.metadata as md
 
-    def ver(pkg: str) -> str | None:
-        try:
-            return md.version(pkg)
-        except md.PackageNotFoundError:
-            return None
+    from kocgraph.bench._util import environment as base
 
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            **{p: ver(p) for p in ("kocgraph", "numpy", "scipy", "pandas", "cynetdiff")},
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+    try:
+        cnd = md.version("cynetdiff")
+    except md.PackageNotFoundError:
+        cnd = None
+    return {**base(), "cynetdiff": cnd}
 
 
 def format_table(res: dict[str, Any]) -> str:

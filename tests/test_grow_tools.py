@@ -322,3 +322,37 @@ def test_pl_spread_returns_axes(compared):
     plt.close("all")
     with pytest.raises(NotComputedError, match="compare_seeds"):
         kg.pl.spread(kg.datasets.toy())
+
+
+# ------------------------------------------------------------------------------ the seeding benchmark
+def _bench_seeds():
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(bench) not in sys.path:
+        sys.path.insert(0, str(bench))
+    import bench_seeds
+
+    return bench_seeds
+
+
+def test_bench_seeds_smoke_every_stage_sound() -> None:
+    # structure and soundness only (IMM vs CELF spreads, simulators agreeing), never a time limit
+    bs = _bench_seeds()
+    res, problems = bs.smoke()
+    assert problems == []
+    (s,) = res["sizes"].values()
+    assert set(s) == set(bs.STAGES) and all(st["ok"] for st in s.values())
+    assert s["imm"]["median"]["n_rr_sets"] > 0
+
+
+def test_bench_seeds_smoke_fails_when_a_stage_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    bs = _bench_seeds()
+
+    def broken(g, **kw):
+        raise RuntimeError("seeding broke")
+
+    monkeypatch.setitem(bs.STAGE_FUNCS, "imm", broken)
+    _, problems = bs.smoke()
+    assert any("imm" in p for p in problems), problems
