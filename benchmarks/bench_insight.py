@@ -53,7 +53,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
-from kocgraph.bench._util import run_child, summarise_runs  # noqa: E402
+from kocgraph.bench._util import kind_problems, run_child, summarise_runs  # noqa: E402
 
 KINDS = ("kocgraph", "networkx")
 N_SOURCES = 500
@@ -303,13 +303,7 @@ def check(res: dict[str, Any]) -> list[str]:
     if not res.get("sizes"):
         return ["no size was run"]
     for size, s in res["sizes"].items():
-        for k, st in s["kinds"].items():
-            if not st["ok"]:
-                problems.append(f"[{size}] {k} failed: {st.get('errors')}")
-                continue
-            for key, v in st["median"].items():
-                if key.endswith("_s") and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                    problems.append(f"[{size}] {k}: {key}={v!r} is not a positive time")
+        problems += kind_problems(size, s["kinds"])
         k = s["kinds"].get("kocgraph", {})
         if k.get("ok"):
             m = k["median"]

@@ -462,6 +462,14 @@ def _input_info(log: Any, g: Any) -> dict[str, Any]:
     return info
 
 
+def no_usable_events_message(counts: dict[str, Any]) -> str:
+    """Why a log yielded no event (for :class:`NoUsableDataError`), from the ingest row counts."""
+    if counts["rows_read"] == 0:
+        return "no usable event: the log has a header but no data row"
+    return (f"no usable event left in the log: all {counts['rows_read']:,} row(s) were rejected "
+            f"({', '.join(f'{k}: {v:,}' for k, v in counts['rejected_by_reason'].items())})")
+
+
 def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show: Any, pseudonymized: bool,
                   input_info: dict[str, Any], counts: dict[str, Any], graph_info: dict[str, Any],
                   kocs_meta: dict[str, Any] | None, timings: dict[str, float], t_start: float,
@@ -590,11 +598,7 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
             )
 
         if g.n_events == 0:
-            if counts["rows_read"] == 0:
-                msg = "no usable event: the log has a header but no data row"
-            else:
-                msg = (f"no usable event left in the log: all {counts['rows_read']:,} row(s) were rejected "
-                       f"({', '.join(f'{k}: {v:,}' for k, v in counts['rejected_by_reason'].items())})")
+            msg = no_usable_events_message(counts)
             if paths is not None:
                 if len(rejected):
                     write_table(rejected, paths["rejected"], "csv")

@@ -123,34 +123,30 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _int(v: Any) -> str:
-    """A whole number with thousands separators ("1,234,567"); a dash for missing."""
+def _finite(v: Any) -> float | None:
+    """``v`` as a finite float, or None (missing, NaN, infinite or not a number): shown as a dash."""
     try:
         f = float(v)
     except (TypeError, ValueError):
-        return "–"
-    if not np.isfinite(f):
-        return "–"
-    return f"{int(round(f)):,}"
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _int(v: Any) -> str:
+    """A whole number with thousands separators ("1,234,567"); a dash for missing."""
+    f = _finite(v)
+    return "–" if f is None else f"{int(round(f)):,}"
 
 
 def _num(v: Any, digits: int = 1) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return "–"
-    if not np.isfinite(f):
-        return "–"
-    return f"{f:,.{digits}f}"
+    f = _finite(v)
+    return "–" if f is None else f"{f:,.{digits}f}"
 
 
 def _pct(p: Any) -> str:
     """A share as a percentage: "29%", "4.5%", "0.25%"."""
-    try:
-        f = float(p)
-    except (TypeError, ValueError):
-        return "–"
-    if not np.isfinite(f):
+    f = _finite(p)
+    if f is None:
         return "–"
     v = 100.0 * f
     if v == 0 or v >= 10:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import resource
@@ -111,3 +112,18 @@ def run_child(cmd: list[str], *, timeout: float, label: str, env: dict[str, str]
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return {"ok": False, "error": f"{label} exited {proc.returncode}: " + " | ".join(tail)}
     return dict(json.loads(lines[-1]))
+
+
+def kind_problems(size: str, kinds: dict[str, dict[str, Any]], *, zero_ok: bool = False) -> list[str]:
+    """The problems every benchmark checks for each side ("kind") of one size: a failed run, or a
+    ``*_s`` figure that is not a finite, positive (or, with ``zero_ok``, non-negative) time."""
+    problems: list[str] = []
+    for k, st in kinds.items():
+        if not st["ok"]:
+            problems.append(f"[{size}] {k} failed: {st.get('errors')}")
+            continue
+        for key, v in st["median"].items():
+            ok = isinstance(v, (int, float)) and math.isfinite(v) and (v >= 0 if zero_ok else v > 0)
+            if key.endswith("_s") and not ok:
+                problems.append(f"[{size}] {k}: {key}={v!r} is not a {'' if zero_ok else 'positive '}time")
+    return problems

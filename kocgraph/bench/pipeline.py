@@ -62,7 +62,7 @@ import numpy as np
 
 from ._util import environment, maxrss_mib, reset_hwm, run_child, summarise_runs, vm_hwm_mib
 from .data import resolve_log
-from .ingest import first_receipts
+from .ingest import first_receipts, nx_item_cascades
 
 __all__ = [
     "STAGE_NAMES",
@@ -320,22 +320,9 @@ def nx_read(ctx: Ctx) -> dict[str, Any]:
 
 
 def nx_cascades(ctx: Ctx) -> dict[str, Any]:
-    import networkx as nx
-
     links, holders, _ = first_receipts(ctx["df"])
-    reach: dict[str, int] = {}
-    depth_sum = 0
-    link_groups = dict(tuple(links.groupby("item", sort=False)))
-    for item, hh in holders.groupby("item", sort=False):  # what a networkx user writes: a graph per item
-        G = nx.DiGraph()
-        G.add_nodes_from(hh["user"])
-        e = link_groups.get(item)
-        if e is not None:
-            G.add_edges_from(zip(e["source"], e["target"]))
-        for u in G:
-            reach[u] = reach.get(u, 0) + len(nx.descendants(G, u))
-        depth_sum += nx.dag_longest_path_length(G)
-    return {"reach_sum": int(sum(reach.values())), "depth_sum": int(depth_sum), "holders": int(len(holders))}
+    reach_sum, depth_sum = nx_item_cascades(links, holders)  # what a networkx user writes: a graph per item
+    return {"reach_sum": reach_sum, "depth_sum": depth_sum, "holders": int(len(holders))}
 
 
 def nx_pagerank(ctx: Ctx) -> dict[str, Any]:

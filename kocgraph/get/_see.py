@@ -46,6 +46,23 @@ def _fmt_pct(p: float) -> str:
     return f"{pct:.0f}%"
 
 
+def reason_line(*, reach: int, items_spread: int, resharers: int, conversions: int, best_share: float,
+                best_feature: str) -> str:
+    """A candidate's one-line reason in plain words (shared by both engines' ``kocs`` outputs): the
+    headline figures, then the feature where the user stands highest and their top share in it.
+
+    >>> reason_line(reach=16, items_spread=3, resharers=4, conversions=1, best_share=1 / 12,
+    ...             best_feature="resharers")
+    'reached 16 users across 3 items, 4 passed it on, brought 1 conversion; top 8% by resharers'
+    """
+    head = f"reached {reach:,} user{'s' * (reach != 1)} across {items_spread:,} item{'s' * (items_spread != 1)}"
+    if resharers:
+        head += f", {resharers:,} passed it on"
+    if conversions:
+        head += f", brought {conversions:,} conversion{'s' * (conversions != 1)}"
+    return f"{head}; top {_fmt_pct(best_share)} by {_FEATURE_WORDS[best_feature]}"
+
+
 def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc") -> pd.DataFrame:
     """The top ``n`` KOC candidates, best first, with a one-line reason in plain words.
 
@@ -102,16 +119,12 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     reasons = []
     for r, row in enumerate(sub.itertuples(index=False)):  # n rows only: the output size, not the data
         best = min(feats, key=lambda k: (shares[k][r], -meta["weights"][k]))
-        reach = int(getattr(row, "reach"))
-        spread = int(getattr(row, "items_spread"))
-        head = f"reached {reach:,} user{'s' * (reach != 1)} across {spread:,} item{'s' * (spread != 1)}"
-        rs = int(getattr(row, "resharers", 0))
-        if rs:
-            head += f", {rs:,} passed it on"
-        if "conversions" in nodes.columns and getattr(row, "conversions", 0):
-            cv = int(getattr(row, "conversions"))
-            head += f", brought {cv:,} conversion{'s' * (cv != 1)}"
-        reasons.append(f"{head}; top {_fmt_pct(shares[best][r])} by {_FEATURE_WORDS[best]}")
+        reasons.append(reason_line(
+            reach=int(getattr(row, "reach")), items_spread=int(getattr(row, "items_spread")),
+            resharers=int(getattr(row, "resharers", 0)),
+            conversions=int(getattr(row, "conversions", 0)) if "conversions" in nodes.columns else 0,
+            best_share=float(shares[best][r]), best_feature=best,
+        ))
     out["reason"] = reasons
     return out
 

@@ -25,8 +25,7 @@ from pyspark.sql import functions as F
 
 from .. import _jobs as J
 from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError
-from ..get._see import _fmt_pct
-from ..tl._kocs import FEATURE_WORDS
+from ..get._see import reason_line
 from ._read import SparkLog, read_log
 from ._session import get_session
 from ._stages import cascades, components, coreness, edges, kocs, pagerank
@@ -93,15 +92,11 @@ def _reasons(top: pd.DataFrame, feats: list[str], weights: dict[str, float], has
     out = []
     for _, row in top.iterrows():  # n rows only: the output size, not the data
         best = min(feats, key=lambda k: (row[f"share_{k}"], -weights[k]))
-        reach, spread = int(row["reach"]), int(row["items_spread"])
-        head = f"reached {reach:,} user{'s' * (reach != 1)} across {spread:,} item{'s' * (spread != 1)}"
-        rs = int(row.get("resharers", 0))
-        if rs:
-            head += f", {rs:,} passed it on"
-        if has_conv and row.get("conversions", 0):
-            cv = int(row["conversions"])
-            head += f", brought {cv:,} conversion{'s' * (cv != 1)}"
-        out.append(f"{head}; top {_fmt_pct(float(row[f'share_{best}']))} by {FEATURE_WORDS[best]}")
+        out.append(reason_line(
+            reach=int(row["reach"]), items_spread=int(row["items_spread"]), resharers=int(row.get("resharers", 0)),
+            conversions=int(row["conversions"]) if has_conv and row.get("conversions", 0) else 0,
+            best_share=float(row[f"share_{best}"]), best_feature=best,
+        ))
     return out
 
 
@@ -247,11 +242,7 @@ def nominate(
             outputs["rejected"] = str(paths["rejected"].resolve())
 
     if slog.n_events == 0:
-        if counts["rows_read"] == 0:
-            msg = "no usable event: the log has a header but no data row"
-        else:
-            msg = (f"no usable event left in the log: all {counts['rows_read']:,} row(s) were rejected "
-                   f"({', '.join(f'{k}: {v:,}' for k, v in counts['rejected_by_reason'].items())})")
+        msg = J.no_usable_events_message(counts)
         if paths is not None:
             write_rejected()
             J._write_json(manifest("no_usable_events"), paths["manifest"])
