@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy as _copy
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..algorithms._sort import sort_with_order
 from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError, NotComputedError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,8 +129,12 @@ class ShareGraph:
         meta: dict[str, Any] | None = None,
         rejected: pd.DataFrame | None = None,
         compact: bool = True,
+        edges: EdgeTable | None = None,
     ) -> ShareGraph:
-        """Build from validated code arrays. ``compact`` drops users/items with no event."""
+        """Build from validated code arrays. ``compact`` drops users/items with no event.
+
+        ``edges``, when the caller grouped these very events already (``read_log`` does, to find
+        duplicates), is their :class:`EdgeTable` in the uncompacted user codes."""
         src = np.asarray(src, dtype=np.int64)
         tgt = np.asarray(tgt, dtype=np.int64)
         item = np.asarray(item, dtype=np.int64)
@@ -141,6 +146,8 @@ class ShareGraph:
                 remap = np.cumsum(used) - 1
                 src, tgt = remap[src], remap[tgt]
                 users = users[used]
+                if edges is not None:  # a monotone relabelling keeps the edges' order
+                    edges = edges._replace(src=remap[edges.src].astype(np.int32), tgt=remap[edges.tgt].astype(np.int32))
             used_i = np.zeros(len(item_ids), dtype=bool)
             used_i[item] = True
             if not used_i.all():
@@ -156,12 +163,9 @@ class ShareGraph:
         time_ns = np.asarray(time_ns, dtype=np.int64)
 
         # edges, sorted by (source, target): their order is the CSR data order
-        eidx, e_src, e_tgt, n_fw, n_it = _aggregate_edges(src, tgt, item, n_users, len(item_ids))
-        m = e_src.shape[0]
-        first = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
-        last = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
-        np.minimum.at(first, eidx, time_ns)
-        np.maximum.at(last, eidx, time_ns)
+        if edges is None:
+            edges = _aggregate_edges(src, tgt, item, time_ns, n_users, len(item_ids))
+        eidx, e_src, e_tgt, n_fw, n_it, first, last, _ = edges
 
         ucat = pd.CategoricalDtype(users, ordered=False)
         icat = pd.CategoricalDtype(item_ids, ordered=False)
@@ -496,31 +500,78 @@ class ShareGraph:
         return f"<div><b>{html.escape(lines[0])}</b><table>{rows}</table></div>"
 
 
-def _aggregate_edges(
-    src: np.ndarray, tgt: np.ndarray, item: np.ndarray, n_users: int, n_items: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One sort of the events by (source, target, item): edge index of each event, edge endpoints,
-    forwards per edge and distinct items per edge."""
+class EdgeTable(NamedTuple):
+    """Events grouped into edges (see :func:`_aggregate_edges`)."""
+
+    eidx: np.ndarray  #: edge of each event
+    src: np.ndarray  #: int32 edge sources (edges sorted by source, then target)
+    tgt: np.ndarray  #: int32 edge targets
+    n_forwards: np.ndarray  #: events per edge
+    n_items: np.ndarray  #: distinct items per edge
+    first: np.ndarray  #: first event time per edge
+    last: np.ndarray  #: last event time per edge
+    repeated: np.ndarray  #: events whose (source, target, item) occurs more than once, ascending
+
+    def without(self, drop: np.ndarray) -> EdgeTable:
+        """The table of the events left after dropping the events ``drop`` (a boolean mask), each of
+        which repeats the (source, target, item, time) of a kept event: counts of forwards fall, and
+        nothing else changes (the kept twin holds the same item and time on the same edge)."""
+        if not drop.any():
+            return self
+        fewer = np.bincount(self.eidx[drop], minlength=self.n_forwards.shape[0])
+        return self._replace(eidx=self.eidx[~drop], n_forwards=self.n_forwards - fewer,
+                             repeated=np.empty(0, dtype=np.int64))
+
+
+def _aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns: np.ndarray, n_users: int,
+                     n_items: int) -> EdgeTable:
+    """Events grouped into edges by one stable sort on (source, target).
+
+    Gives the edge of each event, the edge endpoints (edges sorted by source, then target), forwards
+    per edge, distinct items per edge (from a sort of the (edge, item) values alone), each edge's
+    first and last event time, and the events whose (source, target, item) repeats: the only
+    candidates for exact duplicates, so ``read_log`` needs no pass of its own to find them.
+    """
     N, M = np.int64(max(n_users, 1)), np.int64(max(n_items, 1))
-    key = src * N + tgt
     if src.shape[0] == 0:
         z = np.empty(0, dtype=np.int64)
-        return z, z.astype(np.int32), z.astype(np.int32), z, z
-    if float(N) * float(N) * float(M) < 9.0e18:
-        order = np.argsort(key * M + item)  # equal keys are interchangeable: no need for stability
-    else:  # pragma: no cover - astronomically many users x items
-        order = np.lexsort((item, key))
-    ks, its = key[order], item[order]
-    new_edge = np.r_[True, ks[1:] != ks[:-1]]
-    new_pair = new_edge | np.r_[True, its[1:] != its[:-1]]
+        return EdgeTable(z, z.astype(np.int32), z.astype(np.int32), z, z, z, z, z)
+    key = src.astype(np.int64, copy=False) * N + tgt
+    ks, order = sort_with_order(key, max_key=int(N) * int(N) - 1)
+    del key
+    new_edge = np.empty(ks.shape[0], dtype=bool)
+    new_edge[0] = True
+    np.not_equal(ks[1:], ks[:-1], out=new_edge[1:])
     edge_sorted = np.cumsum(new_edge) - 1
     eidx = np.empty_like(edge_sorted)
     eidx[order] = edge_sorted
     starts = np.flatnonzero(new_edge)
+    m = starts.shape[0]
     ekeys = ks[starts]
-    n_fw = np.diff(np.r_[starts, ks.shape[0]]).astype(np.int64)
-    n_it = np.bincount(edge_sorted[new_pair], minlength=starts.shape[0]).astype(np.int64)
-    return eidx, (ekeys // N).astype(np.int32), (ekeys % N).astype(np.int32), n_fw, n_it
+    del ks, new_edge
+    n_fw = np.diff(np.r_[starts, order.shape[0]]).astype(np.int64)
+    its = item[order]
+    if float(m) * float(M) < 9.0e18:
+        pairs, o2 = sort_with_order(edge_sorted * M + its, max_key=int(m) * int(M) - 1)
+        distinct = np.empty(pairs.shape[0], dtype=bool)
+        distinct[0] = True
+        np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])
+        n_it = np.bincount(pairs[distinct] // M, minlength=m).astype(np.int64)
+    else:  # pragma: no cover - astronomically many edges x items
+        o2 = np.lexsort((its, edge_sorted))
+        e2, i2 = edge_sorted[o2], its[o2]
+        distinct = np.r_[True, (e2[1:] != e2[:-1]) | (i2[1:] != i2[:-1])]
+        n_it = np.bincount(e2[distinct], minlength=m).astype(np.int64)
+    # a position repeats its pair when it is not distinct, or when the next one is not
+    rep = ~distinct
+    rep[:-1] |= rep[1:]
+    repeated = np.sort(order[o2[rep]])
+    del its, edge_sorted, o2, rep
+    ts = time_ns[order]
+    first = np.minimum.reduceat(ts, starts)
+    last = np.maximum.reduceat(ts, starts)
+    return EdgeTable(eidx, (ekeys // N).astype(np.int32), (ekeys % N).astype(np.int32), n_fw, n_it, first, last,
+                     repeated)
 
 
 def _lookup(index: pd.Index, values: Any, *, what: str) -> np.ndarray:

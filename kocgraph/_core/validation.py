@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -116,29 +117,18 @@ def factorize_ids(*cols: pd.Series, roles: tuple[str, ...] = ()) -> tuple[list[n
     (``roles`` gives the column roles, for the message) and the value.
     """
     roles = tuple(roles) + tuple(f"id column #{i}" for i in range(len(roles), len(cols)))
-    if len(cols) == 1:
-        both = cols[0]
+    arrow = [_arrow_strings(c) for c in cols]
+    if all(a is not None for a in arrow):
+        parts, uniques = _factorize_arrow(arrow)  # type: ignore[arg-type]
     else:
-        if len({str(c.dtype) for c in cols}) > 1:
-            cols = tuple(c.astype(object) for c in cols)
-        both = pd.concat(cols, ignore_index=True)
-    try:
-        codes, uniques = pd.factorize(both, use_na_sentinel=True)
-    except TypeError:  # unhashable values (lists, dicts, arrays): find the first, to name it
-        for c, role in zip(cols, roles):
-            for v in c:
-                try:
-                    hash(v)
-                except TypeError:
-                    raise _bad_id(v, role) from None
-        raise  # pragma: no cover - every value hashed
-    codes = np.asarray(codes, dtype=np.int64)
+        codes, uniques = _factorize_pandas(cols, roles)
+        codes = np.asarray(codes, dtype=np.int64)
+        bounds = np.cumsum([0] + [len(c) for c in cols])
+        parts = [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
     idx = pd.Index(uniques, tupleize_cols=False)
 
     def role_of(u: int) -> str:
-        pos = int(np.flatnonzero(codes == u)[0])
-        bounds = np.cumsum([len(c) for c in cols])
-        return roles[int(np.searchsorted(bounds, pos, side="right"))]
+        return next(r for p, r in zip(parts, roles) if (p == u).any())
 
     if idx.dtype.kind in "bMmcV" or isinstance(idx.dtype, pd.CategoricalDtype) and idx.dtype.categories.dtype.kind in "bMmfcV":
         raise _bad_id(idx[0], role_of(0))
@@ -161,17 +151,92 @@ def factorize_ids(*cols: pd.Series, roles: tuple[str, ...] = ()) -> tuple[list[n
         if is_str.any():
             blank[is_str] = (pd.Series(as_str[is_str], dtype="string").str.strip() == "").to_numpy(dtype=bool, na_value=False)
         if blank.any():
-            codes[blank[np.maximum(codes, 0)] & (codes >= 0)] = -1
+            for p in parts:
+                p[blank[np.maximum(p, 0)] & (p >= 0)] = -1
         idx = pd.Index(as_str.to_numpy(), dtype=object, tupleize_cols=False)
     elif isinstance(idx.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
         idx = pd.Index(idx.to_numpy(), tupleize_cols=False)
-    out, nulls, start = [], [], 0
-    for c in cols:
-        part = codes[start : start + len(c)]
-        out.append(part)
-        nulls.append(part < 0)
-        start += len(c)
-    return out, idx, nulls
+    return parts, idx, [p < 0 for p in parts]
+
+
+def _factorize_pandas(cols: tuple[pd.Series, ...], roles: tuple[str, ...]) -> tuple[np.ndarray, Any]:
+    """``pd.factorize`` of the columns end to end (first-seen order); names an unhashable id."""
+    if len(cols) == 1:
+        both = cols[0]
+    else:
+        if len({str(c.dtype) for c in cols}) > 1:
+            cols = tuple(c.astype(object) for c in cols)
+        both = pd.concat(cols, ignore_index=True)
+    try:
+        return pd.factorize(both, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts, arrays): find the first, to name it
+        for c, role in zip(cols, roles):
+            for v in c:
+                try:
+                    hash(v)
+                except TypeError:
+                    raise _bad_id(v, role) from None
+        raise  # pragma: no cover - every value hashed
+
+
+def _arrow_strings(s: pd.Series) -> Any:
+    """The column's Arrow string data as one ChunkedArray, or None for other dtypes."""
+    if not isinstance(s.dtype, pd.ArrowDtype):
+        return None
+    import pyarrow as pa
+
+    at = s.dtype.pyarrow_dtype
+    if not (pa.types.is_string(at) or pa.types.is_large_string(at)):
+        return None
+    ca = s.array.__arrow_array__()
+    return ca if isinstance(ca, pa.ChunkedArray) else pa.chunked_array([ca])
+
+
+def _encode_one(ca: Any) -> tuple[np.ndarray, Any]:
+    """Arrow's hash encoding of one string column: int64 codes (-1 for null) and its dictionary."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(ca)
+    chunks = [c for c in enc.chunks if len(c)]
+    if not chunks:
+        return np.empty(0, dtype=np.int64), pa.array([], type=ca.type)
+    if len({len(c.dictionary) for c in chunks}) > 1:  # chunks not sharing one dictionary: unify them
+        chunks = pa.chunked_array(chunks).unify_dictionaries().chunks
+    indices = pa.chunked_array([c.indices for c in chunks], type=chunks[0].indices.type)
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    return indices.to_numpy().astype(np.int64), chunks[0].dictionary
+
+
+def _factorize_arrow(arrays: list[Any]) -> tuple[list[np.ndarray], Any]:
+    """Factorize Arrow string columns jointly, as ``pd.factorize`` of their concatenation would
+    (same codes, same first-seen order), but with each column hashed by Arrow in its own thread and
+    the per-column dictionaries merged afterwards (hashing only the distinct ids again).
+
+    Returns the int64 codes of each column (-1 for null) and the unique ids."""
+    import pyarrow as pa
+
+    if len({a.type for a in arrays}) > 1:  # string and large_string: one type for the merge
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    if len(arrays) == 1:
+        codes, dictionary = _encode_one(arrays[0])
+        pieces = [codes]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(arrays), os.cpu_count() or 1)) as ex:
+            parts = list(ex.map(_encode_one, arrays))
+        # unify: the first column's dictionary, then each next column's new values in its order
+        idents = [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d), dtype=np.int32)), d) for _, d in parts]
+        unified = pa.chunked_array(idents).unify_dictionaries()
+        dictionary = unified.chunk(0).dictionary
+        # the first column keeps its codes (its dictionary leads the unified one); the others are
+        # mapped through their transpose maps, with -1 (null) kept as -1
+        pieces = [parts[0][0]]
+        for (c, _), u in zip(parts[1:], unified.chunks[1:]):
+            pieces.append(np.append(u.indices.to_numpy().astype(np.int64), -1)[c])
+    return pieces, pd.arrays.ArrowExtensionArray(dictionary)
 
 
 def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:

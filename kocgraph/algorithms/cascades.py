@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._sort import sort_with_order, stable_argsort
+
 __all__ = ["Forest", "build_forest", "item_metrics", "user_metrics", "subtree_sizes", "depths_and_roots"]
 
 _INF = np.iinfo(np.int64).max
@@ -86,7 +88,7 @@ def forest_levels(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     root = np.arange(n, dtype=np.int64)
     if n == 0:
         return np.empty(0, dtype=np.int64), np.zeros(1, dtype=np.int64), depth, root
-    by_parent = np.argsort(parent)  # roots (-1) first, then children grouped by parent
+    by_parent = stable_argsort(parent + 1, max_key=n)  # roots (-1) first, then children grouped by parent
     n_roots = int(np.count_nonzero(parent < 0))
     children = by_parent[n_roots:]
     ptr = np.zeros(n + 1, dtype=np.int64)
@@ -168,41 +170,47 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     E = int(src.shape[0])
     N = np.int64(max(n_users, 1))
     order = event_order(time)
-    if order is None:
-        rank = np.arange(E, dtype=np.int64)
-    else:
-        rank = np.empty(E, dtype=np.int64)
-        rank[order] = np.arange(E, dtype=np.int64)
+    if order is not None:  # work in time order ("rank" space); event indices are mapped back at the end
+        src, tgt, item = src[order], tgt[order], item[order]
     item64 = item.astype(np.int64)
     keys = np.concatenate([item64 * N + src, item64 * N + tgt])
-    # sort-based factorization of the (item, user) keys: one argsort beats hashing 2E random keys,
-    # and it leaves the holders grouped by item, then user
-    o = np.argsort(keys)
-    ks = keys[o]
+    # sort-based factorization of the (item, user) keys: one packed sort beats hashing 2E random keys.
+    # Position p < E is the send of event p, p >= E the receipt of event p - E; the stable sort leaves
+    # each holder's sends first, in time order, then its receipts, in time order.
+    ks, o = sort_with_order(keys)
     new = np.empty(ks.shape[0], dtype=bool)
     if ks.shape[0]:
         new[0] = True
         np.not_equal(ks[1:], ks[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     uniq = ks[starts]
+    del ks
     H = int(uniq.shape[0])
-    codes = np.empty(ks.shape[0], dtype=np.int64)
-    codes[o] = np.cumsum(new) - 1
-    send_h = codes[:E]
-    pos_rank = rank[o % E] if E else np.empty(0, dtype=np.int64)
+    grp = np.cumsum(new) - 1  # holder of each sorted position
     is_send = o < E
-    if H:
-        send_rank = np.minimum.reduceat(np.where(is_send, pos_rank, _INF), starts)
-        recv_rank = np.minimum.reduceat(np.where(is_send, _INF, pos_rank), starts)
-    else:
-        send_rank = recv_rank = np.empty(0, dtype=np.int64)
+    # first send: the group's first position, when it is a send
+    first = o[starts]
+    send_rank = np.where(first < E, first, _INF)
+    # first receipt: a receipt that opens its group or follows one of the group's sends
+    after_send = np.empty_like(is_send)
+    if is_send.shape[0]:
+        after_send[0] = False
+        after_send[1:] = is_send[:-1]
+    fr = np.flatnonzero(~is_send & (new | after_send))
+    recv_rank = np.full(H, _INF, dtype=np.int64)
+    recv_rank[grp[fr]] = o[fr] - E
+    # the holder of each event's sender, by rank
+    sp = np.flatnonzero(is_send)
+    send_h = np.empty(E, dtype=np.int64)
+    send_h[o[sp]] = grp[sp]
+    del grp, o, is_send, after_send, fr, sp, new
     ev_at_rank = order if order is not None else np.arange(E, dtype=np.int64)
 
     has_parent = recv_rank < send_rank
     first_recv_ev = np.full(H, -1, dtype=np.int64)
-    first_recv_ev[has_parent] = ev_at_rank[recv_rank[has_parent]]
     parent = np.full(H, -1, dtype=np.int64)
-    parent[has_parent] = send_h[first_recv_ev[has_parent]]
+    parent[has_parent] = send_h[recv_rank[has_parent]]
+    first_recv_ev[has_parent] = ev_at_rank[recv_rank[has_parent]]
     hold_rank = np.minimum(send_rank, recv_rank)
     hold_event = ev_at_rank[hold_rank]
     n_fbr = int(np.count_nonzero((send_rank < recv_rank) & (recv_rank < _INF)))

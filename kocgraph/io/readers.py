@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._core.graph import ShareGraph
+from .._core.graph import ShareGraph, _aggregate_edges
 from .._core.validation import (
     REASON_CODES,
     REASONS,
@@ -324,11 +324,22 @@ def _build(
 
     src_col = normalize_id_column(df[mapping["source"]], "source")
     tgt_col = normalize_id_column(df[mapping["target"]], "target")
-    (src, tgt), users, (sn, tn) = factorize_ids(src_col, tgt_col, roles=("source", "target"))
+    item_job = None
+    if mapping["item"] is not None:
+        # the item ids are hashed in a thread next to the user ids (Arrow releases the GIL)
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        item_job = pool.submit(factorize_ids, normalize_id_column(df[mapping["item"]], "item"), roles=("item",))
+        pool.shutdown(wait=False)
+    try:
+        (src, tgt), users, (sn, tn) = factorize_ids(src_col, tgt_col, roles=("source", "target"))
+    finally:
+        item_result = item_job.result() if item_job is not None else None  # waits; raises the item error
     flag(sn, "null_source")
     flag(tn, "null_target")
-    if mapping["item"] is not None:
-        (item,), item_ids, (inull,) = factorize_ids(normalize_id_column(df[mapping["item"]], "item"), roles=("item",))
+    if item_result is not None:
+        (item,), item_ids, (inull,) = item_result
         flag(inull, "null_item")
     else:
         item = np.zeros(n, dtype=np.int64)
@@ -355,13 +366,14 @@ def _build(
         extra["value"] = vals
         extra_codes.append(vals.view(np.int64) if vals.size else vals.astype(np.int64))
     flag((src == tgt) & (src >= 0), "self_forward")
-    ok = reason == 0
-    if ok.any():
-        okidx = np.flatnonzero(ok)
-        allok = okidx.size == n
-        cols = [a if allok else a[ok] for a in (src, tgt, item, tns, *extra_codes)]
-        dup = _duplicated_rows(cols)
-        reason[okidx[dup]] = REASON_CODES["duplicate"]
+    # group the valid events into edges; exact duplicates can only be among the events whose
+    # (source, target, item) repeats, which the grouping lists
+    okidx = np.flatnonzero(reason == 0)
+    allok = okidx.size == n
+    kept = [a if allok else a[okidx] for a in (src, tgt, item, tns, *extra_codes)]
+    edges = _aggregate_edges(kept[0], kept[1], kept[2], kept[3], len(users), len(item_ids))
+    dup = _duplicated_among(kept, edges.repeated)
+    reason[okidx[dup]] = REASON_CODES["duplicate"]
     ok = reason == 0
 
     # row numbers in the input, counting lines the parser set aside
@@ -428,9 +440,11 @@ def _build(
     ext = {}
     for k, v in extra.items():
         ext[k] = v[ok] if isinstance(v, np.ndarray) else v[ok]
+    if dup.any():
+        kept = [a[~dup] for a in kept[:4]]
     g = ShareGraph._from_codes(
-        src[ok], tgt[ok], item[ok], tns[ok], users, item_ids, row=row[ok], extra=ext,
-        meta={"read_log": report}, rejected=rejected,
+        *kept[:4], users, item_ids, row=row[ok], extra=ext,
+        meta={"read_log": report}, rejected=rejected, edges=edges.without(dup),
     )
     return g
 
@@ -448,36 +462,33 @@ def _normalized_category(s: pd.Series, *, lower: bool) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(np.asarray(cats, dtype=object), dtype=object))
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer, vectorized (uint64 wrap-around is intended)."""
-    x = x.astype(np.uint64, copy=True)
-    with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-    return x
+def _duplicated_among(cols: list[np.ndarray], candidates: np.ndarray) -> np.ndarray:
+    """Rows equal, column by column, to an earlier row, looked for among ``candidates`` (ascending
+    row positions) only: the caller passes every row that could have an equal one.
 
-
-def _duplicated_rows(cols: list[np.ndarray]) -> np.ndarray:
-    """Rows equal, column by column, to an earlier row.
-
-    A 64-bit row hash finds the candidates in one O(n) pass; the exact comparison then runs only on
-    the rows whose hash occurs more than once, so a hash collision can never reject a distinct row.
+    A 64-bit hash of each candidate row, sorted, finds the hashes that occur more than once; only the
+    rows carrying such a hash are compared exactly, so a hash collision never rejects a distinct row.
     """
-    h = np.zeros(cols[0].shape[0], dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j, c in enumerate(cols):
-            h = _mix(h ^ (c.astype(np.int64).view(np.uint64) + np.uint64(0x9E3779B97F4A7C15) * np.uint64(j + 1)))
-    hs = pd.Series(h.view(np.int64))
-    maybe = hs.duplicated(keep="first").to_numpy()
-    dup = np.zeros(h.shape[0], dtype=bool)
-    if not maybe.any():
+    dup = np.zeros(cols[0].shape[0], dtype=bool)
+    if not candidates.size:
         return dup
-    sub = np.flatnonzero(hs.isin(pd.unique(hs[maybe].to_numpy())).to_numpy())
-    exact = pd.DataFrame({f"c{j}": c[sub] for j, c in enumerate(cols)}).duplicated(keep="first").to_numpy()
-    dup[sub[exact]] = True
+    sub = [c[candidates].astype(np.int64, copy=False).view(np.uint64) for c in cols]
+    h = np.zeros(candidates.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j, c in enumerate(sub):  # a multiply-add per column, then the splitmix64 finalizer
+            h += c * np.uint64((0x9E3779B97F4A7C15 * (2 * j + 1)) % 2**64)
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    hs = np.sort(h)
+    twice = np.unique(hs[1:][hs[1:] == hs[:-1]])
+    if not twice.size:
+        return dup
+    maybe = np.flatnonzero(np.isin(h, twice))
+    frame = pd.DataFrame({f"c{j}": c[maybe] for j, c in enumerate(sub)})
+    dup[candidates[maybe[frame.duplicated(keep="first").to_numpy()]]] = True
     return dup
 
 

@@ -1,0 +1,70 @@
+"""Sorting kernels shared by ingest and cascades.
+
+``np.argsort`` moves an index array alongside the keys and cannot use numpy's vectorized sorting
+network; on 20M int64 keys it takes about 3 s (``kind="stable"``: 6 s). When the keys are small
+non-negative integers, the key and the position fit together in one 64-bit word, and ``np.sort`` of
+those words (about 0.5 s on 20M) yields the stable order directly. That is what :func:`stable_argsort`
+does; it falls back to ``np.argsort(kind="stable")`` when the bits do not fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["stable_argsort", "sort_with_order"]
+
+
+def stable_argsort(keys: np.ndarray, *, max_key: int | None = None) -> np.ndarray:
+    """The stable ascending order of integer ``keys`` (ties keep their positions).
+
+    Parameters
+    ----------
+    keys : integer array
+        The keys. Small non-negative keys take the packed path; any others (negative, or too many
+        bits) take ``np.argsort(kind="stable")``, with the same result.
+    max_key : int, optional
+        An upper bound of ``keys`` when the caller knows one (saves a pass over the keys).
+
+    Returns
+    -------
+    int64 array
+        The same permutation as ``np.argsort(keys, kind="stable")``.
+
+    Examples
+    --------
+    >>> stable_argsort(np.array([3, 1, 3, 0, 1])).tolist()
+    [3, 1, 4, 0, 2]
+    """
+    return sort_with_order(keys, max_key=max_key)[1]
+
+
+def sort_with_order(keys: np.ndarray, *, max_key: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys[order], order)`` with ``order`` the stable ascending order of integer ``keys``.
+
+    On the packed path the sorted keys come out of the sorted words by a shift, so the caller saves
+    the random gather ``keys[order]``.
+
+    >>> ks, o = sort_with_order(np.array([3, 1, 3, 0, 1]))
+    >>> ks.tolist(), o.tolist()
+    ([0, 1, 1, 3, 3], [3, 1, 4, 0, 2])
+    """
+    keys = np.asarray(keys)
+    n = keys.shape[0]
+    if n < 2 or keys.dtype.kind not in "iu":
+        order = np.argsort(keys, kind="stable").astype(np.int64, copy=False)
+        return keys[order], order
+    lo = 0 if max_key is not None else int(keys.min())
+    hi = int(max_key) if max_key is not None else int(keys.max())
+    pos_bits = (n - 1).bit_length()
+    bits = hi.bit_length() + pos_bits
+    if lo < 0 or bits > 64:
+        order = np.argsort(keys, kind="stable").astype(np.int64, copy=False)
+        return keys[order], order
+    # int64 words sort faster than uint64 ones; a 64-bit word needs the unsigned type
+    wt = np.int64 if bits <= 63 else np.uint64
+    words = keys.astype(wt) << wt(pos_bits)
+    words |= np.arange(n, dtype=wt)
+    words.sort()
+    sorted_keys = (words >> wt(pos_bits)).astype(keys.dtype, copy=False)
+    words &= wt((1 << pos_bits) - 1)
+    return sorted_keys, words.astype(np.int64, copy=False)

@@ -1,0 +1,180 @@
+"""The ingest kernels behind kg.read_log's speed: the packed stable sort, Arrow id factorization,
+edge aggregation and the exact-duplicate check that rides on it. Known answers, cross-checks against numpy/pandas, and
+hypothesis properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from kg_testlib import PROPERTY
+
+import kocgraph as kg
+from kocgraph._core.graph import _aggregate_edges
+from kocgraph._core.validation import factorize_ids
+from kocgraph.algorithms._sort import stable_argsort
+from kocgraph.io.readers import _duplicated_among
+
+# ------------------------------------------------------------------------------- stable_argsort
+
+
+def test_stable_argsort_known_answer():
+    # keys 3 1 3 0 1 -> 0 at position 3; the 1s at 1 then 4; the 3s at 0 then 2
+    assert stable_argsort(np.array([3, 1, 3, 0, 1])).tolist() == [3, 1, 4, 0, 2]
+    assert stable_argsort(np.array([], dtype=np.int64)).tolist() == []
+    assert stable_argsort(np.array([7])).tolist() == [0]
+
+
+@pytest.mark.parametrize("hi", [1, 2**20, 2**40 - 1, 2**58, 2**62])
+def test_stable_argsort_every_path_matches_numpy(hi):
+    # 2**40 with 1,000 positions needs 50 bits (int64 words); 2**58 needs 68 bits (numpy fallback);
+    # the uint64 path is hit exactly at 64 bits, checked below
+    rng = np.random.default_rng(hi % 1000)
+    keys = rng.integers(0, hi, 1000, endpoint=True)
+    assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_stable_argsort_64_bit_words_use_unsigned_order():
+    # 1,024 positions = 10 bits; keys below 2**54 make 64-bit words whose top bit is set for big keys:
+    # a signed sort would put them first
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**54, 1024)
+    keys[:10] = 2**54 - 1
+    assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_stable_argsort_negative_keys_fall_back():
+    keys = np.array([5, -3, 5, -3, 0])
+    assert stable_argsort(keys).tolist() == [1, 3, 4, 0, 2]
+
+
+@PROPERTY
+@given(st.lists(st.integers(0, 2**63 - 1) | st.integers(0, 5), max_size=60))
+def test_stable_argsort_property(keys):
+    k = np.array(keys, dtype=np.int64)
+    assert np.array_equal(stable_argsort(k), np.argsort(k, kind="stable"))
+
+
+# --------------------------------------------------------------------- Arrow id factorization
+IDS = st.one_of(
+    st.sampled_from(["a", "b", "c", "张三", "李四", "😀", "🌸x", " b ", "openid_0123456789", "", "   "]),
+    st.none(),
+)
+
+
+def _arrow_series(values, chunks: int, large: bool) -> pd.Series:
+    typ = pa.large_string() if large else pa.string()
+    cut = np.array_split(np.arange(len(values)), max(chunks, 1))
+    ca = pa.chunked_array([pa.array([values[i] for i in part], type=typ) for part in cut], type=typ)
+    return pd.Series(pd.arrays.ArrowExtensionArray(ca))
+
+
+@PROPERTY
+@given(st.lists(IDS, max_size=40), st.lists(IDS, max_size=40), st.integers(1, 4), st.booleans(), st.booleans())
+def test_arrow_factorize_equals_pandas_factorize(a, b, chunks, large_a, large_b):
+    """The threaded Arrow path gives exactly the codes, uniques (first-seen order) and null masks of
+    the object-dtype pandas path, whatever the chunking and string width."""
+    fast = factorize_ids(_arrow_series(a, chunks, large_a), _arrow_series(b, chunks + 1, large_b))
+    slow = factorize_ids(pd.Series(a, dtype=object), pd.Series(b, dtype=object))
+    for x, y in zip(fast[0], slow[0]):
+        assert np.array_equal(x, y)
+    assert list(fast[1]) == list(slow[1])
+    for x, y in zip(fast[2], slow[2]):
+        assert np.array_equal(x, y)
+
+
+def test_arrow_factorize_known_answer():
+    # source a, 张三, None, " " ; target 张三, 😀, a -> users a, 张三, " ", 😀 in first-seen order;
+    # None and the blank " " are missing (-1)
+    (s, t), users, (sn, tn) = factorize_ids(_arrow_series(["a", "张三", None, " "], 2, False),
+                                            _arrow_series(["张三", "😀", "a", "a"], 1, True))
+    assert list(users) == ["a", "张三", " ", "😀"]
+    assert s.tolist() == [0, 1, -1, -1] and t.tolist() == [1, 3, 0, 0]
+    assert sn.tolist() == [False, False, True, True] and not tn.any()
+
+
+# ------------------------------------------------------------------------ duplicate screen
+ROWS = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 2), st.integers(0, 2)), max_size=50)
+
+
+@PROPERTY
+@given(ROWS)
+def test_repeated_lists_every_duplicate_candidate(rows):
+    """EdgeTable.repeated holds exactly the events whose (source, target, item) occurs twice or more,
+    so the exact comparison among them finds every duplicate that pandas finds over all rows."""
+    df = pd.DataFrame(rows, columns=["s", "t", "i", "time"], dtype=np.int64)
+    cols = [df[c].to_numpy() for c in df.columns]
+    e = _aggregate_edges(*cols, 4, 3)
+    expected = np.flatnonzero(df.duplicated(["s", "t", "i"], keep=False).to_numpy())
+    assert e.repeated.tolist() == expected.tolist()
+    assert np.array_equal(_duplicated_among(cols, e.repeated), df.duplicated(keep="first").to_numpy())
+
+
+def test_duplicated_among_known_answer():
+    # rows 0 and 2 are equal, row 3 repeats row 1's (s, t, i) at another time: only row 2 is a duplicate
+    cols = [np.array([0, 1, 0, 1]), np.array([1, 2, 1, 2]), np.array([0, 0, 0, 0]), np.array([5, 6, 5, 7])]
+    e = _aggregate_edges(*cols, 3, 1)
+    assert e.repeated.tolist() == [0, 1, 2, 3]
+    assert _duplicated_among(cols, e.repeated).tolist() == [False, False, True, False]
+    # dropping the duplicate: edge (0, 1) keeps one forward of its one item, at the same time
+    kept = e.without(np.array([False, False, True, False]))
+    assert kept.n_forwards.tolist() == [1, 2] and kept.n_items.tolist() == [1, 1]
+    assert kept.eidx.tolist() == [0, 1, 1] and kept.first.tolist() == [5, 6]
+
+
+@PROPERTY
+@given(ROWS)
+def test_read_log_duplicates_match_pandas(rows):
+    """End to end: read_log rejects as duplicates exactly what pandas' duplicated() marks, and its
+    edges equal those of a log with the duplicates removed by hand."""
+    df = pd.DataFrame(rows, columns=["source", "target", "item", "time"], dtype=np.int64)
+    df["time"] += 1_700_000_000
+    df = df[df.source != df.target].reset_index(drop=True)
+    g = kg.read_log(df)
+    dup = df.duplicated(keep="first").to_numpy()
+    rej = kg.get.rejected(g)
+    assert sorted(rej.loc[rej.reason == "duplicate", "row"].tolist()) == np.flatnonzero(dup).tolist()
+    clean = kg.read_log(df[~dup].reset_index(drop=True))
+    pd.testing.assert_frame_equal(g.edges.reset_index(drop=True), clean.edges.reset_index(drop=True))
+
+
+# ------------------------------------------------------------------------- edge aggregation
+def test_aggregate_edges_known_answer():
+    # events: 0->1 item 0 at t=5; 0->1 item 0 at t=2; 0->1 item 1 at t=9; 2->0 item 1 at t=1
+    # edges sorted by (source, target): (0,1) with 3 forwards, 2 items, times 2..9; (2,0) with 1
+    src, tgt = np.array([0, 0, 0, 2]), np.array([1, 1, 1, 0])
+    item, t = np.array([0, 0, 1, 1]), np.array([5, 2, 9, 1])
+    eidx, es, et, n_fw, n_it, first, last, repeated = _aggregate_edges(src, tgt, item, t, 3, 2)
+    assert eidx.tolist() == [0, 0, 0, 1]
+    assert es.tolist() == [0, 2] and et.tolist() == [1, 0]
+    assert n_fw.tolist() == [3, 1] and n_it.tolist() == [2, 1]
+    assert first.tolist() == [2, 1] and last.tolist() == [9, 1]
+    assert repeated.tolist() == [0, 1]  # (0, 1, item 0) occurs twice
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 3), st.integers(0, 100)),
+                min_size=1, max_size=60))
+def test_aggregate_edges_equals_pandas_groupby(rows):
+    df = pd.DataFrame(rows, columns=["s", "t", "i", "time"])
+    eidx, es, et, n_fw, n_it, first, last, _ = _aggregate_edges(
+        df.s.to_numpy(np.int64), df.t.to_numpy(np.int64), df.i.to_numpy(np.int64), df.time.to_numpy(np.int64), 6, 4)
+    ref = df.groupby(["s", "t"]).agg(n_fw=("i", "size"), n_it=("i", "nunique"), first=("time", "min"),
+                                     last=("time", "max")).reset_index()
+    assert es.tolist() == ref.s.tolist() and et.tolist() == ref.t.tolist()
+    assert n_fw.tolist() == ref.n_fw.tolist() and n_it.tolist() == ref.n_it.tolist()
+    assert first.tolist() == ref["first"].tolist() and last.tolist() == ref["last"].tolist()
+    # each event points at its own edge
+    assert np.array_equal(es[eidx], df.s.to_numpy()) and np.array_equal(et[eidx], df.t.to_numpy())
+
+
+def test_duplicated_among_survives_a_hash_collision():
+    # the hash is h = sum_j c_j * K_j (mod 2**64) before its finalizer, with K_j = K * (2j + 1): rows
+    # (0, 0) and (3, -1) give 0 and 3K - 3K = 0, so the same hash. The exact comparison keeps both;
+    # row 2 repeats row 1 and is the only duplicate
+    cols = [np.array([0, 3, 3], dtype=np.int64), np.array([0, -1, -1], dtype=np.int64)]
+    assert _duplicated_among(cols, np.array([0, 1, 2])).tolist() == [False, False, True]
+    assert _duplicated_among(cols, np.array([0, 1])).tolist() == [False, False, False]
