@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..algorithms._parallel import side_by_side
 from ..algorithms._sort import sort_with_order
 from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError, NotComputedError
 
@@ -543,33 +544,39 @@ def _aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns
     new_edge[0] = True
     np.not_equal(ks[1:], ks[:-1], out=new_edge[1:])
     edge_sorted = np.cumsum(new_edge) - 1
-    eidx = np.empty_like(edge_sorted)
-    eidx[order] = edge_sorted
     starts = np.flatnonzero(new_edge)
     m = starts.shape[0]
     ekeys = ks[starts]
     del ks, new_edge
     n_fw = np.diff(np.r_[starts, order.shape[0]]).astype(np.int64)
-    its = item[order]
-    if float(m) * float(M) < 9.0e18:
-        pairs, o2 = sort_with_order(edge_sorted * M + its, max_key=int(m) * int(M) - 1)
-        distinct = np.empty(pairs.shape[0], dtype=bool)
-        distinct[0] = True
-        np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])
-        n_it = np.bincount(pairs[distinct] // M, minlength=m).astype(np.int64)
-    else:  # pragma: no cover - astronomically many edges x items
-        o2 = np.lexsort((its, edge_sorted))
-        e2, i2 = edge_sorted[o2], its[o2]
-        distinct = np.r_[True, (e2[1:] != e2[:-1]) | (i2[1:] != i2[:-1])]
-        n_it = np.bincount(e2[distinct], minlength=m).astype(np.int64)
-    # a position repeats its pair when it is not distinct, or when the next one is not
-    rep = ~distinct
-    rep[:-1] |= rep[1:]
-    repeated = np.sort(order[o2[rep]])
-    del its, edge_sorted, o2, rep
-    ts = time_ns[order]
-    first = np.minimum.reduceat(ts, starts)
-    last = np.maximum.reduceat(ts, starts)
+
+    def items_per_edge() -> tuple[np.ndarray, np.ndarray]:
+        """Distinct items per edge, and the events whose (edge, item) pair repeats."""
+        its = item[order]
+        if float(m) * float(M) < 9.0e18:
+            pairs, o2 = sort_with_order(edge_sorted * M + its, max_key=int(m) * int(M) - 1)
+            distinct = np.empty(pairs.shape[0], dtype=bool)
+            distinct[0] = True
+            np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])
+            n_it = np.bincount(pairs[distinct] // M, minlength=m).astype(np.int64)
+        else:  # pragma: no cover - astronomically many edges x items
+            o2 = np.lexsort((its, edge_sorted))
+            e2, i2 = edge_sorted[o2], its[o2]
+            distinct = np.r_[True, (e2[1:] != e2[:-1]) | (i2[1:] != i2[:-1])]
+            n_it = np.bincount(e2[distinct], minlength=m).astype(np.int64)
+        # a position repeats its pair when it is not distinct, or when the next one is not
+        rep = ~distinct
+        rep[:-1] |= rep[1:]
+        return n_it, np.sort(order[o2[rep]])
+
+    def times_per_edge() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The edge of each event, and each edge's first and last time."""
+        eidx = np.empty_like(edge_sorted)
+        eidx[order] = edge_sorted
+        ts = time_ns[order]
+        return eidx, np.minimum.reduceat(ts, starts), np.maximum.reduceat(ts, starts)
+
+    (n_it, repeated), (eidx, first, last) = side_by_side(items_per_edge, times_per_edge)
     return EdgeTable(eidx, (ekeys // N).astype(np.int32), (ekeys % N).astype(np.int32), n_fw, n_it, first, last,
                      repeated)
 

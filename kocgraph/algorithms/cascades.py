@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._parallel import side_by_side
 from ._sort import sort_with_order, stable_argsort
 
 __all__ = ["Forest", "build_forest", "item_metrics", "user_metrics", "subtree_sizes", "depths_and_roots"]
@@ -188,31 +189,41 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     H = int(uniq.shape[0])
     grp = np.cumsum(new) - 1  # holder of each sorted position
     is_send = o < E
+
+    def first_receipts() -> np.ndarray:
+        """Each holder's first receipt (rank), _INF if none: a receipt that opens its group or
+        follows one of the group's sends."""
+        after_send = np.empty_like(is_send)
+        if is_send.shape[0]:
+            after_send[0] = False
+            after_send[1:] = is_send[:-1]
+        fr = np.flatnonzero(~is_send & (new | after_send))
+        recv_rank = np.full(H, _INF, dtype=np.int64)
+        recv_rank[grp[fr]] = o[fr] - E
+        return recv_rank
+
+    def senders() -> np.ndarray:
+        """The holder of each event's sender, by rank."""
+        sp = np.flatnonzero(is_send)
+        send_h = np.empty(E, dtype=np.int64)
+        send_h[o[sp]] = grp[sp]
+        return send_h
+
+    recv_rank, send_h = side_by_side(first_receipts, senders)
     # first send: the group's first position, when it is a send
     first = o[starts]
     send_rank = np.where(first < E, first, _INF)
-    # first receipt: a receipt that opens its group or follows one of the group's sends
-    after_send = np.empty_like(is_send)
-    if is_send.shape[0]:
-        after_send[0] = False
-        after_send[1:] = is_send[:-1]
-    fr = np.flatnonzero(~is_send & (new | after_send))
-    recv_rank = np.full(H, _INF, dtype=np.int64)
-    recv_rank[grp[fr]] = o[fr] - E
-    # the holder of each event's sender, by rank
-    sp = np.flatnonzero(is_send)
-    send_h = np.empty(E, dtype=np.int64)
-    send_h[o[sp]] = grp[sp]
-    del grp, o, is_send, after_send, fr, sp, new
-    ev_at_rank = order if order is not None else np.arange(E, dtype=np.int64)
-
+    del grp, o, is_send, new, first
     has_parent = recv_rank < send_rank
-    first_recv_ev = np.full(H, -1, dtype=np.int64)
     parent = np.full(H, -1, dtype=np.int64)
     parent[has_parent] = send_h[recv_rank[has_parent]]
-    first_recv_ev[has_parent] = ev_at_rank[recv_rank[has_parent]]
-    hold_rank = np.minimum(send_rank, recv_rank)
-    hold_event = ev_at_rank[hold_rank]
+    del send_h
+    # ranks are event indices when the events came in time order; else map them back
+    first_recv_ev = np.where(has_parent, recv_rank, -1)
+    hold_event = np.minimum(send_rank, recv_rank)
+    if order is not None:
+        first_recv_ev[has_parent] = order[first_recv_ev[has_parent]]
+        hold_event = order[hold_event]
     n_fbr = int(np.count_nonzero((send_rank < recv_rank) & (recv_rank < _INF)))
 
     lvl_order, bounds, depth, root = forest_levels(parent)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
+from ..algorithms._parallel import side_by_side
 from ..algorithms.cascades import build_forest, item_metrics, user_metrics
 
 __all__ = ["cascades"]
@@ -58,8 +59,14 @@ def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
         g = g.copy()
     c = g.codes
     f = build_forest(c.src, c.tgt, c.item, c.time, g.n_users)
-    im = item_metrics(f, c.time, g.n_items)
-    um = user_metrics(f, g.n_users)
+
+    def tree_parts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tree_ev = f.parent_event[f.parent_event >= 0]
+        par_user = np.where(f.parent >= 0, f.user[np.maximum(f.parent, 0)], -1).astype(np.int32)
+        return np.bincount(c.edge[tree_ev], minlength=g.n_edges).astype(np.int64), par_user, c.time[f.hold_event]
+
+    im, um, (n_tree, par_user, hold_time) = side_by_side(
+        lambda: item_metrics(f, c.time, g.n_items), lambda: user_metrics(f, g.n_users), tree_parts)
     size = im["size"]
     has = size > 0
     start = np.where(has, im["start"], 0)
@@ -85,10 +92,8 @@ def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
         items["duration"] = pd.to_timedelta(dur_ns, unit="ns")
     for k, v in um.items():
         g.nodes[k] = v
-    tree_ev = f.parent_event[f.parent_event >= 0]
-    g.edges["n_tree"] = np.bincount(c.edge[tree_ev], minlength=g.n_edges).astype(np.int64)
+    g.edges["n_tree"] = n_tree
     ucat = g.events["source"].dtype
-    par_user = np.where(f.parent >= 0, f.user[np.maximum(f.parent, 0)], -1).astype(np.int32)
     g.trees = pd.DataFrame(
         {
             "item": pd.Categorical.from_codes(f.item, dtype=g.events["item"].dtype),
@@ -96,7 +101,7 @@ def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
             "parent": pd.Categorical.from_codes(par_user, dtype=ucat),
             "depth": f.depth,
             "subtree_size": f.size,
-            "time": pd.to_datetime(c.time[f.hold_event], unit="ns", utc=True),
+            "time": pd.to_datetime(hold_time, unit="ns", utc=True),
         }
     )
     g._forest = f
