@@ -184,6 +184,17 @@ def cascades(log: SparkLog) -> dict[str, DataFrame]:
 
 
 # ------------------------------------------------------------------------------------------------ pagerank
+#: most bytes of a per-user vector (code + value, 16 bytes a user) that an iterative stage broadcasts
+#: to every task instead of shuffling the links; the Spark setting ``kocgraph.broadcastVectorBytes``
+#: overrides it (0 turns broadcasting off)
+BROADCAST_VECTOR_BYTES = 64 << 20
+
+
+def _broadcastable(spark: Any, n_users: int) -> bool:
+    limit = int(spark.conf.get("kocgraph.broadcastVectorBytes", str(BROADCAST_VECTOR_BYTES)))
+    return 16 * int(n_users) <= limit
+
+
 def pagerank(log: SparkLog, *, damping: float = 0.85, tol: float = 1e-10, max_iter: int = 1000) -> DataFrame:
     """Influence PageRank by iterative joins: the definition of :func:`kocgraph.tl.pagerank`.
 
@@ -216,8 +227,11 @@ def pagerank(log: SparkLog, *, damping: float = 0.85, tol: float = 1e-10, max_it
               .select("code", F.col("nd").isNull().alias("dangling"), F.lit(1.0 / max(n, 1)).alias("x")))
     dmass = x.where("dangling").count() / max(n, 1)
     n_iter, converged = 0, False
+    # a vector small enough to ship whole is broadcast: the links then never move (no shuffle of P)
+    small = _broadcastable(log.spark, n)
     for n_iter in range(1, int(max_iter) + 1):
-        c = P.join(x.select(F.col("code").alias("v"), "x"), "v").groupBy(F.col("u").alias("code")).agg(
+        xv = x.select(F.col("code").alias("v"), "x")
+        c = P.join(F.broadcast(xv) if small else xv, "v").groupBy(F.col("u").alias("code")).agg(
             F.sum(F.col("p") * F.col("x")).alias("c"))
         base = (d * dmass + (1.0 - d)) / n
         # one job per iteration: the new vector is stored (lineage cut) while its sums are taken
@@ -269,8 +283,10 @@ def components(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
     U = _undirected(log)
     lab = _ckpt(log.users.select("code", F.col("code").alias("c")))
     it = 0
+    small = _broadcastable(log.spark, log.n_users)
     for it in range(1, max_iter + 1):
-        m = U.join(lab.select(F.col("code").alias("b"), "c"), "b").groupBy(F.col("a").alias("code")).agg(F.min("c").alias("m"))
+        lb = lab.select(F.col("code").alias("b"), "c")
+        m = U.join(F.broadcast(lb) if small else lb, "b").groupBy(F.col("a").alias("code")).agg(F.min("c").alias("m"))
         new = lab.join(m, "code", "left").select(
             "code", F.least(F.col("c"), F.coalesce(F.col("m"), F.col("c"))).alias("c"),
             F.coalesce(F.col("m") < F.col("c"), F.lit(False)).alias("chg")).localCheckpoint(eager=False)
@@ -291,7 +307,8 @@ def coreness(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
 
     Distributed h-index iteration (Lü et al. 2016; Montresor et al. 2013): every user starts at its
     degree and repeatedly takes the h-index of its neighbours' values, which converges to the
-    coreness; each iteration is one join and one window.
+    coreness; each iteration is one join (the values broadcast when they are small) and one
+    aggregate that sorts each user's neighbour values.
 
     Returns
     -------
@@ -308,11 +325,14 @@ def coreness(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
     deg = U.groupBy(F.col("a").alias("code")).agg(F.count(F.lit(1)).alias("k"))
     est = _ckpt(log.users.select("code").join(deg, "code", "left").select("code", F.coalesce("k", F.lit(0)).cast("long").alias("k")))
     it = 0
-    w = Window.partitionBy("a").orderBy(F.col("kb").desc())
+    small = _broadcastable(log.spark, log.n_users)
     for it in range(1, max_iter + 1):
-        nb = U.join(est.select(F.col("code").alias("b"), F.col("k").alias("kb")), "b")
-        nb = nb.withColumn("i", F.row_number().over(w))
-        h = nb.where(F.col("kb") >= F.col("i")).groupBy(F.col("a").alias("code")).agg(F.max("i").alias("h"))
+        kb = est.select(F.col("code").alias("b"), F.col("k").alias("kb"))
+        nb = U.join(F.broadcast(kb) if small else kb, "b")
+        # h-index of the neighbours' values: with them sorted high to low, the number of positions i
+        # (from 1) whose value is at least i; one hash aggregate, no sort of the whole edge list
+        h = nb.groupBy(F.col("a").alias("code")).agg(F.sort_array(F.collect_list("kb"), asc=False).alias("v")).select(
+            "code", F.size(F.filter("v", lambda x, i: x >= i + 1)).alias("h"))
         new = est.join(h, "code", "left").select(
             "code", F.least(F.col("k"), F.coalesce(F.col("h"), F.lit(0)).cast("long")).alias("k"),
             F.col("k").alias("old")).localCheckpoint(eager=False)
