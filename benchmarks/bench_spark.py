@@ -33,9 +33,11 @@ from _common import environment, make_log  # noqa: E402
 
 
 def child(engine: str, path: str, staff: list[str], master: str) -> dict:
+    import logging
     import warnings
 
     warnings.simplefilter("ignore")
+    logging.basicConfig(level=logging.INFO, format=f"[{engine}] %(message)s")  # per-stage progress on stderr
     from kocgraph._jobs import NominateConfig, nominate
 
     with tempfile.TemporaryDirectory() as d:
@@ -78,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             for engine in a.engines.split(","):
                 cmd = [sys.executable, __file__, "--child", engine, "--path", str(path), "--staff",
                        ",".join(info.get("staff", [])), "--master", a.master]
-                p = subprocess.run(cmd, capture_output=True, text=True)
+                p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # stderr (progress) passes through
                 if p.returncode != 0:
-                    print(p.stderr[-3000:], file=sys.stderr)
+                    print(f"{size} {engine}: the child failed (exit {p.returncode}); its stderr is above",
+                          file=sys.stderr)
                     return 1
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 runs.setdefault(engine, []).append(r)

@@ -9,6 +9,8 @@ per-user figure and the KOC score).
 
 from __future__ import annotations
 
+import logging
+
 import os
 import shutil
 import time
@@ -34,6 +36,8 @@ __all__ = ["nominate", "SPARK_STAGES"]
 
 SPARK_STAGES = ("read_log", "cascades", "pagerank", "coreness", "communities", "kocs", "write")
 
+
+_log = logging.getLogger("kocgraph.spark")
 
 def _resolve_staff(log: SparkLog, cfg: J.NominateConfig, note: Callable[[str], None], show: Callable[[Any], Any]) -> list[Any]:
     ids: list[Any] = []
@@ -182,6 +186,7 @@ def nominate(
         t0 = time.perf_counter()
         yield
         timings[name] = time.perf_counter() - t0
+        _log.info("stage %s done in %.1f s", name, timings[name])
 
     spark = get_session(spark, master=master)
     outputs: dict[str, str] = {}
