@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -223,10 +222,9 @@ def _factorize_arrow(arrays: list[Any]) -> tuple[list[np.ndarray], Any]:
         codes, dictionary = _encode_one(arrays[0])
         pieces = [codes]
     else:
-        from concurrent.futures import ThreadPoolExecutor
+        from ..algorithms._parallel import side_by_side
 
-        with ThreadPoolExecutor(max_workers=min(len(arrays), os.cpu_count() or 1)) as ex:
-            parts = list(ex.map(_encode_one, arrays))
+        parts = side_by_side(*[lambda a=a: _encode_one(a) for a in arrays])
         # unify: the first column's dictionary, then each next column's new values in its order
         idents = [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d), dtype=np.int32)), d) for _, d in parts]
         unified = pa.chunked_array(idents).unify_dictionaries()

@@ -2,8 +2,8 @@
 
 Most numpy kernels (sorting, gathers, scatters, ``bincount``, ufunc reductions) release the GIL, so
 two independent steps on large arrays finish in about the time of the longer one on a 2-core machine.
-:func:`side_by_side` is the one place that starts such threads; with one CPU it simply runs the steps
-in order.
+:func:`side_by_side` is the one place in kocgraph that starts such threads (Arrow and igraph keep
+their own pools); with one CPU it simply runs the steps in order.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ can never form a cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,27 @@ def subtree_sizes(parent: np.ndarray, depth: np.ndarray, levels: tuple[np.ndarra
     return size
 
 
+def _first_receipts(o: np.ndarray, new: np.ndarray, grp: np.ndarray, is_send: np.ndarray, E: int, H: int) -> np.ndarray:
+    """Each holder's first receipt (its rank; _INF if none), read off the sorted (item, user) keys: a
+    receipt that opens its holder's group, or follows one of the group's sends."""
+    after_send = np.empty_like(is_send)
+    if is_send.shape[0]:
+        after_send[0] = False
+        after_send[1:] = is_send[:-1]
+    fr = np.flatnonzero(~is_send & (new | after_send))
+    recv_rank = np.full(H, _INF, dtype=np.int64)
+    recv_rank[grp[fr]] = o[fr] - E
+    return recv_rank
+
+
+def _senders(o: np.ndarray, grp: np.ndarray, is_send: np.ndarray, E: int) -> np.ndarray:
+    """The holder index of each event's sender, by rank."""
+    sp = np.flatnonzero(is_send)
+    send_h = np.empty(E, dtype=np.int64)
+    send_h[o[sp]] = grp[sp]
+    return send_h
+
+
 def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.ndarray, n_users: int) -> Forest:
     """Cascade forests of all items from event arrays (codes; ``time`` any int64 order key).
 
@@ -190,26 +212,8 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     grp = np.cumsum(new) - 1  # holder of each sorted position
     is_send = o < E
 
-    def first_receipts() -> np.ndarray:
-        """Each holder's first receipt (rank), _INF if none: a receipt that opens its group or
-        follows one of the group's sends."""
-        after_send = np.empty_like(is_send)
-        if is_send.shape[0]:
-            after_send[0] = False
-            after_send[1:] = is_send[:-1]
-        fr = np.flatnonzero(~is_send & (new | after_send))
-        recv_rank = np.full(H, _INF, dtype=np.int64)
-        recv_rank[grp[fr]] = o[fr] - E
-        return recv_rank
-
-    def senders() -> np.ndarray:
-        """The holder of each event's sender, by rank."""
-        sp = np.flatnonzero(is_send)
-        send_h = np.empty(E, dtype=np.int64)
-        send_h[o[sp]] = grp[sp]
-        return send_h
-
-    recv_rank, send_h = side_by_side(first_receipts, senders)
+    recv_rank, send_h = side_by_side(partial(_first_receipts, o, new, grp, is_send, E, H),
+                                     partial(_senders, o, grp, is_send, E))
     # first send: the group's first position, when it is a send
     first = o[starts]
     send_rank = np.where(first < E, first, _INF)

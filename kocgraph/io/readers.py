@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph, _aggregate_edges
+from ..algorithms._parallel import side_by_side
 from .._core.validation import (
     REASON_CODES,
     REASONS,
@@ -324,22 +325,21 @@ def _build(
 
     src_col = normalize_id_column(df[mapping["source"]], "source")
     tgt_col = normalize_id_column(df[mapping["target"]], "target")
-    item_job = None
-    if mapping["item"] is not None:
-        # the item ids are hashed in a thread next to the user ids (Arrow releases the GIL)
-        from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(max_workers=1)
-        item_job = pool.submit(factorize_ids, normalize_id_column(df[mapping["item"]], "item"), roles=("item",))
-        pool.shutdown(wait=False)
-    try:
-        (src, tgt), users, (sn, tn) = factorize_ids(src_col, tgt_col, roles=("source", "target"))
-    finally:
-        item_result = item_job.result() if item_job is not None else None  # waits; raises the item error
+    def user_codes() -> Any:
+        return factorize_ids(src_col, tgt_col, roles=("source", "target"))
+
+    if mapping["item"] is None:
+        (src, tgt), users, (sn, tn) = user_codes()
+    else:
+        # the item ids are hashed next to the user ids (Arrow releases the GIL); a bad user id is
+        # reported before a bad item id
+        item_col = normalize_id_column(df[mapping["item"]], "item")
+        ((src, tgt), users, (sn, tn)), ((item,), item_ids, (inull,)) = side_by_side(
+            user_codes, lambda: factorize_ids(item_col, roles=("item",)))
     flag(sn, "null_source")
     flag(tn, "null_target")
-    if item_result is not None:
-        (item,), item_ids, (inull,) = item_result
+    if mapping["item"] is not None:
         flag(inull, "null_item")
     else:
         item = np.zeros(n, dtype=np.int64)
