@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 from _common import environment, make_log  # noqa: E402
 
 
-def child(engine: str, path: str, staff: list[str], master: str) -> dict:
+def child(engine: str, path: str, staff: list[str], master: str, driver_memory: str) -> dict:
     import logging
     import warnings
 
@@ -49,7 +49,7 @@ def child(engine: str, path: str, staff: list[str], master: str) -> dict:
         else:
             import kocgraph.spark as ks
 
-            spark = ks.get_session(master=master)
+            spark = ks.get_session(master=master, driver_memory=driver_memory)
             extra["session_s"] = time.perf_counter() - t0
             res = ks.nominate(cfg, spark=spark)
         wall = time.perf_counter() - t0
@@ -64,22 +64,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--engines", default="memory,spark")
+    ap.add_argument("--driver-memory", default="4g",
+                    help="spark.driver.memory of the local session (local mode: the executors' memory too); "
+                         "4g matches the in-memory engine's peak at 1e7")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--path", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--staff", default="", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
-        print(json.dumps(child(a.child, a.path, [s for s in a.staff.split(",") if s], a.master)))
+        print(json.dumps(child(a.child, a.path, [s for s in a.staff.split(",") if s], a.master, a.driver_memory)))
         return 0
-    results = {"environment": environment(), "master": a.master, "sizes": {}}
+    results = {"environment": environment(), "master": a.master, "driver_memory": a.driver_memory, "sizes": {}}
     for size in a.sizes.split(","):
         path, info = make_log(size)
         runs: dict[str, list[dict]] = {}
         for _ in range(a.repeats):
             for engine in a.engines.split(","):
                 cmd = [sys.executable, __file__, "--child", engine, "--path", str(path), "--staff",
-                       ",".join(info.get("staff", [])), "--master", a.master]
+                       ",".join(info.get("staff", [])), "--master", a.master, "--driver-memory", a.driver_memory]
                 p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # stderr (progress) passes through
                 if p.returncode != 0:
                     print(f"{size} {engine}: the child failed (exit {p.returncode}); its stderr is above",

@@ -382,10 +382,30 @@ def _validator(cols: dict[str, str | None], dec: dict[str, Any] | None, tz: str,
 
 
 # --------------------------------------------------------------------------------------------- dense codes
+#: where local checkpoints keep their blocks unless the Spark setting ``kocgraph.checkpointStorageLevel``
+#: names another ``pyspark.StorageLevel`` (e.g. ``MEMORY_AND_DISK``): on local disk, so that they never
+#: take the JVM heap that joins and aggregations need (the operating system's page cache still keeps
+#: recent blocks in RAM when there is room)
+CHECKPOINT_STORAGE = "DISK_ONLY"
+
+
+def local_checkpoint(df: DataFrame, eager: bool = False) -> DataFrame:
+    """``df.localCheckpoint`` (cuts the lineage) with the blocks stored at :data:`CHECKPOINT_STORAGE`."""
+    from pyspark import StorageLevel
+
+    name = df.sparkSession.conf.get("kocgraph.checkpointStorageLevel", CHECKPOINT_STORAGE)
+    level = getattr(StorageLevel, str(name).upper(), None)
+    if not isinstance(level, StorageLevel):
+        raise InvalidParameterError(
+            f"kocgraph.checkpointStorageLevel={name!r} is not a pyspark StorageLevel; use e.g. 'DISK_ONLY' or "
+            "'MEMORY_AND_DISK'.")
+    return df.localCheckpoint(eager=eager, storageLevel=level)
+
+
 def dense_index(df: DataFrame, order: list[Any], name: str) -> DataFrame:
     """Number the rows of ``df`` 0, 1, ... in ``order`` (a distributed sort; no single partition)."""
     s = df.orderBy(*order).withColumn("_pid", F.spark_partition_id()).withColumn("_mid", F.monotonically_increasing_id())
-    s = s.localCheckpoint(eager=False)
+    s = local_checkpoint(s)
     counts = {int(r["_pid"]): int(r["count"]) for r in s.groupBy("_pid").count().collect()}
     return with_offsets(s, name, counts)
 
@@ -522,7 +542,7 @@ def read_log(
     checked = checked.withColumn(
         _P + "reason",
         F.when(ok & (F.row_number().over(w) > 1), F.lit(REASON_CODES["duplicate"])).otherwise(F.col(_P + "reason")))
-    checked = checked.localCheckpoint(eager=False)
+    checked = local_checkpoint(checked)
     # one pass: rows per (scan partition, reason) give the row numbers and the counts by reason
     pc = checked.groupBy("_pid", _P + "reason").count().collect()
     per_pid: dict[int, int] = {}
@@ -584,7 +604,7 @@ def read_log(
             out[nm] = spark.read.parquet(str(wd / f"{nm}.parquet"))
         ev, users, items, rejected = out["events"], out["users"], out["items"], out["rejected"]
     else:
-        ev = ev.localCheckpoint(eager=True)
+        ev = local_checkpoint(ev, eager=True)
     n_users = users.count()
     n_items = items.count()
     report: dict[str, Any] = {

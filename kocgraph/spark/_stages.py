@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 
 from ..algorithms.cascades import build_forest, item_metrics
 from ..exceptions import InvalidParameterError
-from ._read import SparkLog, dense_index
+from ._read import SparkLog, dense_index, local_checkpoint
 
 __all__ = ["edges", "cascades", "pagerank", "components", "coreness", "kocs", "DEFAULT_WEIGHTS"]
 
@@ -27,7 +27,7 @@ from ..tl._kocs import CONVERSION_TYPES, DEFAULT_WEIGHTS
 
 
 def _ckpt(df: DataFrame) -> DataFrame:
-    return df.localCheckpoint(eager=True)
+    return local_checkpoint(df, eager=True)
 
 
 # ------------------------------------------------------------------------------------------------ edges
@@ -237,7 +237,7 @@ def pagerank(log: SparkLog, *, damping: float = 0.85, tol: float = 1e-10, max_it
         # one job per iteration: the new vector is stored (lineage cut) while its sums are taken
         y = x.join(c, "code", "left").select(
             "code", "dangling", (F.lit(d) * F.coalesce(F.col("c"), F.lit(0.0)) + F.lit(base)).alias("y"), "x"
-        ).localCheckpoint(eager=False)
+        ).transform(local_checkpoint)
         r = y.agg(F.sum("y").alias("s"), F.sum(F.when(F.col("dangling"), F.col("y")).otherwise(0.0)).alias("dm"),
                   F.sum(F.abs(F.col("y") - F.col("x"))).alias("err")).collect()[0]
         s = float(r["s"])
@@ -289,7 +289,7 @@ def components(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
         m = U.join(F.broadcast(lb) if small else lb, "b").groupBy(F.col("a").alias("code")).agg(F.min("c").alias("m"))
         new = lab.join(m, "code", "left").select(
             "code", F.least(F.col("c"), F.coalesce(F.col("m"), F.col("c"))).alias("c"),
-            F.coalesce(F.col("m") < F.col("c"), F.lit(False)).alias("chg")).localCheckpoint(eager=False)
+            F.coalesce(F.col("m") < F.col("c"), F.lit(False)).alias("chg")).transform(local_checkpoint)
         changed = new.agg(F.max(F.col("chg").cast("int"))).collect()[0][0]
         lab = new.select("code", "c")
         if not changed:
@@ -335,7 +335,7 @@ def coreness(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
             "code", F.size(F.filter("v", lambda x, i: x >= i + 1)).alias("h"))
         new = est.join(h, "code", "left").select(
             "code", F.least(F.col("k"), F.coalesce(F.col("h"), F.lit(0)).cast("long")).alias("k"),
-            F.col("k").alias("old")).localCheckpoint(eager=False)
+            F.col("k").alias("old")).transform(local_checkpoint)
         changed = new.agg(F.max((F.col("k") != F.col("old")).cast("int"))).collect()[0][0]
         est = new.select("code", "k")
         if not changed:
