@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import kocgraph as kg
@@ -200,6 +200,7 @@ def _random_log(seed: int, n_users: int = 25, n_events: int = 120) -> pd.DataFra
 
 @PROP
 @given(seed=st.integers(0, 10_000), split=st.floats(0.2, 0.8))
+@example(seed=9138, split=0.3125)  # plain PageRank ties apart by 1e-17 after a shuffle: scores are snapped
 def test_properties(seed: int, split: float) -> None:
     df_log = _random_log(seed)
     g = kg.read_log(df_log)
