@@ -288,9 +288,17 @@ def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np
     info["kind"] = "datetime-string"
     if unit != "auto":
         info["note"] = f"time_unit={unit!r} ignored: the column holds date-time strings"
+    datetime_text_times(stripped, null, tz, ns, reason)
+    return ns, reason, info
+
+
+def datetime_text_times(stripped: pd.Series, null: np.ndarray, tz: str, ns: np.ndarray, reason: np.ndarray) -> None:
+    """Parse date-time strings (``stripped``; ``null`` marks the missing ones) into ``ns`` (int64 UTC
+    nanoseconds) and ``reason`` (null, unparseable or out-of-range times), in place. Both engines'
+    readers call it, so a date-time string means the same on each."""
     text = stripped.where(~null)
     fast = _parse_iso(text, tz) if _all_iso_like(text) else None
-    if fast is not None and not ((fast[0] == _INAT) & ~fast[1])[nonnull].any():
+    if fast is not None and not ((fast[0] == _INAT) & ~fast[1])[~null].any():
         vals, oor = fast
     else:
         vals, oor = _parse_mixed(text, tz)
@@ -298,9 +306,8 @@ def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np
     reason[null] = _rc("null_time")
     reason[bad & ~null] = _rc("unparseable_time")
     reason[oor & ~bad & ~null] = _rc("time_out_of_range")
-    ok = ~bad & ~oor
+    ok = ~bad & ~oor & ~null
     ns[ok] = vals[ok]
-    return ns, reason, info
 
 
 

@@ -24,14 +24,11 @@ from pyspark.sql import types as T
 from .._core.validation import (
     _BAND_UNITS,
     _BANDS,
-    _INAT,
     REASON_CODES,
     REASONS,
-    _all_iso_like,
     _from_epoch,
-    _parse_iso,
-    _parse_mixed,
     check_columns,
+    datetime_text_times,
     parse_value,
 )
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
@@ -268,19 +265,7 @@ def _batch_time(s: pd.Series, dec: dict[str, Any], tz: str) -> tuple[np.ndarray,
         return ns, reason
     if kind == "datetime-string":
         null, _, stripped = _text_numbers(s) if len(s) else (np.zeros(0, bool), None, pd.Series([], dtype="string"))
-        nonnull = ~null
-        text = stripped.where(~null)
-        fast = _parse_iso(text, tz) if _all_iso_like(text) else None
-        if fast is not None and not ((fast[0] == _INAT) & ~fast[1])[nonnull].any():
-            vals, oor = fast
-        else:
-            vals, oor = _parse_mixed(text, tz)
-        bad = (vals == _INAT) & ~oor
-        reason[null] = REASON_CODES["null_time"]
-        reason[bad & ~null] = REASON_CODES["unparseable_time"]
-        reason[oor & ~bad & ~null] = REASON_CODES["time_out_of_range"]
-        ok = ~bad & ~oor & ~null
-        ns[ok] = vals[ok]
+        datetime_text_times(stripped, null, tz, ns, reason)
         return ns, reason
     # epoch numbers (numeric column, or text that is mostly numbers)
     nonnum = np.zeros(n, dtype=bool)
