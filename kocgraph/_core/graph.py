@@ -165,7 +165,7 @@ class ShareGraph:
 
         # edges, sorted by (source, target): their order is the CSR data order
         if edges is None:
-            edges = _aggregate_edges(src, tgt, item, time_ns, n_users, len(item_ids))
+            edges = aggregate_edges(src, tgt, item, time_ns, n_users, len(item_ids))
         eidx, e_src, e_tgt, n_fw, n_it, first, last, _ = edges
 
         ucat = pd.CategoricalDtype(users, ordered=False)
@@ -502,7 +502,7 @@ class ShareGraph:
 
 
 class EdgeTable(NamedTuple):
-    """Events grouped into edges (see :func:`_aggregate_edges`)."""
+    """Events grouped into edges (see :func:`aggregate_edges`)."""
 
     eidx: np.ndarray  #: edge of each event
     src: np.ndarray  #: int32 edge sources (edges sorted by source, then target)
@@ -524,7 +524,7 @@ class EdgeTable(NamedTuple):
                              repeated=np.empty(0, dtype=np.int64))
 
 
-def _aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns: np.ndarray, n_users: int,
+def aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns: np.ndarray, n_users: int,
                      n_items: int) -> EdgeTable:
     """Events grouped into edges by one stable sort on (source, target).
 

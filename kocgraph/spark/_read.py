@@ -29,10 +29,11 @@ from .._core.validation import (
     _from_epoch,
     check_columns,
     datetime_text_times,
+    normalized_category as _normalized_category,
     parse_value,
 )
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
-from ..io.readers import _infer_format, _normalized_category
+from ..io.tables import infer_format as _infer_format
 
 __all__ = ["SparkLog", "read_log"]
 
@@ -344,7 +345,7 @@ def _validator(cols: dict[str, str | None], dec: dict[str, Any] | None, tz: str,
                 vals = np.asarray(cat.astype(object), dtype=object)
                 out[_P + opt] = pd.Series(np.where(pd.isna(vals), None, vals), index=pdf.index, dtype=object)
             if cols.get("value") is not None:
-                v, vbad = parse_value(pdf[_P + "value"])
+                v, vbad, _inf = parse_value(pdf[_P + "value"])
                 flag(vbad, "unparseable_value")
                 out[_P + "value"] = v
             s_src, b_src = ids["source"]
