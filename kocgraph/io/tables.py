@@ -208,6 +208,9 @@ def _load_csv(path: Path, delim: str, encoding: str, string_columns: list[str]) 
         raise LogSchemaError(f"could not parse {name} as CSV: {msg.splitlines()[0]}") from err
     except (OSError, EOFError, lzma.LZMAError) as err:
         raise LogSchemaError(f"{name} could not be read ({err}). Check that the file is complete.") from err
+    binary = [f.name for f in got.table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if binary:  # pyarrow reads bytes that are not UTF-8 as binary instead of failing
+        raise _not_text(name, encoding, f"column(s) {binary} hold bytes that are not {encoding} text")
     info = {"delimiter": delim, "sha256": got.sha256, "n_bytes": got.n_bytes, "parser": got.parser}
     if got.note:
         info["parser_note"] = got.note
@@ -230,7 +233,7 @@ def _load_parquet(path: Path) -> LoadedTable:
 
     data = path.read_bytes()
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        table = pq.ParquetFile(pa.BufferReader(data)).read()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as err:
         raise LogSchemaError(
             f"{str(path)!r} is not a readable Parquet file ({str(err).splitlines()[0]}). "
