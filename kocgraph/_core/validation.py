@@ -211,8 +211,21 @@ def factorize_ids(*cols: pd.Series, roles: tuple[str, ...] = (), missing: tuple[
     for p, bad, role, col in zip(parts, invalid, roles, cols):
         if bad.any() and not (p >= 0).any():  # a column of no valid id: the column is wrong, not a row
             raise _bad_id(col.iloc[int(np.flatnonzero(bad)[0])], role)
-    return IdCodes(list(parts), pd.Index(vals, dtype=object, tupleize_cols=False),
-                   [(p < 0) & ~bad for p, bad in zip(parts, invalid)], list(invalid), as_text)
+    return IdCodes(list(parts), ids_index(vals), [(p < 0) & ~bad for p, bad in zip(parts, invalid)],
+                   list(invalid), as_text)
+
+
+def ids_index(vals: Any) -> pd.Index:
+    """Distinct ids as an Index: integers as an int64 (or uint64) Index when all of them are
+    integers, otherwise an object Index of the ids as given (str or int)."""
+    vals = np.asarray(vals, dtype=object) if not isinstance(vals, np.ndarray) else vals
+    if vals.dtype.kind in "iu":
+        return pd.Index(vals)
+    if len(vals) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals[:1]):
+        ints = pd.Index(vals.tolist())
+        if ints.dtype.kind in "iu":
+            return ints
+    return pd.Index(vals, dtype=object, tupleize_cols=False)
 
 
 def _ints_as_text(parts: list[np.ndarray], vals: np.ndarray, roles: tuple[str, ...]) -> tuple[list[np.ndarray], np.ndarray, int]:

@@ -86,9 +86,11 @@ class RecordTally(io.RawIOBase):
     (3, False, True)
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], delimiter: str = ",") -> None:
         super().__init__()
         self._raw = raw
+        self.delimiter = ord(delimiter)
+        self.irregular_quotes = False  #: a quote stands inside a field's text (see _check_quotes)
         self._hash = hashlib.sha256()
         self.n_bytes = 0
         self.records = 0  #: non-blank records ended so far
@@ -127,6 +129,7 @@ class RecordTally(io.RawIOBase):
         if chunk.find(b'"') < 0:
             par = np.full(ends.shape[0], self._parity, dtype=np.int64)
         else:
+            self._check_quotes(a)
             cs = np.cumsum(a == _QUOTE, dtype=np.uint8)  # wraps at 256: the parity survives
             local = ends - base  # a '\r' deferred from the last chunk sits at -1: no quote here precedes it
             par = (self._parity + np.where(local > 0, cs[np.clip(local - 1, 0, None)], 0)) & 1
@@ -134,6 +137,19 @@ class RecordTally(io.RawIOBase):
         self._close(ends[par == 0], content[par == 0])
         self.inner_ends += int(np.count_nonzero(par))
         self._prev_byte = int(a[-1])
+
+    def _check_quotes(self, a: np.ndarray) -> None:
+        """Note a quote with field text on both sides (``ab"c``, ``"a"b"c``): CSV writers never put
+        one there, and parsers read it differently (pyarrow reopens the quote, Python's csv module
+        keeps it as text), so such a file is read by the exact path."""
+        if self.irregular_quotes or a.size < 3:
+            return
+        q = a[1:-1] == _QUOTE
+        edge = np.zeros(a.size, dtype=bool)
+        for b in (self.delimiter, _LF, _CR, _QUOTE):
+            edge |= a == b
+        if (q & ~edge[:-2] & ~edge[2:]).any():
+            self.irregular_quotes = True
 
     def _close(self, ends: np.ndarray, content: np.ndarray) -> None:
         """Count the records ended at ``ends`` (their content stops at ``content``, exclusive)."""
@@ -253,7 +269,7 @@ def read_csv_checked(
     table = None
     failed = None
     with open_bytes() as raw:
-        tally = RecordTally(raw)
+        tally = RecordTally(raw, delim)
         if not force_exact:
             try:
                 table = pacsv.read_csv(tally, **_arrow_options(delim, encoding, string_columns, threads=True,
@@ -309,6 +325,8 @@ def _disagreement(table: Any, malformed: list[tuple[int | None, str]], tally: Re
         return "a quote is still open at the end of the file"
     if tally.split_quoted_crlf:
         return "a quoted line end (CRLF) straddles two of the parser's blocks"
+    if tally.irregular_quotes:
+        return "a quote stands inside a field's text (parsers disagree on it)"
     if any("\n" in t or "\r" in t for _, t in malformed):
         return "a malformed record spans several lines"
     if malformed and not tally.one_line_records:
@@ -373,7 +391,8 @@ def exact_records(data: bytes, *, delim: str, encoding: str, string_columns: lis
             "encoding='gb18030' for Chinese exports from Excel, to kg.read_log (or --encoding).") from err
     lines = list(io.StringIO(text, newline=""))
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=delim, lineterminator="\n")
+    # "\r\n" as the line end makes the writer quote any field holding a '\r' or a '\n'
+    writer = csv.writer(out, delimiter=delim, lineterminator="\r\n")
     rows: list[int] = []
     at: list[int] = []
     rejected: list[RawRecord] = []
@@ -407,7 +426,7 @@ def exact_records(data: bytes, *, delim: str, encoding: str, string_columns: lis
         raise LogSchemaError(f"{name} has no header line. Add one naming the columns.")
     body = out.getvalue().encode("utf-8")
     head = io.StringIO()
-    csv.writer(head, delimiter=delim, lineterminator="\n").writerow(header)
+    csv.writer(head, delimiter=delim, lineterminator="\r\n").writerow(header)
     buf = head.getvalue().encode("utf-8") + body
     table = pacsv.read_csv(io.BytesIO(buf), **_arrow_options(delim, "utf-8", string_columns, threads=False,
                                                                 handler=None, block_size=len(buf) + 1))
