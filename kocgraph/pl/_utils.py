@@ -49,8 +49,12 @@ FEATURE_COLORS: dict[str, str] = {
     "conversions": "#d62728",
     "conversion_value": "#e377c2",
 }
-HIGHLIGHT_COLOR = "#d62728"
+HIGHLIGHT_COLOR = "#d62728"  # the people a plot marks (top KOCs)
 EDGE_COLOR = "#7f7f7f"
+STAFF_COLOR = "#1f3b73"  # staff / brand accounts: where routes start
+INTRODUCER_COLOR = "#ff7f0e"  # the last person before a KOC on a route: the one to ask
+ROUTE_COLOR = "#333333"  # the links of a best route
+PLAIN_DOT = "#6b9ac4"  # a person, when no colour is asked for
 
 
 def _new_ax(ax: Axes | None, *, figsize: tuple[float, float] = (6.4, 4.8)) -> Axes:
