@@ -51,9 +51,9 @@ class Backbone:
         return np.unique(np.concatenate(self.paths)) if self.paths else np.empty(0, dtype=np.int64)
 
 
-def staff_codes(g: ShareGraph, staff: Any) -> np.ndarray:
+def staff_codes(g: ShareGraph, staff: Any, *, cap: int | None = MAX_STAFF) -> np.ndarray:
     """Codes of the staff: as given; None: those the KOC ranking excluded as staff, else the sources
-    of ``kg.tl.routes``; at most :data:`MAX_STAFF`, the most active first."""
+    of ``kg.tl.routes``; at most ``cap`` (None: all), the most active first."""
     if staff is None:
         if "koc_excluded" in g.nodes.columns:
             codes = np.flatnonzero((g.nodes["koc_excluded"].astype("object") == "staff").to_numpy(dtype=bool))
@@ -65,10 +65,10 @@ def staff_codes(g: ShareGraph, staff: Any) -> np.ndarray:
         if isinstance(staff, (str, bytes, int, np.integer)):
             staff = [staff]
         codes = np.unique(g.user_codes(list(staff), what="staff account"))
-    if codes.size > MAX_STAFF:
+    if cap is not None and codes.size > cap:
         c = g.codes
         sent = np.bincount(c.src, minlength=g.n_users)[codes]
-        codes = np.sort(codes[np.lexsort((codes, -sent))[:MAX_STAFF]])
+        codes = np.sort(codes[np.lexsort((codes, -sent))[:cap]])
     return codes.astype(np.int64)
 
 

@@ -415,7 +415,8 @@ def network(
     vmax = float(np.nanmax(kv[not_staff])) if not_staff.any() and np.isfinite(kv[not_staff]).any() else 0.0
     big = 400.0 if keep.size <= 200 else 120.0
     s = np.full(keep.size, 60.0 if keep.size <= 200 else 15.0) if size is None else _dot_sizes(kv, vmax, big)
-    s[~not_staff] = 120.0
+    if size is not None:
+        s[~not_staff] = 120.0
     _draw_links(ax, g, pos, local, bb)
     legend_items, mappable = _draw_people(ax, pos, s, col, keep, color)
     intro = np.setdiff1d(bb.introducers, np.concatenate([bb.kocs, bb.staff]))
