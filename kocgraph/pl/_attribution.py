@@ -113,7 +113,7 @@ def _models(ax: Axes, g: ShareGraph, keys: Sequence[str], n: int, staff: np.ndar
     ax.set_xlabel("share of all sales value")
     ax.set_title("Who gets the credit for the sales depends on the model")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, alignment="left", title="credited to")
-    return {"shares": shares}
+    return {"shares": shares.rename(columns=names)}
 
 
 @styled

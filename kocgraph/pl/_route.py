@@ -154,7 +154,7 @@ def route(
                     continue
                 drawn_edge_labels[(a, b)] = p
                 ax.annotate(f"{p:.2f}", ((xs[i] + xs[i + 1]) / 2, (ys[i] + ys[i + 1]) / 2), ha="center",
-                            va="center", fontsize=7, color="#444444", zorder=2,
+                            va="center", fontsize=8, color="#444444", zorder=2,
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
         ax.annotate(f"#{j + 1}  {strengths[j]:.1%}", (xs[0], ys[0]), xytext=(-14, 0), textcoords="offset points",
                     ha="right", va="center", fontsize=8, color="#222222", zorder=4)

@@ -45,7 +45,6 @@ def rc() -> dict[str, Any]:
         "font.family": list(font_family()),  # a list: matplotlib falls back glyph by glyph
         "font.size": 10.0,
         "axes.titlesize": 12.0,
-        "axes.titlelocation": "left",
         "axes.titlepad": 10.0,
         "axes.labelsize": 10.0,
         "axes.labelcolor": "#333333",
