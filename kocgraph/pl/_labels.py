@@ -5,8 +5,8 @@ figure is drawn (on screen, to PNG, at any dpi, after ``tight_layout``), it meas
 the renderer and tries eight spots around its marker (right, left, above, below, the diagonals; then
 the same a little farther out). A label takes the first spot that stays inside the Axes and overlaps
 no label placed before it, preferring spots that cover no other marker; a label with no free spot is
-left out. So the important labels always win, and no two drawn labels ever overlap, whatever the
-figure size. No extra dependency: adjustText moves labels until they *mostly* stop overlapping, this
+left out; a label set back from its marker gets a thin leader line. So the important labels always
+win, and no two drawn labels ever overlap, whatever the figure size. No extra dependency: adjustText moves labels until they *mostly* stop overlapping, this
 placement guarantees it, and a map has few enough labels (at most a few hundred) for it to be quick.
 """
 
@@ -80,6 +80,7 @@ class LabelLayer(Artist):
             self._texts.append(t)
         self._placed: list[int] | None = None
         self._boxes = np.zeros((0, 4))
+        self._leaders: list[tuple[float, float, float, float]] = []
 
     # ------------------------------------------------------------------ placement
     def _place(self, renderer: Any) -> tuple[list[int], np.ndarray]:
@@ -96,6 +97,7 @@ class LabelLayer(Artist):
         pad = self._pad * px
         boxes = np.empty((min(n, self._max), 4))
         placed: list[int] = []
+        self._leaders = []
         for i, t in enumerate(self._texts):  # bounded by the labels asked for (at most a few hundred)
             if len(placed) >= self._max:
                 break
@@ -105,7 +107,7 @@ class LabelLayer(Artist):
             ax_, ay = anchor[i]
             if not (np.isfinite(ax_) and np.isfinite(ay)):
                 continue
-            best, clean = None, False
+            best, clean, far = None, False, False
             for ring in _RINGS:
                 gap = self._r[i] * px * ring + pad
                 for dx, dy in _DIRS:
@@ -123,10 +125,11 @@ class LabelLayer(Artist):
                         (b[0] < obs[:, 0] + obs_h) & (b[2] > obs[:, 0] - obs_h)
                         & (b[1] < obs[:, 1] + obs_h) & (b[3] > obs[:, 1] - obs_h)))
                     if not covers:
-                        best, clean = b, True
+                        best, clean, far = b, True, ring > _RINGS[0]
                         break
                     if best is None:
-                        best = b  # free of labels but covers a marker: kept unless a clean spot turns up
+                        best, far = b, ring > _RINGS[0]  # free of labels but covers a marker: kept unless a
+                        # clean spot turns up
                 if clean:
                     break
             if best is None:
@@ -134,13 +137,23 @@ class LabelLayer(Artist):
             boxes[len(placed)] = best
             placed.append(i)
             t.set_position((best[0] + pad, best[1] + pad))
+            if far:  # a name set back from its dot gets a thin leader line to the box's nearest point
+                nx_ = min(max(ax_, best[0] + pad), best[2] - pad)
+                ny_ = min(max(ay, best[1] + pad), best[3] - pad)
+                self._leaders.append((ax_, ay, nx_, ny_))
         return placed, boxes[: len(placed)]
 
     # ------------------------------------------------------------------ Artist API
     def draw(self, renderer: Any) -> None:
         if not self.get_visible():
             return
+        from matplotlib.lines import Line2D
+
         self._placed, self._boxes = self._place(renderer)
+        for x0, y0, x1, y1 in self._leaders:
+            line = Line2D([x0, x1], [y0, y1], transform=IdentityTransform(), color="#777777", linewidth=0.6)
+            line.set_figure(self.figure)
+            line.draw(renderer)
         for i in self._placed:
             self._texts[i].draw(renderer)
         self.stale = False

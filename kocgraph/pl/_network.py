@@ -280,7 +280,8 @@ def _caption(g: ShareGraph, bb: Backbone, size_label: str | None, marked_kocs: b
         what.append(f"the top {bb.kocs.size:,} KOCs" if marked_kocs else f"{bb.kocs.size:,} marked people")
     if bb.paths:
         what.append("the people on their best routes")
-    what.append(f"the largest by {size_label or 'forwards sent and received'}")
+    by = size_label or "forwards sent and received"
+    what.append(f"those linked to them with the largest {by}" if what else f"the largest by {by}")
     caption = (f"showing {keep.size:,} of {n:,} people ({', '.join(what[:-1]) + ' and ' if len(what) > 1 else ''}"
                f"{what[-1]})")
     if bb.edges.size < bb.n_inside:
@@ -301,7 +302,7 @@ def network(
     highlight: Any = None,
     staff: Any = None,
     n_kocs: int = 20,
-    max_nodes: int = 150,
+    max_nodes: int = 100,
     layout: Literal["auto", "fr", "drl", "kk"] = "auto",
     labels: bool | int | Literal["auto"] = "auto",
     rng: Any = 0,
