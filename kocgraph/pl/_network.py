@@ -475,7 +475,7 @@ def cascade(
         The item id.
     color
         ``"depth"`` (hops from the root) or ``"time"`` (when the user got the item, after the first
-        share); with a colorbar.
+        share, with a colour scale).
     labels
         ``"auto"``: every user when the cascade has at most 40 holders, else the roots and the five
         users with the largest reach; True: all; False: none.
@@ -572,11 +572,10 @@ def cascade(
     sc = ax.scatter(pos[:, 0], pos[:, 1], c=cvals, cmap=cmap, norm=norm, s=s, edgecolors="white",
                     linewidths=0.5 if n <= 1000 else 0.0, zorder=2)
     sc.set_gid("kocgraph-nodes")
-    cb = ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=clabel)
+    if color == "time":  # depth needs no colour scale: the rows already say it
+        ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=clabel)
     d = int(depth.max()) if n else 0
     step = max(1, int(np.ceil((d + 1) / 12)))
-    if color == "depth":
-        cb.set_ticks(np.arange(0, d + 1, step))
     ids = g.nodes.index.to_numpy()[user]
     if labels is True or (labels == "auto" and n <= 40):
         lab = np.arange(n)
@@ -589,7 +588,7 @@ def cascade(
     layer = LabelLayer(ax, pos[lab], [_short(ids[i], 12) for i in lab], radius_pt=np.sqrt(s) / 2,
                        obstacles_xy=pos if n <= 2000 else None, obstacles_pt=np.sqrt(s) / 2, fontsize=8.0)
     ax.add_artist(layer)
-    ax.set_title(f"How {_short(item, 30)!s} spread: {n:,} {'person' if n == 1 else 'people'}, "
+    ax.set_title(f"How “{_short(item, 30)!s}” spread: {n:,} {'person' if n == 1 else 'people'}, "
                  f"up to {d} forward{'s' * (d != 1)} from {'its start' if roots.size == 1 else 'the start'}"
                  f" ({roots.size:,} starting point{'s' * (roots.size != 1)})")
     if n:
