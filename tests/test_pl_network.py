@@ -313,7 +313,13 @@ def test_colour_and_size_options(toy: kg.ShareGraph) -> None:
     try:
         assert sorted(ax.kocgraph["highlight"]) == ["alice", "carol"]
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
-        assert "colour: koc_excluded" in legend and "marked person" in legend
+        assert "colour: koc_excluded" in legend and "top KOC" in legend  # the top 2 of the ranking
+    finally:
+        plt.close(ax.figure)
+    ax = kg.pl.network(toy, highlight=["heidi"])  # not the top of the ranking: "marked person"
+    try:
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "marked person" in legend and "top KOC" not in legend
     finally:
         plt.close(ax.figure)
 

@@ -426,7 +426,10 @@ def network(
     _draw_roles(ax, pos, s, roles["staff"], roles["kocs"], roles["introducers"])
     layer = _label_layer(ax, g, pos, s, keep, score, roles, labels)
 
-    caption = _caption(g, bb, size_label, highlight is None)
+    # the marked people are "top KOCs" when they are the top of the ranking (however they were passed)
+    top_kocs = highlight is None or (bb.kocs.size > 0 and np.array_equal(
+        np.sort(bb.kocs), np.sort(koc_codes(g, None, int(bb.kocs.size)))))
+    caption = _caption(g, bb, size_label, top_kocs)
     ax.text(0.0, -0.01, caption, transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#555555")
     ax.set_title("Who forwards to whom" + (": the staff, the top KOCs and their best routes" if bb.paths else ""))
     ax.margins(0.05)
@@ -438,7 +441,7 @@ def network(
                            label=str(color).replace("_", " "))
     sizes = [] if size is None else [(f"{v:,.0f}" if v >= 1 else f"{v:.2g}", float(_dot_sizes(v, vmax, big)))
                                      for v in _nice_steps(vmax)]
-    marked = "top KOC" if highlight is None else "marked person"
+    marked = "top KOC" if top_kocs else "marked person"
     _legend(ax, roles={"staff": bool(bb.staff.size), "kocs": bool(bb.kocs.size), "introducers": bool(intro.size),
                        "routes": bool(bb.route_edges.size)},
             sizes=sizes, size_label=(size_label or "").replace("_", " ") + " (people)" if size_label == "reach"
