@@ -370,6 +370,26 @@ def test_every_plot_draws_in_the_house_style_and_leaves_rcparams_alone(toy: kg.S
             plt.close(ax.figure)
 
 
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_the_house_style_reaches_an_axes_the_caller_made(toy: kg.ShareGraph, name: str) -> None:
+    """The report draws into Axes it made itself: those look the same as the plot's own."""
+    loud = {"xtick.labelsize": 20.0, "ytick.labelsize": 20.0, "axes.spines.top": True, "axes.labelsize": 20.0,
+            "grid.color": "red"}
+    with matplotlib.rc_context(loud):
+        fig, given = plt.subplots()
+        try:
+            ax = PLOTS[name](toy, ax=given)
+            fig.canvas.draw()  # tick labels are made now, under the caller's settings
+            ticks = [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+            assert all(t.get_fontsize() == 9.0 for t in ticks)
+            assert not ax.spines["top"].get_visible()
+            assert all(t.get_fontsize() <= 12.0 for t in (ax.xaxis.label, ax.yaxis.label))
+            grid = [ln for ln in ax.get_xgridlines() + ax.get_ygridlines() if ln.get_visible()]
+            assert all(matplotlib.colors.to_hex(ln.get_color()) == "#dddddd" for ln in grid)
+        finally:
+            plt.close(fig)
+
+
 def test_house_style_is_public_and_restores_rcparams() -> None:
     before = dict(matplotlib.rcParams)
     with kg.pl.house_style():

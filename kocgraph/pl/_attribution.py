@@ -13,7 +13,7 @@ from .._core.tools import check_graph
 from .._core.validation import check_int
 from ..exceptions import InvalidParameterError, NotComputedError
 from ._backbone import koc_codes, staff_codes
-from ._style import PALETTE, styled
+from ._style import GRID, PALETTE, styled
 from ._utils import HIGHLIGHT_COLOR, STAFF_COLOR, _new_ax, _note_below, _short, _store, _thousands
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +72,7 @@ def _people(ax: Axes, g: ShareGraph, key: str, n: int, staff: np.ndarray) -> dic
     caption = (f"{total:,.0f} of sales value in all; {un:,.0f} ({un / total:.0%}) bought with no forwarder "
                "before the buyer, credited to nobody") if total > 0 else "no sales in this log"
     _note_below(ax, caption)
-    ax.grid(True, axis="x")
+    ax.grid(True, axis="x", **GRID)
     return {"users": ids.tolist(), "values": v[order], "caption": caption}
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from ..exceptions import InvalidParameterError, NotComputedError
-from ._style import PALETTE, styled
+from ._style import GRID, PALETTE, styled
 from ._utils import HIGHLIGHT_COLOR, _new_ax, _short, _store, _thousands, _whole_numbers
 
 __all__ = ["spread", "backtest", "METHOD_WORDS", "STRATEGY_WORDS", "METRIC_WORDS"]
@@ -96,7 +96,7 @@ def spread(g: ShareGraph, *, ax: Any = None) -> Any:
     ax.set_ylabel("extra people reached (expected)")
     ax.set_title("Extra reach bought by each way of picking partners")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, alignment="left", title="picked by")
-    ax.grid(True, axis="y")
+    ax.grid(True, axis="y", **GRID)
     _store(ax, strategies=names, ks=sorted(t["k"].unique().tolist()))
     return ax
 
@@ -167,6 +167,6 @@ def backtest(g: ShareGraph, table: pd.DataFrame, *, metric: str = "precision", a
         ax.axhline(0, color="#888888", lw=0.8)
     ax.set_title(f"Backtest: {_METRIC_TITLES[metric]} of each method's top k")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, alignment="left", title="ranked by")
-    ax.grid(True, axis="y")
+    ax.grid(True, axis="y", **GRID)
     _store(ax, methods=methods, ks=ks, metric=metric)
     return ax

@@ -11,7 +11,7 @@ from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from .._core.validation import check_int
 from ..exceptions import InvalidParameterError, NotComputedError
-from ._style import PALETTE, styled
+from ._style import GRID, PALETTE, styled
 from ._utils import FEATURE_COLORS, HIGHLIGHT_COLOR, _new_ax, _node_column, _numeric, _note_below, _short, _store, _thousands
 
 from matplotlib.ticker import NullFormatter, PercentFormatter
@@ -118,7 +118,7 @@ def reach(g: ShareGraph, *, key: str = "reach", ax: Axes | None = None) -> Axes:
     ax.set_xlabel(f"{word}: people reached (x, log scale)" if key == "reach" else f"{word} (x, log scale)")
     ax.set_ylabel(f"people with {word} of at least x")
     ax.set_title(f"How many people reach how many others ({word})")
-    ax.grid(True, which="major")
+    ax.grid(True, which="major", **GRID)
     n_pos = int(y[0]) if x.size else 0
     caption = f"{n_pos:,} {'person' if n_pos == 1 else 'people'} with {word} of at least 1"
     if n_zero:
@@ -216,7 +216,7 @@ def concentration(g: ShareGraph, *, key: str = "reach", top: float = 0.01, ax: A
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, alignment="left",
               title="0 = everyone alike,\n1 = one person has it all" if np.isfinite(gini) else None)
-    ax.grid(True)
+    ax.grid(True, **GRID)
     _store(ax, share=share, k=k, top=float(top), gini=gini, n=n, key=key, text=text)
     return ax
 
@@ -302,7 +302,7 @@ def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = N
     ax.set_xlabel("KOC score: the sum of its parts (kg.get.explain lists them)")
     ax.set_title(f"Top {m} KOCs: what their scores are made of")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left", title="part of the score")
-    ax.grid(True, axis="x")
+    ax.grid(True, axis="x", **GRID)
     _store(ax, users=users.tolist(), features=feats, scores=scores, key=key)
     return ax
 

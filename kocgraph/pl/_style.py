@@ -19,10 +19,16 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
-__all__ = ["house_style", "styled", "PALETTE"]
+__all__ = ["house_style", "styled", "restyle", "PALETTE", "GRID", "TICKS"]
 
 #: the colour cycle: tab10 without red (kept for highlights) and grey (kept for "other")
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
+
+#: grid lines, passed explicitly: matplotlib makes tick and grid lines at draw time, after the style's
+#: context has closed
+GRID: dict[str, Any] = {"color": "#dddddd", "linewidth": 0.8}
+#: tick marks and labels, passed explicitly for the same reason
+TICKS: dict[str, Any] = {"labelsize": 9.0, "labelcolor": "#444444", "color": "#888888"}
 
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
               "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Droid Sans Fallback")
@@ -100,6 +106,21 @@ def plain_text(*axes: Any) -> None:
             t.set_parse_math(False)
 
 
+def restyle(ax: Any, *, given: bool) -> None:
+    """The parts of the house style matplotlib applies lazily (tick labels are made at draw time, after
+    the style's context closed) or only when an Axes is made (an Axes the caller passed in)."""
+    ax.tick_params(axis="both", which="both", **TICKS)
+    if given:  # made before the style applied: its spines, facecolor and axis labels are the caller's
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for side in ("bottom", "left"):
+            ax.spines[side].set_color("#888888")
+        ax.set_facecolor("white")
+        for label in (ax.xaxis.label, ax.yaxis.label):
+            label.set_fontsize(10.0)
+            label.set_color("#333333")
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -115,6 +136,10 @@ def styled(fn: F) -> F:
             ax = fn(*args, **kwargs)
         fig = ax.figure
         new = [a for a in fig.axes if before is None or id(a) not in before]
+        restyle(ax, given=given is not None)
+        for a in new:
+            if a is not ax:
+                a.tick_params(axis="both", which="both", **TICKS)
         plain_text(ax, *new)
         return ax
 
