@@ -57,7 +57,7 @@ def _people(ax: Axes, g: ShareGraph, key: str, n: int, staff: np.ndarray) -> dic
     y = np.arange(m)
     ax.barh(y, v[order], height=0.7, color=np.where(is_staff, STAFF_COLOR, PALETTE[0]).tolist())
     ids = g.nodes.index.to_numpy()[order]
-    ax.set_yticks(y, [_short(u) + ("  (staff)" if s_ else "") for u, s_ in zip(ids, is_staff)], parse_math=False)
+    ax.set_yticks(y, [_short(u) + ("  (staff)" if s_ else "") for u, s_ in zip(ids, is_staff, strict=True)], parse_math=False)
     ax.set_ylim(m - 0.5, -0.5)
     top = float(v[order].max()) if m else 1.0
     for i in range(m):  # n labels: the output size

@@ -3,8 +3,9 @@
 The backbone answers "who are our KOCs and how do we reach them": the staff accounts, the top KOCs,
 and the people on the best route from the staff to each KOC (the introducer last), then, up to the
 cap, the people with the largest reach among those linked to them, for context. With nobody to
-anchor the map (no staff, no KOC), it is the people with the largest reach. Links: every link on a best route, each drawn
-person's strongest link, then the strongest links among the drawn people, up to a few per person.
+anchor the map (no staff, no KOC), it is the people with the largest reach. Links: every link on a
+best route, each drawn person's strongest link, then the strongest links among the drawn people, up
+to a few per person.
 Everything here is vectorized over the graph's code arrays; the Python loops run over routes and
 drawn people only.
 """

@@ -5,9 +5,11 @@ figure is drawn (on screen, to PNG, at any dpi, after ``tight_layout``), it meas
 the renderer and tries eight spots around its marker (right, left, above, below, the diagonals; then
 the same a little farther out). A label takes the first spot that stays inside the Axes and overlaps
 no label placed before it, preferring spots that cover no other marker; a label with no free spot is
-left out; a label set back from its marker gets a thin leader line. So the important labels always
-win, and no two drawn labels ever overlap, whatever the figure size. No extra dependency: adjustText moves labels until they *mostly* stop overlapping, this
-placement guarantees it, and a map has few enough labels (at most a few hundred) for it to be quick.
+left out, and a label set back from its marker gets a thin leader line. So the important labels
+always win, and no two drawn labels ever overlap, whatever the figure size.
+
+No extra dependency: adjustText moves labels until they *mostly* stop overlapping; this placement
+guarantees it, and a map has few enough labels (at most a few hundred) for it to be quick.
 """
 
 from __future__ import annotations

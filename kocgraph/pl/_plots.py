@@ -12,7 +12,17 @@ from .._core.tools import check_graph
 from .._core.validation import check_int
 from ..exceptions import InvalidParameterError, NotComputedError
 from ._style import GRID, PALETTE, styled
-from ._utils import FEATURE_COLORS, HIGHLIGHT_COLOR, _new_ax, _node_column, _numeric, _note_below, _short, _store, _thousands
+from ._utils import (
+    FEATURE_COLORS,
+    HIGHLIGHT_COLOR,
+    _new_ax,
+    _node_column,
+    _numeric,
+    _note_below,
+    _short,
+    _store,
+    _thousands,
+)
 
 from matplotlib.ticker import NullFormatter, PercentFormatter
 
@@ -296,12 +306,13 @@ def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = N
     top = float(left.max()) if m else 1.0
     for i in range(m):  # n labels: the output size
         ax.text(left[i] + 0.01 * top, y[i], f"{scores[i]:.3f}", va="center", fontsize=9, color="#333333")
-    ax.set_yticks(y, [f"{int(k)}. {_short(u)}" for k, u in zip(r_sorted, users)], fontsize=9, parse_math=False)
+    ax.set_yticks(y, [f"{int(k)}. {_short(u)}" for k, u in zip(r_sorted, users, strict=True)], fontsize=9, parse_math=False)
     ax.set_ylim(m - 0.5, -0.5)
     ax.set_xlim(0, top * 1.12 if m and top > 0 else 1.0)
     ax.set_xlabel("KOC score: the sum of its parts (kg.get.explain lists them)")
     ax.set_title(f"Top {m} KOCs: what their scores are made of")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left", title="part of the score")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left",
+              title="part of the score")
     ax.grid(True, axis="x", **GRID)
     _store(ax, users=users.tolist(), features=feats, scores=scores, key=key)
     return ax
