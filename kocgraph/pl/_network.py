@@ -269,10 +269,14 @@ def _label_layer(ax: Axes, g: ShareGraph, pos: np.ndarray, s: np.ndarray, keep: 
     return layer
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def _caption(g: ShareGraph, bb: Backbone, size_label: str | None, marked_kocs: bool) -> str:
     n, keep = g.n_users, bb.keep
     if keep.size == n and bb.edges.size == g.n_edges:
-        return f"all {n:,} people and {g.n_edges:,} links"
+        return f"all {_count(n, 'person', 'people')} and {_count(g.n_edges, 'link', 'links')}"
     what = []
     if bb.staff.size:
         what.append("the staff")
@@ -287,7 +291,7 @@ def _caption(g: ShareGraph, bb: Backbone, size_label: str | None, marked_kocs: b
     if bb.edges.size < bb.n_inside:
         caption += f";\n{bb.edges.size:,} strongest of the {bb.n_inside:,} links among them ({g.n_edges:,} in all)"
     else:
-        caption += f";\n{bb.edges.size:,} of {g.n_edges:,} links"
+        caption += f";\n{bb.edges.size:,} of {_count(g.n_edges, 'link', 'links')}"
     if bb.n_isolated:
         caption += f"; {bb.n_isolated:,} more with no link among them left out"
     return caption
