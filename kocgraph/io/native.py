@@ -181,11 +181,13 @@ def _rejected_in(path: Path, kinds: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = False, format: str | None = None) -> None:
     """Save a graph, with every result, to a directory (Parquet tables + ``manifest.json``).
 
     The directory is written to a temporary sibling first and renamed into place, so a crash never
-    leaves half a graph. :func:`read` restores it exactly.
+    leaves half a graph. :func:`read` restores it exactly. A path ending in ``.graphml`` or ``.gexf``
+    (or ``format="graphml"``/``"gexf"``) writes one file for Gephi instead: the people and links with
+    every column (:func:`kocgraph.io.export.write_graph`); ``format="kocgraph"`` forces the directory.
 
     Examples
     --------
@@ -198,6 +200,10 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
     True
     """
     g = check_graph(g, "kg.write")
+    from .export import export_format, write_graph  # GraphML / GEXF for Gephi, chosen by suffix or format=
+
+    if (fmt := export_format(path, format)) is not None:
+        return write_graph(g, path, format=fmt, overwrite=overwrite)
     path = Path(path)
     if path.exists() and not overwrite:
         raise InvalidParameterError(f"{str(path)!r} already exists; pass overwrite=True or choose another path.")
