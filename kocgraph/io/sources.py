@@ -30,13 +30,11 @@ from ..exceptions import InvalidParameterError, LogSchemaError
 from . import csvread
 from .csvread import RawRecord
 from .tables import (
-    FORMATS,
+    _MAGIC,
     FileNotFoundError_,
     _ascii_compatible,
     _check_unique_columns,
-    _compression,
     _load_jsonl,
-    _MAGIC,
     _not_text,
     _opener,
     arrow_to_frame,
@@ -74,13 +72,21 @@ class Part:
     rejected: list[RawRecord] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     line_offset: int | None = None  # line = record index + line_offset, when known
+    line_map: tuple[np.ndarray, np.ndarray] | None = None  # else (sorted record indices, their lines)
     single: bool = False  # the whole part is one batch (its frame may be kept for rejected rows)
 
     def batches(self) -> Iterator[Any]:
         return self.read(self)
 
     def lines_of(self, rows: np.ndarray) -> np.ndarray | None:
-        return None if self.line_offset is None else rows + self.line_offset
+        """File lines of records (None when not known, e.g. for Parquet)."""
+        if self.line_offset is not None:
+            return rows + self.line_offset
+        if self.line_map is not None:
+            keys, vals = self.line_map
+            pos = np.clip(np.searchsorted(keys, rows), 0, max(keys.size - 1, 0))
+            return vals[pos] if keys.size else None
+        return None
 
 
 # ------------------------------------------------------------------------------------------------ resolving
@@ -203,7 +209,7 @@ def _file_part(path: Path, *, format: str | None, sep: str | None, encoding: str
     if fmt == "parquet":
         return Part(str(path), lambda part: _parquet_batches(part, lambda: open(path, "rb")), keys, info=info)
     if fmt == "jsonl":
-        return Part(str(path), lambda part: _jsonl_batches(part, path, encoding), keys, info=info, single=True)
+        return Part(str(path), lambda part: _jsonl_batches(part, _opener(path), encoding), keys, info=info, single=True)
     delim = sep or ("\t" if fmt == "tsv" else ",")
     return Part(str(path), lambda part: _csv_batches(part, _opener(path), delim, encoding, string_columns), keys,
                 info={**info, "delimiter": delim})
@@ -264,7 +270,7 @@ def _stream_part(obj: Any, *, format: str | None, sep: str | None, encoding: str
     if fmt == "parquet":
         return Part(name, lambda part: _parquet_batches(part, opener), info=info)
     if fmt == "jsonl":
-        return Part(name, lambda part: _jsonl_batches(part, data, encoding), info=info, single=True)
+        return Part(name, lambda part: _jsonl_batches(part, opener, encoding), info=info, single=True)
     delim = sep or ("\t" if fmt == "tsv" else ",")
     return Part(name, lambda part: _csv_batches(part, opener, delim, encoding, string_columns), info={**info, "delimiter": delim})
 
@@ -336,17 +342,21 @@ def _parquet_batches(part: Part, open_bytes: Callable[[], Any]) -> Iterator[Any]
 
 
 # ------------------------------------------------------------------------------------------------ JSON lines
-def _jsonl_batches(part: Part, src: Any, encoding: str) -> Iterator[Any]:
-    loaded = _load_jsonl(src, encoding)
+def _jsonl_batches(part: Part, open_bytes: Callable[[], Any], encoding: str) -> Iterator[Any]:
+    """A JSON-lines file, whole (one batch)."""
+    with open_bytes() as fh:
+        data = fh.read()
+    try:
+        loaded = _load_jsonl(data, encoding)
+    except LogSchemaError as err:
+        raise LogSchemaError(f"{part.name!r} {err}") from err
     part.rejected = loaded.rejected
     part.info.update(loaded.info)
     rows = loaded.rows
-    if loaded.lines is not None and len(rows) and np.array_equal(loaded.lines, rows + 1):
+    if loaded.lines is not None and np.array_equal(loaded.lines, rows + 1):
         part.line_offset = 1
-    elif not len(rows):
-        part.line_offset = 1
-    else:
-        part.info["lines"] = dict(zip(rows.tolist(), loaded.lines.tolist())) if loaded.lines is not None else None
+    elif loaded.lines is not None:
+        part.line_map = (rows, loaded.lines)
     yield Batch(_constant_columns(loaded.frame, part.keys), rows)
 
 
@@ -401,7 +411,7 @@ def _csv_batches(part: Part, open_bytes: Callable[[], Any], delim: str, encoding
     part.rejected = out.rejected
     part.info.update(sha256=digest, n_bytes=len(data), parser="exact")
     part.line_offset = None
-    part.info["lines"] = dict(zip(out.rows.tolist(), out.lines.tolist())) if out.lines is not None else None
+    part.line_map = (out.rows, out.lines) if out.lines is not None else None
     _check_binary(out.table, name, encoding)
     for rb, rows in _slices(out.table, out.rows):
         yield Batch(_constant_columns(arrow_to_frame(rb, name), part.keys), rows)
@@ -437,7 +447,7 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
         malformed.append((row.number, row.text))
         return "skip"
 
-    opts = csvread._arrow_options(delim, encoding, list(types), threads=threads, handler=handler)
+    opts = csvread.arrow_options(delim, encoding, list(types), threads=threads, handler=handler)
     opts["convert_options"] = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
                                                    quoted_strings_can_be_null=False)
     failed = None
@@ -512,5 +522,3 @@ def _number_rows(n: int, start: int, skipped: list[int]) -> tuple[np.ndarray, in
             j += 1
     return rows, r
 
-
-_ = (FORMATS, _compression)
