@@ -817,17 +817,12 @@ def write_report(page: str, out: str | Path) -> Path:
 def cmd_report(args: argparse.Namespace) -> int:
     """``kocgraph report``: read the log, build the page, write it atomically."""
     from . import cli
-    from ._jobs import NoUsableDataError, resolve_staff
+    from ._jobs import NoUsableDataError, check_outputs, resolve_staff
     from .exceptions import LogSchemaError
 
     out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InvalidParameterError(
-            f"the output directory {str(out.parent)!r} does not exist; create it or pass --out in an existing "
-            "directory."
-        )
-    if out.is_dir():
-        raise InvalidParameterError(f"--out {str(out)!r} is a directory; pass a file name such as report.html.")
+    # before any reading: the page must go to a regular file in a writable directory, never over an input
+    check_outputs([out], [args.log, args.staff], example="report.html")
     if args.staff is not None and not Path(args.staff).is_file():
         raise LogSchemaError(
             f"staff file {str(args.staff)!r} does not exist. Pass --staff with a text file of staff ids, one per line, "
@@ -860,7 +855,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_report_command(sub: Any, add_log_options: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register ``kocgraph report`` on the CLI's subparsers (called from :mod:`kocgraph.cli`)."""
-    from .cli import _kol_threshold, _positive_int
+    from .cli import _kol_threshold, _positive_int, _seed
 
     r = sub.add_parser(
         "report", help="write one self-contained HTML report (maps, KOCs, routes, communities, backtest)",
@@ -882,6 +877,6 @@ def add_report_command(sub: Any, add_log_options: Callable[[argparse.ArgumentPar
     o.add_argument("--kol-threshold", type=_kol_threshold, default="auto", metavar="N|auto|none",
                    help="exclude accounts with more distinct receivers than N (default: auto)")
     o.add_argument("--no-backtest", action="store_true", help="leave out the backtest (faster on very large logs)")
-    o.add_argument("--rng", type=int, default=0, metavar="SEED",
+    o.add_argument("--rng", type=_seed, default=0, metavar="SEED",
                    help="seed for communities, the map layout, backtest and seeds (default: 0)")
     r.set_defaults(func=cmd_report)
