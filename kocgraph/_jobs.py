@@ -54,6 +54,7 @@ __all__ = [
     "file_sha256",
     "format_top_table",
     "check_read_options",
+    "check_log_name",
     "check_seed",
     "check_bootstrap",
     "check_outputs",
@@ -250,6 +251,17 @@ def check_read_options(opts: Mapping[str, Any]) -> None:
         raise InvalidParameterError(
             f"sep={sep!r} (--sep) must be one character other than a quote or a line break; pass e.g. ',' ';' "
             "or a tab (--sep $'\\t').")
+
+
+def check_log_name(log: Any) -> None:
+    """A ``sample:NAME`` log must name a registered sample (checked before any reading)."""
+    if isinstance(log, str) and log.startswith("sample:"):
+        from .datasets import SAMPLES
+
+        name = log.split(":", 1)[1]
+        if name not in SAMPLES:
+            raise InvalidParameterError(
+                f"sample {name!r} is not in the registry; known samples are {list(SAMPLES)}. See kg.datasets.samples().")
 
 
 def check_seed(rng: Any, flag: str = "--rng") -> int:
@@ -710,6 +722,7 @@ def check_config(cfg: NominateConfig) -> tuple[int, OutputFormat, dict[str, Path
     top = int(cfg.top)
     if top < 1:
         raise InvalidParameterError(f"top={cfg.top!r} must be >= 1; pass e.g. --top 100.")
+    check_log_name(cfg.log)
     check_read_options(cfg.read_options)
     check_seed(cfg.rng)
     check_bootstrap(cfg.bootstrap)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._jobs import NominateConfig, check_config, check_read_options, format_top_table, nominate, read_input, resolve_staff
+from ._jobs import NominateConfig, check_config, check_log_name, check_read_options, format_top_table, nominate, read_input, resolve_staff
 from ._version import __version__
 from .exceptions import InvalidParameterError, KocgraphError, LogSchemaError, NodeNotFoundError, NotComputedError
 
@@ -70,6 +70,7 @@ def load_graph(args: argparse.Namespace) -> Any:
     """Read the log named on the command line (or a bundled sample) into a ShareGraph; the read
     options are checked first (a bad --encoding, --tz or --sep is a usage error before any reading)."""
     opts = read_options(args)
+    check_log_name(str(args.log))
     check_read_options(opts)
     return read_input(str(args.log), opts)
 
