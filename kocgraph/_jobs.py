@@ -495,8 +495,15 @@ def _temp_beside(path: Path) -> Any:
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
     """Write a file atomically: ``write(tmp)`` fills a temporary file in the same directory, which is
     flushed to disk and renamed over ``path`` (``os.replace``). On any error the temporary file is
-    removed and ``path`` is left as it was, so a crash never leaves a half-written file."""
+    removed and ``path`` is left as it was, so a crash never leaves a half-written file. A ``path``
+    that is not a regular file (a device such as /dev/null, a FIFO, a directory, a link to one) is
+    refused with :class:`~kocgraph.InvalidParameterError`, never replaced."""
     path = Path(path)
+    kind = _not_regular(path)
+    if kind is not None:
+        raise InvalidParameterError(
+            f"{str(path)!r} is {kind}, not a regular file; kocgraph replaces only regular files. Write to a file "
+            "name such as kocs.csv.")
     with _temp_beside(path) as tmp:
         write(tmp)
         fd = os.open(tmp, os.O_RDONLY)
@@ -504,6 +511,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
             os.fsync(fd)
         finally:
             os.close(fd)
+        if _not_regular(path) is not None:  # it became one while we wrote: still never replace it
+            raise InvalidParameterError(f"{str(path)!r} is no longer a regular file; nothing was written there.")
         os.replace(tmp, path)
     try:  # make the rename itself durable (best effort: not every file system allows it)
         dfd = os.open(path.parent, os.O_RDONLY)

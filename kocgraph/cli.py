@@ -17,7 +17,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._jobs import NominateConfig, check_config, check_log_name, check_read_options, format_top_table, nominate, read_input, resolve_staff
+from ._jobs import (
+    NominateConfig,
+    check_config,
+    check_log_name,
+    check_read_options,
+    format_top_table,
+    nominate,
+    read_input,
+    resolve_staff,
+)
 from ._version import __version__
 from .exceptions import InvalidParameterError, KocgraphError, LogSchemaError, NodeNotFoundError, NotComputedError
 

@@ -563,3 +563,14 @@ def test_parquet_columns_no_one_type_holds(tmp_path: Path) -> None:
     assert back["big"].tolist()[:2] == [2**64 - 1, 2**63]
     assert back["plain"].tolist()[:2] == [1, 2]
     assert len(notes) == 2 and "'user'" in notes[0] and "'mixed'" in notes[1] and "every digit kept" in notes[0]
+
+
+def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(kg.InvalidParameterError, match=r"is a FIFO \(named pipe\), not a regular file"):
+        _jobs.atomic_write(fifo, lambda tmp: tmp.write_text("x"))
+    (tmp_path / "to_pipe").symlink_to(fifo)
+    with pytest.raises(kg.InvalidParameterError, match="is a link to a FIFO"):
+        _jobs.write_table(pd.DataFrame({"a": [1]}), tmp_path / "to_pipe", "csv")
+    assert stat_is_fifo(fifo) and sorted(os.listdir(tmp_path)) == ["pipe", "to_pipe"]

@@ -134,7 +134,9 @@ def _uint64_ids(tmp: Path) -> None:
 
 
 def _cases() -> list[Case]:
-    toy = lambda t: str(toy_copy(t))  # noqa: E731
+    def toy(t: Path) -> str:
+        return str(toy_copy(t))
+
     return [
         # ---------------------------------------------------------------- 0: ok
         Case("ok_nominate", lambda t: ["nominate", "sample:toy", "--staff-ids", "brand,staff_li", "--top", "3"], 0,
@@ -217,6 +219,8 @@ def _cases() -> list[Case]:
              marks=[pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc (Linux)")]),
         Case("usage_report_tz_bogus", lambda t: ["report", toy(t), "--tz", "Nowhere/City", "--out", str(t / "r.html")],
              2, "is not a time zone"),
+        Case("usage_bench_out_fifo", lambda t: ["bench", "--sizes", "toy", "--out", str(fifo(t, "b.json"))], 2,
+             "is a FIFO", check=_still_fifo("b.json")),
         Case("usage_no_command", lambda t: [], 2, "usage"),
         # ---------------------------------------------------------------- 3: data
         Case("data_missing_log", lambda t: ["nominate", str(t / "nope.csv")], 3, "does not exist"),
