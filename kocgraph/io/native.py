@@ -319,13 +319,14 @@ def _check_target(path: Path, overwrite: bool) -> None:
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         ok = isinstance(manifest, dict) and manifest.get("format") == FORMAT
-    except (OSError, ValueError):
+        own = _save_files(manifest) if ok else set()
+    except (OSError, ValueError, TypeError):
         ok = False
     if not ok:
         raise InvalidParameterError(
             f"kg.write(overwrite=True) replaces only a kocgraph save, and {str(path)!r} is a directory without a "
             f"readable kocgraph {MANIFEST} (it holds {entries[:5]}{' ...' if len(entries) > 5 else ''}). {fix}")
-    foreign = [e for e in entries if e != MANIFEST and e not in _save_files(manifest)]
+    foreign = [e for e in entries if e != MANIFEST and e not in own]
     if foreign:
         raise InvalidParameterError(
             f"{str(path)!r} is a kocgraph save but also holds files kg.write did not write: {foreign[:5]}"
