@@ -817,21 +817,8 @@ def _section_backtest(kg: Any, view: Any, state: dict[str, Any]) -> str:
     out.append('<p class="note">The best value in each column is in bold.'
                + (f" Top {', '.join(_int(k) for k in all_k if k not in ks)} left out: no more than "
                   f"{_plural(n_elig, 'person', 'people')} could be ranked." if len(ks) < len(all_k) else "") + "</p>")
-    if hasattr(kg.pl, "backtest"):
-        def draw(ax: Any) -> Any:
-            res = kg.pl.backtest(view, bt[bt["k"].isin(ks)], ax=ax)
-            ax.set_ylabel("hit rate")
-            ax.set_title("Backtest: hit rate of each method's top k")
-            from matplotlib.ticker import PercentFormatter
-
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-            handles, labels = ax.get_legend_handles_labels()
-            if handles:  # the methods in plain words, beside the bars rather than over them
-                ax.legend(handles, [_METHOD_WORDS.get(t, t) for t in labels], loc="upper left",
-                          bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
-            return res
-
-        uri, _info, err = _plot(draw, (8.0, 4.2))
+    if hasattr(kg.pl, "backtest"):  # kg.pl.backtest names the methods in plain words, legend beside the bars
+        uri, _info, err = _plot(lambda ax: kg.pl.backtest(view, bt[bt["k"].isin(ks)], ax=ax), (8.0, 4.2))
         out.append(_figure(uri, "backtest: hit rate per method", "", err))
     return "".join(out)
 

@@ -88,6 +88,10 @@ _DIRTY_TIMES = st.one_of(
 )
 
 
+#: for tests over dirty_logs: their ids mix integers and text on purpose, which read_log warns about
+MIXED_IDS = pytest.mark.filterwarnings("ignore::kocgraph.exceptions.DataQualityWarning")
+
+
 @st.composite
 def dirty_logs(draw: Any, *, max_events: int = 25) -> pd.DataFrame:
     """Forwarding logs with everything that goes wrong in real exports: null, blank and mixed-type ids,

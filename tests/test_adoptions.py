@@ -152,9 +152,14 @@ def test_errors():
     # nobody follows an earlier adopter: say so, and suggest the direction and directed=False
     with pytest.raises(kg.LogSchemaError, match=r"no forwarding event.*directed=False"):
         kg.read_adoptions(ADOPT, social=SOCIAL.rename(columns={"source": "target", "target": "source"}).iloc[:2])
+    # a column with no valid id is wrong as a whole: say which and why
     with pytest.raises(kg.LogSchemaError, match=r"user column holds \[1\]"):
-        kg.read_adoptions(pd.DataFrame({"user": pd.Series(["a", [1]], dtype=object), "item": "x", "time": [1, 2]}),
+        kg.read_adoptions(pd.DataFrame({"user": pd.Series([[1], [2]], dtype=object), "item": "x", "time": [1, 2]}),
                           social=SOCIAL)
+    # one bad id is one bad row: set aside with its reason
+    g = kg.read_adoptions(pd.concat([ADOPT, pd.DataFrame({"user": pd.Series([[1]], dtype=object), "item": ["x"],
+                                                                     "time": [99]})], ignore_index=True), social=SOCIAL)
+    assert g.meta["read_log"]["rejected_by_reason"] == {"invalid_id": 1}
 
 
 def test_infer_parents_kernel():

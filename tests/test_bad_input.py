@@ -3,11 +3,13 @@ quarantine reason per row; and rows are always conserved (accepted + rejected = 
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from kg_testlib import PROPERTY, PROPERTY_SMALL, T0, dirty_logs
+from kg_testlib import MIXED_IDS, PROPERTY, PROPERTY_SMALL, T0, dirty_logs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,7 +75,7 @@ def test_blank_lines_only_means_no_header(tmp_path):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(kg.LogSchemaError, match=r"does not exist.*Check the path"):
         kg.read_log(tmp_path / "nope.csv")
-    with pytest.raises(kg.LogSchemaError, match="is a directory"):
+    with pytest.raises(kg.LogSchemaError, match="the folder .* holds no log file"):
         kg.read_log(tmp_path)
 
 
@@ -122,7 +124,7 @@ def test_bad_parameters_say_what_and_how():
         kg.read_log(df, source=1)
     with pytest.raises(kg.InvalidParameterError, match=r"both name column 'source'"):
         kg.read_log(df, target="source")
-    with pytest.raises(kg.InvalidParameterError, match=r"got a list; pass a file path"):
+    with pytest.raises(kg.InvalidParameterError, match=r"got a list holding 1 \(int\); a list must hold file paths"):
         kg.read_log([1, 2])
     with pytest.raises(kg.InvalidParameterError, match=r"format='xlsx'"):
         kg.read_log(kg.datasets.toy_path(), format="xlsx")
@@ -136,23 +138,35 @@ def test_bad_parameters_say_what_and_how():
     [([1], r"\[1\] of type list"), (2.5, "2.5 of type float"), (True, "True of type bool"),
      ({"id": 1}, r"\{'id': 1\} of type dict"), (b"raw", "b'raw' of type bytes")],
 )
-def test_wrong_id_types_raise_naming_column_and_value(bad, shown):
+def test_wrong_id_types(bad, shown):
+    # one id of a wrong type is one bad row: set aside as invalid_id, the value kept in the rejected row
     df = _frame(source=pd.Series(["a", bad], dtype=object), target=["b", "c"], item="x", time=[1, 2])
+    g = kg.read_log(df)
+    assert _reasons(g) == {"invalid_id": 1}
+    rej = kg.get.rejected(g)
+    assert rej["row"].tolist() == [1] and repr(rej["source"].iloc[0]) == repr(bad)
+    with pytest.raises(kg.LogSchemaError, match=r"row 1 is invalid: invalid_id"):
+        kg.read_log(df, on_invalid="raise")
+    # a column with no valid id at all is a wrong column: say which and what it holds
+    df = _frame(source=pd.Series([bad, bad], dtype=object), target=["b", "c"], item="x", time=[1, 2])
     with pytest.raises(kg.LogSchemaError, match=rf"the source column holds {shown}.*strings or integers.*astype\(str\)"):
         kg.read_log(df)
 
 
 def test_wrong_typed_columns():
-    # a float column with fractions cannot hold ids
-    with pytest.raises(kg.LogSchemaError, match=r"target column holds non-integer numbers \(e.g. 1.5\)"):
-        kg.read_log(_frame(source=[1.0, 2.0], target=[1.5, 3.0], item="x", time=[1, 2]))
+    # a float column with fractions cannot hold ids: each fraction is a bad row, integral floats are ids
+    g = kg.read_log(_frame(source=[1.0, 2.0], target=[1.5, 3.0], item="x", time=[1, 2]))
+    assert _reasons(g) == {"invalid_id": 1} and g.nodes.index.tolist() == [2, 3]
+    with pytest.raises(kg.LogSchemaError, match=r"target column holds 1.5 of type float"):
+        kg.read_log(_frame(source=[1.0, 2.0], target=[1.5, 3.5], item="x", time=[1, 2]))
     # dates and bools are not ids
     with pytest.raises(kg.LogSchemaError, match=r"item column holds .*Timestamp"):
         kg.read_log(_frame(source=["a", "b"], target=["b", "c"], item=pd.to_datetime([1, 2]), time=[1, 2]))
     with pytest.raises(kg.LogSchemaError, match=r"item column holds .*bool"):
         kg.read_log(_frame(source=["a", "b"], target=["b", "c"], item=[True, False], time=[1, 2]))
-    # integral floats in an object column are integer ids
-    g = kg.read_log(_frame(source=pd.Series(["a", 2.0], dtype=object), target=["b", 2], item="x", time=[1, 2]))
+    # integral floats in an object column are integer ids (here beside text ids: all read as text)
+    with pytest.warns(kg.DataQualityWarning):
+        g = kg.read_log(_frame(source=pd.Series(["a", 2.0], dtype=object), target=["b", 2], item="x", time=[1, 2]))
     assert _reasons(g) == {"self_forward": 1}
     assert g.nodes.index.tolist() == ["a", "b"]
 
@@ -219,6 +233,7 @@ def test_null_times():
     assert _reasons(g) == {"null_time": 1}
 
 
+@MIXED_IDS
 def test_self_forward():
     g = kg.read_log(_frame(source=["a", "b", 7], target=["b", "b", 7], item="x", time=[1, 2, 3]))
     assert _reasons(g) == {"self_forward": 2}
@@ -402,6 +417,7 @@ def test_on_invalid_raise_passes_clean_logs():
 
 # ------------------------------------------------------------------------------------------------ properties
 @PROPERTY
+@MIXED_IDS
 @given(dirty_logs())
 def test_rows_are_conserved_on_dirty_frames(df):
     try:
@@ -421,6 +437,7 @@ def test_rows_are_conserved_on_dirty_frames(df):
 
 
 @PROPERTY_SMALL
+@MIXED_IDS
 @given(dirty_logs(), st.booleans())
 def test_rows_are_conserved_on_dirty_csv_files(tmp_path_factory, df, truncate):
     p = tmp_path_factory.mktemp("dirty") / "log.csv"
@@ -438,3 +455,136 @@ def test_rows_are_conserved_on_dirty_csv_files(tmp_path_factory, df, truncate):
     _check_conserved(g, n)
     if truncate and n:
         assert kg.get.rejected(g).set_index("row").loc[n - 1, "reason"] == "malformed_row"
+
+
+# ------------------------------------------------------------------------------------------------ issue 17: whole files
+def test_files_that_are_not_csv_text_are_named(tmp_path):
+    import zipfile
+
+    xlsx = tmp_path / "book.csv"  # an Excel workbook renamed .csv
+    with zipfile.ZipFile(xlsx, "w") as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(kg.LogSchemaError, match=r"book.csv' is a ZIP archive \(an Excel .xlsx workbook\?\).*CSV UTF-8"):
+        kg.read_log(xlsx)
+    pq = tmp_path / "log.csv"
+    kg.datasets.toy_frame().to_parquet(pq)
+    with pytest.raises(kg.LogSchemaError, match=r"is a Parquet file.*format='parquet'"):
+        kg.read_log(pq)
+    import gzip
+
+    gz = tmp_path / "z.csv"
+    gz.write_bytes(gzip.compress(b"source,target,item,time\na,b,x,1\n"))
+    with pytest.raises(kg.LogSchemaError, match=r"gzip-compressed.*\.gz"):
+        kg.read_log(gz)
+
+
+def test_utf16_text(tmp_path):
+    p = tmp_path / "u16.csv"
+    p.write_bytes("source,target,item,time\n张三,李四,x,1\n".encode("utf-16"))
+    with pytest.raises(kg.LogSchemaError, match=r"UTF-16 text.*encoding='utf-16'"):
+        kg.read_log(p)
+    g = kg.read_log(p, encoding="utf-16")
+    assert g.nodes.index.tolist() == ["张三", "李四"] and g.meta["read_log"]["rows_accepted"] == 1
+
+
+def test_duplicate_column_names(tmp_path):
+    p = tmp_path / "dup.csv"
+    p.write_text("source,target,item,time,time\na,b,x,1,2\n")
+    with pytest.raises(kg.LogSchemaError, match=r"1 column name\(s\) used twice: \['time'\]"):
+        kg.read_log(p)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.table([pa.array(["a"]), pa.array(["b"]), pa.array(["b"]), pa.array([1])], names=["source", "target", "target", "time"])
+    pq.write_table(t, tmp_path / "dup.parquet")
+    with pytest.raises(kg.LogSchemaError, match=r"used twice: \['target'\]"):
+        kg.read_log(tmp_path / "dup.parquet", item=None)
+
+
+def test_bytes_that_are_not_utf8_in_a_non_id_column(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b"source,target,item,time,channel\na,b,x,1,group\nb,c,x,2,gr\xffoup\n")
+    with pytest.raises(kg.LogSchemaError, match=r"not valid utf-8 text.*encoding='gb18030'"):
+        kg.read_log(p)
+
+
+def test_corrupt_parquet(tmp_path):
+    p = tmp_path / "c.parquet"
+    kg.datasets.toy_frame().to_parquet(p)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2] + data[-8:])  # a cut copy: footer kept, middle gone
+    with pytest.raises(kg.LogSchemaError, match=r"c.parquet' is not a readable Parquet file.*re-export"):
+        kg.read_log(p)
+    p.write_bytes(b"PAR1 not really")
+    with pytest.raises(kg.LogSchemaError, match="not a readable Parquet file"):
+        kg.read_log(p)
+
+
+def test_parquet_list_typed_item_column(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.table({"source": ["a", "b"], "target": ["b", "c"], "item": pa.array([["x"], ["y"]]), "time": [1, 2]})
+    pq.write_table(t, tmp_path / "l.parquet")
+    with pytest.raises(kg.LogSchemaError, match=r"item column holds .* strings or integers"):
+        kg.read_log(tmp_path / "l.parquet")
+
+
+def test_parquet_dates_outside_the_nanosecond_range_are_rows(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    times = pa.array([dt.datetime(2026, 1, 1), dt.datetime(3000, 1, 1), dt.datetime(1500, 6, 1)], pa.timestamp("ms"))
+    t = pa.table({"source": ["a", "b", "c"], "target": ["b", "c", "d"], "item": ["x"] * 3, "time": times})
+    pq.write_table(t, tmp_path / "d.parquet")
+    g = kg.read_log(tmp_path / "d.parquet")
+    assert _reasons(g) == {"time_out_of_range": 2}
+    assert g.events["time"].tolist() == [pd.Timestamp("2026-01-01", tz="UTC")]
+    dates = pa.table({"source": ["a", "b"], "target": ["b", "c"], "item": ["x", "x"],
+                      "time": pa.array([dt.date(2026, 1, 2), dt.date(2999, 1, 1)], pa.date32())})
+    pq.write_table(dates, tmp_path / "d32.parquet")
+    g = kg.read_log(tmp_path / "d32.parquet", tz="Asia/Shanghai")
+    assert _reasons(g) == {"time_out_of_range": 1}
+    assert g.events["time"].tolist() == [pd.Timestamp("2026-01-01T16:00:00Z")]
+
+
+def test_jsonl_row_problems_are_quarantined(tmp_path):
+    p = tmp_path / "o.jsonl"
+    rows = [{"source": "a", "target": "b", "item": "x", "time": 1},
+            {"source": {"id": 1}, "target": "c", "item": "x", "time": 2},
+            {"source": "b", "target": ["c"], "item": "x", "time": 3},
+            {"source": "c", "target": "d", "item": "x", "time": 4, "value": "inf"}]
+    p.write_bytes(b"\xef\xbb\xbf" + "\n".join(json.dumps(r) for r in rows).encode() + b"\n")  # with a BOM
+    g = kg.read_log(p)
+    assert _reasons(g) == {"invalid_id": 2, "non_finite_value": 1}
+    assert g.meta["read_log"]["rows_read"] == 4 and g.n_events == 1
+    assert kg.get.rejected(g)[["row", "line", "reason"]].values.tolist() == [
+        [1, 2, "invalid_id"], [2, 3, "invalid_id"], [3, 4, "non_finite_value"]]
+
+
+def test_non_finite_values(tmp_path):
+    p = tmp_path / "v.csv"
+    p.write_text("source,target,item,time,value\na,b,x,1,12.5\nb,c,x,2,inf\nc,d,x,3,-inf\nd,e,x,4,\n")
+    g = kg.read_log(p)
+    assert _reasons(g) == {"non_finite_value": 2}
+    assert g.events["value"].tolist()[0] == 12.5 and np.isnan(g.events["value"].tolist()[1])
+
+
+def test_bad_read_options_are_parameter_errors(tmp_path):
+    p = tmp_path / "ok.csv"
+    p.write_text("source,target,item,time\na,b,x,1\n")
+    with pytest.raises(kg.InvalidParameterError, match=r"encoding='bogus' is not a text encoding"):
+        kg.read_log(p, encoding="bogus")
+    with pytest.raises(kg.InvalidParameterError, match=r"tz='Mars/Base' is not a time zone"):
+        kg.read_log(p, tz="Mars/Base")
+    with pytest.raises(kg.InvalidParameterError, match=r"sep=';;' must be one character"):
+        kg.read_log(p, sep=";;")
+    with pytest.raises(kg.InvalidParameterError, match=r"missing_ids=.*not a string"):
+        kg.read_log(p, missing_ids=(None,))
+
+
+def test_a_missing_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        kg.read_log(tmp_path / "nope.csv")

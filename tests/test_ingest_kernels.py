@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from kg_testlib import PROPERTY
 
 import kocgraph as kg
-from kocgraph._core.graph import _aggregate_edges
+from kocgraph._core.graph import aggregate_edges
 from kocgraph._core.validation import factorize_ids
 from kocgraph.algorithms._sort import stable_argsort
 from kocgraph.io.readers import _duplicated_among
@@ -89,9 +89,9 @@ def test_arrow_factorize_equals_pandas_factorize(a, b, chunks, large_a, large_b)
 def test_arrow_factorize_known_answer():
     # source a, 张三, None, " " ; target 张三, 😀, a -> users a, 张三, " ", 😀 in first-seen order;
     # None and the blank " " are missing (-1)
-    (s, t), users, (sn, tn) = factorize_ids(_arrow_series(["a", "张三", None, " "], 2, False),
-                                            _arrow_series(["张三", "😀", "a", "a"], 1, True))
-    assert list(users) == ["a", "张三", " ", "😀"]
+    got = factorize_ids(_arrow_series(["a", "张三", None, " "], 2, False), _arrow_series(["张三", "😀", "a", "a"], 1, True))
+    (s, t), users, (sn, tn) = got.codes, got.ids, got.missing
+    assert list(users) == ["a", "张三", " ", "😀"] and not any(m.any() for m in got.invalid)
     assert s.tolist() == [0, 1, -1, -1] and t.tolist() == [1, 3, 0, 0]
     assert sn.tolist() == [False, False, True, True] and not tn.any()
 
@@ -107,7 +107,7 @@ def test_repeated_lists_every_duplicate_candidate(rows):
     so the exact comparison among them finds every duplicate that pandas finds over all rows."""
     df = pd.DataFrame(rows, columns=["s", "t", "i", "time"], dtype=np.int64)
     cols = [df[c].to_numpy() for c in df.columns]
-    e = _aggregate_edges(*cols, 4, 3)
+    e = aggregate_edges(*cols, 4, 3)
     expected = np.flatnonzero(df.duplicated(["s", "t", "i"], keep=False).to_numpy())
     assert e.repeated.tolist() == expected.tolist()
     assert np.array_equal(_duplicated_among(cols, e.repeated), df.duplicated(keep="first").to_numpy())
@@ -116,7 +116,7 @@ def test_repeated_lists_every_duplicate_candidate(rows):
 def test_duplicated_among_known_answer():
     # rows 0 and 2 are equal, row 3 repeats row 1's (s, t, i) at another time: only row 2 is a duplicate
     cols = [np.array([0, 1, 0, 1]), np.array([1, 2, 1, 2]), np.array([0, 0, 0, 0]), np.array([5, 6, 5, 7])]
-    e = _aggregate_edges(*cols, 3, 1)
+    e = aggregate_edges(*cols, 3, 1)
     assert e.repeated.tolist() == [0, 1, 2, 3]
     assert _duplicated_among(cols, e.repeated).tolist() == [False, False, True, False]
     # dropping the duplicate: edge (0, 1) keeps one forward of its one item, at the same time
@@ -147,7 +147,7 @@ def test_aggregate_edges_known_answer():
     # edges sorted by (source, target): (0,1) with 3 forwards, 2 items, times 2..9; (2,0) with 1
     src, tgt = np.array([0, 0, 0, 2]), np.array([1, 1, 1, 0])
     item, t = np.array([0, 0, 1, 1]), np.array([5, 2, 9, 1])
-    eidx, es, et, n_fw, n_it, first, last, repeated = _aggregate_edges(src, tgt, item, t, 3, 2)
+    eidx, es, et, n_fw, n_it, first, last, repeated = aggregate_edges(src, tgt, item, t, 3, 2)
     assert eidx.tolist() == [0, 0, 0, 1]
     assert es.tolist() == [0, 2] and et.tolist() == [1, 0]
     assert n_fw.tolist() == [3, 1] and n_it.tolist() == [2, 1]
@@ -160,7 +160,7 @@ def test_aggregate_edges_known_answer():
                 min_size=1, max_size=60))
 def test_aggregate_edges_equals_pandas_groupby(rows):
     df = pd.DataFrame(rows, columns=["s", "t", "i", "time"])
-    eidx, es, et, n_fw, n_it, first, last, _ = _aggregate_edges(
+    eidx, es, et, n_fw, n_it, first, last, _ = aggregate_edges(
         df.s.to_numpy(np.int64), df.t.to_numpy(np.int64), df.i.to_numpy(np.int64), df.time.to_numpy(np.int64), 6, 4)
     ref = df.groupby(["s", "t"]).agg(n_fw=("i", "size"), n_it=("i", "nunique"), first=("time", "min"),
                                      last=("time", "max")).reset_index()

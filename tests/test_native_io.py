@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from kg_testlib import PROPERTY_SMALL, dirty_logs, forward_logs
+from kg_testlib import MIXED_IDS, PROPERTY_SMALL, dirty_logs, forward_logs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,16 +75,22 @@ def test_ids_of_every_kind_round_trip(tmp_path):
         "item": pd.Series(["海报", 7, 7, "📦", "x", "x"], dtype=object),
         "time": [1, 2, 3, 4, 5, 6],
     })
-    g = kg.read_log(df)
+    with pytest.warns(kg.DataQualityWarning, match="mix integer and text ids"):
+        g = kg.read_log(df)  # integer and text ids mixed: every id is its text (1 and "1" are one user)
     kg.tl.cascades(g)
     b = roundtrip(g, tmp_path)
     assert_same_graph(g, b)
-    assert b.nodes.index.tolist() == ["张三", 1, "😀🎉", 2**63 - 1, "00123", "李四", "1", 2**63 - 2, "x",
+    # row 1 (1 -> "1") is now a self-forward, so "1" has no event left
+    assert b.nodes.index.tolist() == ["张三", "😀🎉", str(2**63 - 1), "00123", "李四", str(2**63 - 2), "x",
                                       "12345678901234567890"]
-    assert b.items.index.tolist() == ["海报", 7, "📦", "x"]
+    assert b.items.index.tolist() == ["海报", "7", "📦", "x"]
+    # one type throughout: ids keep their type, huge integers exact
+    g = kg.read_log(pd.DataFrame({"source": [1, 2**63 - 1], "target": [2, 3], "item": "x", "time": [1, 2]}))
+    assert roundtrip(g, tmp_path, "ints").nodes.index.tolist() == [1, 2**63 - 1, 2, 3]
     # the rejected row (a self-forward) keeps its values and types
     assert kg.get.rejected(b)[["row", "reason", "source", "time"]].to_dict("records") == \
-        [{"row": 5, "reason": "self_forward", "source": "a", "time": 6}]
+        [{"row": 1, "reason": "self_forward", "source": 1, "time": 2},
+         {"row": 5, "reason": "self_forward", "source": "a", "time": 6}]
 
 
 def test_integer_and_unsigned_ids_round_trip(tmp_path):
@@ -130,6 +136,7 @@ def test_round_trip_property_clean_logs(tmp_path_factory, df):
 
 
 @PROPERTY_SMALL
+@MIXED_IDS
 @given(dirty_logs())
 def test_round_trip_property_dirty_logs(tmp_path_factory, df):
     g = kg.read_log(df)

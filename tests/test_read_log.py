@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from kg_testlib import PROPERTY, T0, dirty_logs, forward_logs
+from kg_testlib import MIXED_IDS, PROPERTY, T0, dirty_logs, forward_logs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -180,11 +180,18 @@ def test_tz_aware_and_naive_datetime_columns():
     g = kg.read_log(_frame(source=["a", "b"], target=["b", "c"], item="x", time=naive), tz="Asia/Shanghai")
     assert g.events["time"].iloc[0] == pd.Timestamp("2026-01-01T00:00:00Z")
     assert g.meta["read_log"]["time"]["naive_localized_as"] == "Asia/Shanghai"
-    # a nonexistent local time (DST gap) is quarantined, not shifted
-    gap = pd.to_datetime(["2026-03-08 02:30", "2026-03-08 04:00"])
-    g = kg.read_log(_frame(source=["a", "b"], target=["b", "c"], item="x", time=gap), tz="America/New_York")
-    assert g.meta["read_log"]["rejected_by_reason"] == {"null_time": 1}
+    # a nonexistent local time (DST gap) and an ambiguous one (DST overlap) are quarantined with
+    # their own reasons, not shifted and not called missing
+    gap = pd.to_datetime(["2026-03-08 02:30", "2026-03-08 04:00", "2026-11-01 01:30"])
+    g = kg.read_log(_frame(source=["a", "b", "c"], target=["b", "c", "d"], item="x", time=gap), tz="America/New_York")
+    assert g.meta["read_log"]["rejected_by_reason"] == {"nonexistent_local_time": 1, "ambiguous_local_time": 1}
     assert g.n_events == 1
+    # the same rule for naive strings, whichever parser reads them
+    for texts in (["2026-03-08T02:30:00", "2026-03-08T04:00:00", "2026-11-01T01:30:00"],
+                  ["8 March 2026 02:30", "8 March 2026 04:00", "1 November 2026 01:30"]):
+        g = kg.read_log(_frame(source=["a", "b", "c"], target=["b", "c", "d"], item="x", time=texts),
+                        tz="America/New_York")
+        assert g.meta["read_log"]["rejected_by_reason"] == {"nonexistent_local_time": 1, "ambiguous_local_time": 1}
 
 
 def test_parquet_timestamps_and_ints(tmp_path):
@@ -261,10 +268,24 @@ def test_integer_ids_with_missing_values_stay_integers():
     assert g.meta["read_log"]["rejected_by_reason"] == {"null_source": 1}
 
 
-def test_mixed_int_and_str_ids_are_distinct():
-    g = kg.read_log(_frame(source=pd.Series([1, "1", "a"], dtype=object),
-                           target=pd.Series(["a", "b", 1], dtype=object), item="x", time=[1, 2, 3]))
-    assert g.nodes.index.tolist() == [1, "1", "a", "b"]
+def test_mixed_int_and_str_ids_are_one_id_with_a_warning(tmp_path):
+    # 1 and "1" print the same: they are one user, read as the text "1", and a warning says so
+    with pytest.warns(kg.DataQualityWarning, match=r"mix integer and text ids.*7 and '7' are one user"):
+        g = kg.read_log(_frame(source=pd.Series([1, "1", "a"], dtype=object),
+                               target=pd.Series(["a", "b", 1], dtype=object), item="x", time=[1, 2, 3]))
+    assert g.nodes.index.tolist() == ["1", "a", "b"]
+    assert g.meta["read_log"]["ids_as_text"] == {"users": 1}
+    # a Parquet log with integer sources and text targets keeps its chains whole
+    df = pd.DataFrame({"source": [7, 8], "target": ["8", "9"], "item": "x", "time": [1, 2]})
+    df.to_parquet(tmp_path / "m.parquet")
+    with pytest.warns(kg.DataQualityWarning):
+        g = kg.read_log(tmp_path / "m.parquet")
+    assert g.nodes.index.tolist() == ["7", "8", "9"]
+    kg.tl.cascades(g)
+    assert int(g.items.loc["x", "depth"]) == 2
+    # one type throughout: no warning, ids as given
+    g = kg.read_log(_frame(source=[1, 2], target=[2, 3], item="x", time=[1, 2]))
+    assert g.nodes.index.tolist() == [1, 2, 3] and "ids_as_text" not in g.meta["read_log"]
 
 
 def test_ids_are_stripped_of_nothing_but_blank_ids_are_null():
@@ -294,6 +315,7 @@ def test_jsonl_nested_values_are_reported(tmp_path):
 
 
 @PROPERTY
+@MIXED_IDS
 @given(dirty_logs(), st.sampled_from(["duplicate", "strings", "reversed"]))
 def test_the_frames_index_plays_no_part(df, kind):
     idx = {"duplicate": [7] * len(df), "strings": [f"r{i}" for i in range(len(df))],

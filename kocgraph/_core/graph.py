@@ -165,7 +165,7 @@ class ShareGraph:
 
         # edges, sorted by (source, target): their order is the CSR data order
         if edges is None:
-            edges = _aggregate_edges(src, tgt, item, time_ns, n_users, len(item_ids))
+            edges = aggregate_edges(src, tgt, item, time_ns, n_users, len(item_ids))
         eidx, e_src, e_tgt, n_fw, n_it, first, last, _ = edges
 
         ucat = pd.CategoricalDtype(users, ordered=False)
@@ -295,52 +295,56 @@ class ShareGraph:
         return A
 
     def to_igraph(self) -> igraph.Graph:
-        """A directed igraph view, built once and cached: vertex ``i`` is user code ``i``, edge ``j`` is
-        row ``j`` of ``g.edges`` (attributes ``n_forwards``; vertex attribute ``name`` is the user id as str).
+        """A directed igraph view: vertex ``i`` is user code ``i`` (attribute ``name``: the user id as
+        str), edge ``j`` is row ``j`` of ``g.edges``, and every column of ``g.nodes`` and ``g.edges`` is a
+        vertex or edge attribute, ``g.items`` the graph attribute ``items`` (``{item: {column: value}}``).
+
+        The topology is built once and cached; each call sets the attributes afresh from the current
+        tables. Values are plain Python (see :mod:`kocgraph.io.export`); a missing number is ``nan``,
+        a missing label ``None``.
 
         Examples
         --------
         >>> import kocgraph as kg
-        >>> kg.datasets.toy().to_igraph().ecount()
-        24
+        >>> g = kg.datasets.toy()
+        >>> kg.tl.cascades(g)
+        >>> G = g.to_igraph()
+        >>> G.ecount(), G.vs.find(name="alice")["reach"]
+        (24, 16)
         """
         if self._igraph is None:
             import igraph as ig
 
             ge = ig.Graph(n=self.n_users, directed=True)
             ge.add_edges(np.column_stack([self._codes.edge_src, self._codes.edge_tgt]))
-            ge.es["n_forwards"] = self.edges["n_forwards"].to_numpy().tolist()
             ge.vs["name"] = [str(u) for u in self.nodes.index]
             self._igraph = ge
-        return self._igraph
+        from ..io.export import refresh_igraph
+
+        return refresh_igraph(self, self._igraph)
 
     def to_networkx(self, *, weight: str = "n_forwards") -> nx.DiGraph:
-        """A networkx DiGraph keyed by user id, edge attribute ``weight`` from ``g.edges[weight]``.
+        """A networkx DiGraph keyed by user id, with every column of ``g.nodes`` on the nodes, every
+        column of ``g.edges`` on the edges (plus ``weight`` from ``g.edges[weight]``), and ``g.items``
+        as the graph attribute ``items`` (``{item: {column: value}}``).
 
-        Meant for cross-checks and small graphs; it is slow beyond a few 100k edges.
+        Values are plain Python that networkx and GraphML accept; a missing value is left out of that
+        node's or edge's attributes (see :mod:`kocgraph.io.export`). Meant for cross-checks, small
+        graphs and export; it is slow beyond a few 100k edges. ``kg.write(g, "map.graphml")`` writes
+        the same to a file for Gephi.
 
         Examples
         --------
         >>> import kocgraph as kg
-        >>> G = kg.datasets.toy().to_networkx()
-        >>> G.number_of_edges()
-        24
+        >>> g = kg.datasets.toy()
+        >>> kg.tl.cascades(g)
+        >>> G = g.to_networkx()
+        >>> G.number_of_edges(), G.nodes["alice"]["reach"], G.graph["items"]["poster"]["size"]
+        (24, 16, 10)
         """
-        import networkx as nx
+        from ..io.export import to_networkx
 
-        if weight not in self.edges.columns:
-            raise InvalidParameterError(
-                f"weight={weight!r} is not a column of g.edges; columns are {list(self.edges.columns)}. "
-                "Pass weight='n_forwards' or a column a kg.tl tool has written."
-            )
-        G = nx.DiGraph()
-        G.add_nodes_from(self.nodes.index)
-        w = self.edges[weight].to_numpy()
-        ids = self.nodes.index
-        G.add_weighted_edges_from(
-            zip(ids[self._codes.edge_src], ids[self._codes.edge_tgt], w.tolist()), weight="weight"
-        )
-        return G
+        return to_networkx(self, weight)
 
     # ------------------------------------------------------------------ new graphs
     def _select_events(self, mask: np.ndarray, why: dict[str, Any]) -> ShareGraph:
@@ -502,7 +506,7 @@ class ShareGraph:
 
 
 class EdgeTable(NamedTuple):
-    """Events grouped into edges (see :func:`_aggregate_edges`)."""
+    """Events grouped into edges (see :func:`aggregate_edges`)."""
 
     eidx: np.ndarray  #: edge of each event
     src: np.ndarray  #: int32 edge sources (edges sorted by source, then target)
@@ -524,7 +528,7 @@ class EdgeTable(NamedTuple):
                              repeated=np.empty(0, dtype=np.int64))
 
 
-def _aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns: np.ndarray, n_users: int,
+def aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns: np.ndarray, n_users: int,
                      n_items: int) -> EdgeTable:
     """Events grouped into edges by one stable sort on (source, target).
 

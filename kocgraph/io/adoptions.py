@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.validation import check_columns, factorize_ids, normalize_id_column, parse_time
+from .._core.validation import check_columns, factorize_ids, parse_time
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
-from .readers import load_table
+from .tables import load_table
 
 __all__ = ["read_adoptions", "infer_parents"]
 
@@ -83,14 +83,15 @@ def _load(obj: Any, what: str, id_columns: list[str]) -> pd.DataFrame:
         return obj
     if isinstance(obj, (str, os.PathLike)):
         # ids are text in a file (20-digit openids overflow int64; leading zeros matter)
-        df, malformed, info = load_table(obj, string_columns=id_columns, on_invalid="raise")
-        if malformed:
-            line, text = malformed[0]
+        got = load_table(obj, string_columns=id_columns)
+        if got.rejected:
+            first = got.rejected[0]
             raise LogSchemaError(
-                f"the {what} file {str(obj)!r} has {len(malformed)} line(s) that do not split into the header's "
-                f"columns, e.g. line {line}: {text!r}. Fix or remove them (a truncated export?)."
+                f"the {what} file {str(obj)!r} has {len(got.rejected)} record(s) that do not split into the "
+                f"header's columns, e.g. line {first.line}: {first.text[:200]!r} ({first.reason}). Fix or remove "
+                "them (a truncated export?)."
             )
-        return df
+        return got.frame
     raise InvalidParameterError(f"{what} must be a DataFrame or a file path, got {type(obj).__name__}.")
 
 
@@ -150,16 +151,18 @@ def read_adoptions(
     check_columns(list(soc.columns), {"social_source": social_source, "social_target": social_target},
                   {"social_source", "social_target"}, where="kg.read_adoptions")
     n = len(ad)
-    ucol = normalize_id_column(ad[user], "user")
-    ss = normalize_id_column(soc[social_source], "social_source")
-    st = normalize_id_column(soc[social_target], "social_target")
-    if len({str(ucol.dtype), str(ss.dtype), str(st.dtype)}) > 1:
-        ucol, ss, st = ucol.astype(object), ss.astype(object), st.astype(object)
-    (u_codes, s_codes, t_codes), users, (unull, snull, tnull) = factorize_ids(ucol, ss, st, roles=("user", "social_source", "social_target"))
-    (i_codes,), item_ids, (inull,) = factorize_ids(normalize_id_column(ad[item], "item"), roles=("item",))
+    uid = factorize_ids(ad[user], soc[social_source], soc[social_target],
+                        roles=("user", "social_source", "social_target"))
+    u_codes, s_codes, t_codes = uid.codes
+    users = uid.ids
+    unull, snull, tnull = (m | bad for m, bad in zip(uid.missing, uid.invalid))
+    iid = factorize_ids(ad[item], roles=("item",))
+    (i_codes,), item_ids, inull = iid.codes, iid.ids, iid.missing[0]
+    invalid = uid.invalid[0] | iid.invalid[0]
+    unull = unull & ~invalid
     tns, treason, tinfo = parse_time(ad[time], unit=time_unit, tz=tz)
     reasons = np.full(n, "", dtype=object)
-    for mask, name in ((unull, "null_user"), (inull, "null_item"), (treason > 0, "bad_time")):
+    for mask, name in ((unull, "null_user"), (inull, "null_item"), (invalid, "invalid_id"), (treason > 0, "bad_time")):
         reasons[(reasons == "") & mask] = name
     ok = reasons == ""
     # repeated (user, item): keep the earliest adoption

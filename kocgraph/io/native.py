@@ -188,7 +188,7 @@ def _rejected_in(path: Path, kinds: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = False, format: str | None = None) -> None:
     """Save a graph, with every result, to a directory (Parquet tables + ``manifest.json``).
 
     The save is written to a temporary directory beside ``path`` and swapped into place, so a crash
@@ -201,6 +201,10 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
     and left untouched. The new save is swapped in by one atomic exchange where the system allows
     it (Linux ``renameat2``), else by two renames; the old save is deleted only afterwards.
 
+    A path ending in ``.graphml`` or ``.gexf`` (or ``format="graphml"``/``"gexf"``) writes one file
+    for Gephi instead: the people and links with every column
+    (:func:`kocgraph.io.export.write_graph`); ``format="kocgraph"`` forces the directory.
+
     Examples
     --------
     >>> import kocgraph as kg, tempfile, os
@@ -212,6 +216,10 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
     True
     """
     g = check_graph(g, "kg.write")
+    from .export import export_format, write_graph  # GraphML / GEXF for Gephi, chosen by suffix or format=
+
+    if (fmt := export_format(path, format)) is not None:
+        return write_graph(g, path, format=fmt, overwrite=overwrite)
     path = Path(path)
     _check_target(path, overwrite)
     try:

@@ -1,210 +1,22 @@
-"""Reading forwarding logs (CSV/TSV, Parquet, JSON lines, DataFrame) into a :class:`ShareGraph`."""
+"""``kg.read_log``: a forwarding log (a file or a DataFrame) into a validated :class:`ShareGraph`."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .._core.graph import ShareGraph, _aggregate_edges
-from ..algorithms._parallel import side_by_side
-from .._core.validation import (
-    REASON_CODES,
-    REASONS,
-    check_columns,
-    factorize_ids,
-    normalize_id_column,
-    parse_time,
-    parse_value,
-)
+from .._core.graph import ShareGraph, aggregate_edges
+from .._core.validation import REASON_CODES, REASONS, check_columns, check_tz
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
+from .ingest import Ingest
+from .sources import RESTART, parts_of
 
-__all__ = ["read_log", "load_table"]
+__all__ = ["read_log"]
 
 _AUTO: Any = "__auto__"
-_OPTIONAL = ("event_type", "channel", "value")
-_FORMATS = ("csv", "tsv", "parquet", "jsonl")
-
-
-def _infer_format(path: Path, fmt: str | None) -> str:
-    if fmt is not None:
-        check_choice("format", fmt, _FORMATS, where="kg.read_log")
-        return fmt
-    name = path.name.lower()
-    for suf in (".gz", ".bz2", ".zst", ".xz"):
-        if name.endswith(suf):
-            name = name[: -len(suf)]
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    if name.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
-    if name.endswith((".tsv", ".tab")):
-        return "tsv"
-    return "csv"
-
-
-def load_table(
-    path: str | os.PathLike[str],
-    *,
-    format: str | None = None,
-    string_columns: list[str] = (),  # type: ignore[assignment]
-    sep: str | None = None,
-    encoding: str = "utf-8",
-    on_invalid: str = "quarantine",
-) -> tuple[pd.DataFrame, list[tuple[int | None, str]], dict[str, Any]]:
-    """Read a file into a DataFrame (pyarrow-backed columns where possible).
-
-    Returns ``(frame, malformed, info)``; ``malformed`` lists ``(data_row_number, text)`` of lines the
-    CSV parser could not split into the header's columns.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise LogSchemaError(f"log file {str(path)!r} does not exist. Check the path (cwd is {os.getcwd()!r}).")
-    if path.is_dir():
-        raise LogSchemaError(f"{str(path)!r} is a directory; pass a log file (CSV, TSV, Parquet or JSON lines).")
-    if path.stat().st_size == 0:
-        raise LogSchemaError(
-            f"the log file {str(path)!r} is empty (0 bytes): there is no header and no row. "
-            "Check that the export finished, or pass a file with a header line."
-        )
-    fmt = _infer_format(path, format)
-    info: dict[str, Any] = {"path": str(path), "format": fmt}
-    malformed: list[tuple[int | None, str]] = []
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(path)
-        return _arrow_to_frame(table), malformed, info
-    if fmt == "jsonl":
-        info["first_data_line"] = 1
-        try:
-            try:
-                df = pd.read_json(path, lines=True, dtype=False, encoding=encoding)
-            except UnicodeDecodeError:
-                raise
-            except ValueError as err:
-                # a damaged file (e.g. a truncated last line): parse line by line to set bad lines aside
-                df = _read_jsonl_lenient(path, encoding, malformed)
-                if df is None:
-                    raise LogSchemaError(
-                        f"{str(path)!r} is not valid JSON lines ({err}). Each line must be one JSON object."
-                    ) from err
-        except UnicodeDecodeError as err:
-            raise LogSchemaError(
-                f"{str(path)!r} is not valid {encoding} text ({err}). Pass the file's encoding, "
-                "e.g. encoding='gb18030' for Chinese exports, to kg.read_log (or --encoding)."
-            ) from err
-        return df, malformed, info
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    delim = sep or ("\t" if fmt == "tsv" else ",")
-
-    def handler(row: Any) -> str:
-        # set the line aside in both modes: _build raises on it (with its line number) under "raise"
-        malformed.append((row.number, row.text))
-        return "skip"
-
-    try:
-        col_types = {c: pa.string() for c in string_columns}
-
-        def _read(threads: bool) -> Any:
-            return pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads, block_size=1 << 24),
-                parse_options=pacsv.ParseOptions(delimiter=delim, invalid_row_handler=handler),
-                convert_options=pacsv.ConvertOptions(column_types=col_types, strings_can_be_null=True),
-            )
-
-        table = _read(True)
-        if malformed and any(r is None for r, _ in malformed):
-            # parallel parsing does not know line numbers: re-read the (rare) damaged file serially
-            malformed.clear()
-            table = _read(False)
-    except pa.ArrowInvalid as err:
-        msg = str(err)
-        if "UTF8" in msg or "utf8" in msg.lower() or "decode" in msg.lower():
-            raise LogSchemaError(
-                f"{str(path)!r} is not valid {encoding} text ({msg.splitlines()[0]}). Pass the file's encoding, "
-                "e.g. encoding='gb18030' for Chinese exports from Excel, to kg.read_log (or --encoding)."
-            ) from err
-        if "Empty CSV" in msg:
-            header = _lone_header(path, encoding, delim)
-            if header:  # a header line with no newline and no row: an empty log
-                info["delimiter"] = delim
-                info["first_data_line"] = 2
-                return pd.DataFrame({c: pd.Series([], dtype=object) for c in header}), malformed, info
-            raise LogSchemaError(f"the log file {str(path)!r} has no header line. Add one naming the columns.") from err
-        if on_invalid == "raise" and "Expected" in msg:
-            raise LogSchemaError(
-                f"{str(path)!r}: a line does not split into the header's columns ({msg.splitlines()[0]}). "
-                "Fix or remove that line, or pass on_invalid='quarantine' to set it aside."
-            ) from err
-        raise LogSchemaError(f"could not parse {str(path)!r} as {fmt.upper()}: {msg.splitlines()[0]}") from err
-    except UnicodeDecodeError as err:  # pragma: no cover - pyarrow reports ArrowInvalid
-        raise LogSchemaError(f"{str(path)!r} is not valid {encoding} text. Pass encoding='gb18030'.") from err
-    info["delimiter"] = delim
-    info["first_data_line"] = 2
-    return _arrow_to_frame(table), malformed, info
-
-
-def _lone_header(path: Path, encoding: str, delim: str) -> list[str] | None:
-    """Column names of a file that holds one header line and nothing else (else None)."""
-    import csv
-
-    try:
-        text = path.read_text(encoding=encoding)
-    except (UnicodeDecodeError, LookupError):
-        return None
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if len(lines) != 1:
-        return None
-    return next(csv.reader([lines[0]], delimiter=delim))
-
-
-def _read_jsonl_lenient(path: Path, encoding: str, malformed: list[tuple[int | None, str]]) -> pd.DataFrame | None:
-    """Parse JSON lines one by one (only for damaged files), collecting the lines that are not JSON
-    objects in ``malformed`` as ``(line number, text)``; None when no line parses."""
-    import json
-
-    import bz2
-    import gzip
-    import lzma
-
-    opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower(), open)
-    if path.suffix.lower() == ".zst":  # pragma: no cover - needs the zstandard package
-        import zstandard
-
-        def opener(p: Path, mode: str, encoding: str) -> Any:
-            import io
-
-            return io.TextIOWrapper(zstandard.open(p, "rb"), encoding=encoding)
-
-    good: list[Any] = []
-    with opener(path, "rt", encoding=encoding) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                obj = None
-            if isinstance(obj, dict):
-                good.append(obj)
-            else:
-                malformed.append((lineno, line.rstrip("\r\n")))
-    if not good:
-        malformed.clear()
-        return None
-    return pd.DataFrame.from_records(good)
-
-
-def _arrow_to_frame(table: Any) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(pd.arrays.ArrowExtensionArray(table.column(name)), copy=False)
-                         for name in table.column_names})
 
 
 def read_log(
@@ -221,6 +33,7 @@ def read_log(
     time_unit: Literal["auto", "s", "ms", "us", "ns"] = "auto",
     tz: str = "UTC",
     on_invalid: Literal["quarantine", "raise"] = "quarantine",
+    missing_ids: tuple[str, ...] | list[str] = (),
     format: Literal["csv", "tsv", "parquet", "jsonl"] | None = None,
     sep: str | None = None,
     encoding: str = "utf-8",
@@ -232,30 +45,55 @@ def read_log(
     Parameters
     ----------
     data
-        A path to a CSV/TSV, Parquet or JSON-lines file, or a pandas DataFrame.
-    source, target, item, time
-        The log's column names for the canonical columns. ``item=None`` puts every event in one item
-        ``"*"``; ``time=None`` uses the row order as the time order.
-    event_type, channel, value
-        Optional columns (view/share/purchase/signup; moments/group/chat; order amount). By default a
-        column with the canonical name is used when present; pass ``None`` to ignore it.
+        A path to a CSV/TSV, Parquet or JSON-lines file (optionally ``.gz``/``.bz2``/``.xz``), or a
+        pandas DataFrame.
+    source
+        The log's column of the user who forwarded.
+    target
+        The log's column of the user who received.
+    item
+        The log's column of the content forwarded; ``None`` puts every event in one item ``"*"``.
+    time
+        The log's column of the event time; ``None`` uses the row order as the time order.
+    event_type
+        Optional column of view/share/purchase/signup. By default a column named ``event_type`` is
+        used when present; ``None`` ignores it.
+    channel
+        Optional column of moments/group/chat (default as for ``event_type``).
+    value
+        Optional column of order amounts (default as for ``event_type``).
     time_unit
         Unit of epoch-number times. ``"auto"`` detects it from the magnitude (< 1e10 seconds, < 1e13
         milliseconds, < 1e16 microseconds, else nanoseconds); rows whose magnitude disagrees with the
         column's majority unit are rejected as ``mixed_epoch_units``.
     tz
-        Time zone of naive date-times (e.g. ``"Asia/Shanghai"``); every time becomes UTC.
+        Time zone of naive date-times (e.g. ``"Asia/Shanghai"``); every time becomes UTC. A local time
+        that does not exist (skipped by a daylight-saving change) is rejected as
+        ``nonexistent_local_time``, one that exists twice as ``ambiguous_local_time``.
     on_invalid
         ``"quarantine"`` (default) sets bad rows aside with a reason each (see :func:`kocgraph.get.rejected`);
         ``"raise"`` raises :class:`~kocgraph.LogSchemaError` at the first bad row, with its number.
-    format, sep, encoding
-        File format (inferred from the extension), CSV delimiter, and text encoding (e.g. ``"gb18030"``).
+    missing_ids
+        Id texts that mean "no id" (e.g. ``("NA", "null")``). By default only an empty (or all-blank)
+        cell is a missing id: ``NA``, ``null`` or ``nan`` are ids like any other, kept exactly.
+    format
+        File format: ``"csv"``, ``"tsv"``, ``"parquet"`` or ``"jsonl"``; inferred from the suffix.
+    sep
+        The CSV delimiter (one character; ``","``, or a tab for ``.tsv``).
+    encoding
+        Text encoding of CSV/JSON files (e.g. ``"gb18030"``, ``"utf-16"``).
 
     Returns
     -------
     ShareGraph
-        With the ingest report in ``g.meta["read_log"]``: rows read, accepted, rejected by reason;
-        accepted + rejected always equals rows read.
+        With the ingest report in ``g.meta["read_log"]``: rows read, accepted, rejected by reason,
+        and for files the SHA-256 of the bytes read; accepted + rejected always equals rows read.
+
+    Notes
+    -----
+    Ids come back exactly as given. When a log mixes integer and text ids (``7`` and ``"7"``), every
+    id is read as its text, so the two are one user; a :class:`~kocgraph.DataQualityWarning` says so and
+    ``g.meta["read_log"]["ids_as_text"]`` counts the integer ids turned into text.
 
     Examples
     --------
@@ -270,196 +108,227 @@ def read_log(
     """
     check_choice("on_invalid", on_invalid, ("quarantine", "raise"), where="kg.read_log")
     check_choice("time_unit", time_unit, ("auto", "s", "ms", "us", "ns"), where="kg.read_log")
+    check_tz(tz, where="kg.read_log")
     for nm, v in (("source", source), ("target", target)):
         if not isinstance(v, str):
             raise InvalidParameterError(f"{nm}={v!r} must be a column name (str); pass e.g. {nm}='from_user'.")
-    malformed: list[tuple[int | None, str]] = []
-    info: dict[str, Any] = {}
-    if isinstance(data, pd.DataFrame):
-        df = data
-        info["input"] = "DataFrame"
-    elif isinstance(data, (str, os.PathLike)):
-        id_cols = [c for c in (source, target, item) if c is not None]
-        df, malformed, info = load_table(
-            data, format=format, string_columns=id_cols, sep=sep, encoding=encoding, on_invalid=on_invalid
-        )
-    else:
-        raise InvalidParameterError(
-            f"kg.read_log got a {type(data).__name__}; pass a file path (CSV, TSV, Parquet, JSON lines) "
-            "or a pandas DataFrame."
-        )
-    mapping: dict[str, Any] = {"source": source, "target": target, "item": item, "time": time}
-    for opt, given in (("event_type", event_type), ("channel", channel), ("value", value)):
-        if given is _AUTO:
-            mapping[opt] = opt if opt in [str(c) for c in df.columns] else None
-        else:
-            mapping[opt] = given
-    check_columns(list(df.columns), mapping, {"source", "target"}, where="kg.read_log")
+    missing = _check_missing_ids(missing_ids)
+    _check_sep(sep)
+    id_cols = [c for c in (source, target, item) if c is not None]
+    parts = parts_of(data, format=format, sep=sep, encoding=_check_encoding(encoding), string_columns=id_cols)
+    given = {"source": source, "target": target, "item": item, "time": time,
+             "event_type": event_type, "channel": channel, "value": value}
     if source == target:
         raise InvalidParameterError(f"source and target both name column {source!r}; they must differ.")
-    return _build(df, mapping, malformed, info, time_unit=time_unit, tz=tz, on_invalid=on_invalid)
+    ingest, mapping = _stream(parts, given, time_unit=time_unit, tz=tz, missing=missing)
+    return _build(ingest, parts, mapping, on_invalid=on_invalid, tz=tz)
 
 
-def _is_string(s: pd.Series) -> bool:
-    return s.dtype == object or isinstance(s.dtype, pd.StringDtype) or (
-        isinstance(s.dtype, pd.ArrowDtype) and str(s.dtype.pyarrow_dtype) in ("string", "large_string")
-    )
+def _stream(parts: list[Any], given: dict[str, Any], *, time_unit: str, tz: str,
+            missing: tuple[str, ...]) -> tuple[Ingest, dict[str, Any]]:
+    """Feed every batch of every part to one :class:`Ingest` (the first batch fixes the columns)."""
+    ingest: Ingest | None = None
+    mapping: dict[str, Any] = {}
+    columns: list[str] | None = None
+    for pi, part in enumerate(parts):
+        for got in part.batches():
+            if got is RESTART:
+                if ingest is not None:
+                    ingest.drop_part(pi)
+                continue
+            frame = got.frame
+            if columns is None:
+                if not len(frame.columns) and not len(frame):  # JSON lines of blank or broken lines only
+                    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in given.values()
+                                          if isinstance(c, str) and c != _AUTO})
+                columns = [str(c) for c in frame.columns]
+                mapping = _mapping(given, columns)
+                check_columns(columns, mapping, {"source", "target"}, where="kg.read_log")
+                ingest = Ingest(mapping, time_unit=time_unit, tz=tz, missing_ids=missing)
+                first = part.name
+            elif sorted(str(c) for c in frame.columns) != sorted(columns) and len(frame.columns):
+                raise LogSchemaError(
+                    f"the files of this log have different columns: {first!r} has {columns}, {part.name!r} has "
+                    f"{[str(c) for c in frame.columns]}. Read them apart, or make their headers the same.")
+            assert ingest is not None
+            ingest.add(pi, frame, got.rows, keep_frame=part.single)
+    assert ingest is not None
+    return ingest, mapping
 
 
-def _build(
-    df: pd.DataFrame,
-    mapping: dict[str, Any],
-    malformed: list[tuple[int | None, str]],
-    info: dict[str, Any],
-    *,
-    time_unit: str,
-    tz: str,
-    on_invalid: str,
-) -> ShareGraph:
-    n = len(df)
-    reason = np.zeros(n, dtype=np.int8)
+def _mapping(given: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    mapping = {k: given[k] for k in ("source", "target", "item", "time")}
+    for opt in ("event_type", "channel", "value"):
+        mapping[opt] = (opt if opt in columns else None) if given[opt] is _AUTO else given[opt]
+    return mapping
 
-    def flag(mask: np.ndarray, name: str) -> None:
-        sel = mask & (reason == 0)
-        reason[sel] = REASON_CODES[name]
 
-    src_col = normalize_id_column(df[mapping["source"]], "source")
-    tgt_col = normalize_id_column(df[mapping["target"]], "target")
+def _check_missing_ids(missing_ids: Any) -> tuple[str, ...]:
+    if isinstance(missing_ids, str):
+        missing_ids = (missing_ids,)
+    try:
+        out = tuple(missing_ids)
+    except TypeError:
+        out = (missing_ids,)
+    bad = [v for v in out if not isinstance(v, str)]
+    if bad:
+        raise InvalidParameterError(
+            f"missing_ids={missing_ids!r} must be id texts that mean 'no id', e.g. missing_ids=('NA', 'null'); "
+            f"{bad[0]!r} is not a string."
+        )
+    return out
 
-    def user_codes() -> Any:
-        return factorize_ids(src_col, tgt_col, roles=("source", "target"))
 
-    if mapping["item"] is None:
-        (src, tgt), users, (sn, tn) = user_codes()
-    else:
-        # the item ids are hashed next to the user ids (Arrow releases the GIL); a bad user id is
-        # reported before a bad item id
-        item_col = normalize_id_column(df[mapping["item"]], "item")
-        ((src, tgt), users, (sn, tn)), ((item,), item_ids, (inull,)) = side_by_side(
-            user_codes, lambda: factorize_ids(item_col, roles=("item",)))
-    flag(sn, "null_source")
-    flag(tn, "null_target")
-    if mapping["item"] is not None:
-        flag(inull, "null_item")
-    else:
-        item = np.zeros(n, dtype=np.int64)
-        item_ids = pd.Index(["*"], dtype=object)
-    time_info: dict[str, Any] = {}
-    if mapping["time"] is not None:
-        tns, treason, time_info = parse_time(df[mapping["time"]], unit=time_unit, tz=tz)
-        sel = (treason > 0) & (reason == 0)
-        reason[sel] = treason[sel]
-    else:
-        tns = np.arange(n, dtype=np.int64)
-    extra: dict[str, Any] = {}
-    extra_codes: list[np.ndarray] = []
-    for opt in ("event_type", "channel"):
-        col = mapping[opt]
-        if col is None:
-            continue
-        cat = _normalized_category(df[col], lower=opt == "event_type")
-        extra[opt] = cat
-        extra_codes.append(np.asarray(cat.codes, dtype=np.int64))
-    if mapping["value"] is not None:
-        vals, vbad = parse_value(df[mapping["value"]])
-        flag(vbad, "unparseable_value")
-        extra["value"] = vals
-        extra_codes.append(vals.view(np.int64) if vals.size else vals.astype(np.int64))
-    flag((src == tgt) & (src >= 0), "self_forward")
-    # group the valid events into edges; exact duplicates can only be among the events whose
-    # (source, target, item) repeats, which the grouping lists
+def _check_sep(sep: str | None) -> None:
+    if sep is not None and (not isinstance(sep, str) or len(sep) != 1 or sep in '"\r\n'):
+        raise InvalidParameterError(
+            f"sep={sep!r} must be one character other than a quote or a line end, e.g. sep=';' or sep='\\t'."
+        )
+
+
+def _check_encoding(encoding: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError) as err:
+        raise InvalidParameterError(
+            f"encoding={encoding!r} is not a text encoding Python knows; pass e.g. encoding='utf-8' or "
+            "encoding='gb18030' (Chinese exports from Excel)."
+        ) from err
+    return encoding
+
+
+def _build(ingest: Ingest, parts: list[Any], mapping: dict[str, Any], *, on_invalid: str, tz: str) -> ShareGraph:
+    """The graph from the ingested log: exact duplicates found over the whole log, every row
+    accounted for in the report, the rejected rows with their reasons."""
+    ing = ingest.finish()
+    reason = ing.reason
+    extra_codes = [np.asarray(c.codes, dtype=np.int64) for k, c in ing.extra.items() if k != "value"]
+    if "value" in ing.extra:
+        v = ing.extra["value"]
+        extra_codes.append(v.view(np.int64) if v.size else v.astype(np.int64))
+    # exact duplicates can only be among the events whose (source, target, item) repeats, which the
+    # edge grouping lists; they are the same across files as within one
     okidx = np.flatnonzero(reason == 0)
-    allok = okidx.size == n
-    kept = [a if allok else a[okidx] for a in (src, tgt, item, tns, *extra_codes)]
-    edges = _aggregate_edges(kept[0], kept[1], kept[2], kept[3], len(users), len(item_ids))
+    allok = okidx.size == reason.size
+    kept = [a if allok else a[okidx] for a in (ing.src, ing.tgt, ing.item, ing.time, *extra_codes)]
+    edges = aggregate_edges(kept[0], kept[1], kept[2], kept[3], len(ing.users), len(ing.item_ids))
     dup = _duplicated_among(kept, edges.repeated)
     reason[okidx[dup]] = REASON_CODES["duplicate"]
     ok = reason == 0
-
-    # row numbers in the input, counting lines the parser set aside
-    row = np.arange(n, dtype=np.int64)
-    first_line = int(info.get("first_data_line", 2))  # file line of data row 0 (CSV: after the header)
-    bad_rows = sorted(int(r) - first_line if r is not None else -1 for r, _ in malformed)
-    known = [r for r in bad_rows if r >= 0]
-    if known:
-        # data row r of the parsed table sits after every malformed data row numbered <= its position
-        shift = np.zeros(n, dtype=np.int64)
-        for k, r in enumerate(sorted(known)):
-            shift[max(r - k, 0):] += 1
-        row = row + shift
+    files = [p for p in parts if p.info.get("path")]
+    multi = len(parts) > 1
     if on_invalid == "raise":
-        first_bad = np.flatnonzero(~ok)
-        if malformed:
-            r, text = min(malformed, key=lambda x: -1 if x[0] is None else x[0])
-            if not first_bad.size or r is None or int(r) - first_line < int(row[first_bad[0]]):
-                where = f"row {int(r) - first_line} (line {r} of the file)" if r is not None else "a line"
-                raise LogSchemaError(
-                    f"{where} is invalid: malformed_row: {REASONS['malformed_row']}; the line is {text!r}. "
-                    "Fix or remove the line, or pass on_invalid='quarantine' to set bad rows aside with their reasons."
-                )
-        if first_bad.size:
-            i = int(first_bad[0])
-            name = list(REASON_CODES)[reason[i] - 1]
-            shown = {k: _py(df[v].iloc[i]) for k, v in mapping.items() if v is not None}
-            where = f"row {int(row[i])}" + (f" (line {int(row[i]) + first_line} of the file)" if info.get("path") else "")
-            raise LogSchemaError(
-                f"{where} is invalid: {name}: {REASONS[name]}; the row is {shown}. "
-                "Fix the row, or pass on_invalid='quarantine' to set bad rows aside with their reasons."
-            )
-    # the rejected rows, as given, with reasons
-    rej_idx = np.flatnonzero(~ok)
-    names = np.array(list(REASON_CODES), dtype=object)
-    rejected = df.iloc[rej_idx].copy()
-    rejected.insert(0, "reason", names[reason[rej_idx] - 1] if rej_idx.size else np.array([], dtype=object))
-    rejected.insert(0, "row", row[rej_idx])
-    if malformed:
-        mal = pd.DataFrame({"row": [int(r) - first_line if r is not None else -1 for r, _ in malformed],
-                            "reason": "malformed_row", "raw_text": [t for _, t in malformed]})
-        rejected = pd.concat([rejected, mal], ignore_index=True)
-    rejected = rejected.reset_index(drop=True)
+        _raise_first(ingest, ing, parts, mapping, multi=multi)
+    rejected = ingest.rejected_frame(ing, parts, with_file=multi, with_line=bool(files))
+    report = _report(ing, parts, mapping, ok, on_invalid=on_invalid, tz=tz)
+    if ingest.missing:
+        report["missing_ids"] = list(ingest.missing)
+    ext = {k: v[ok] for k, v in ing.extra.items()}
+    if multi:
+        ext["file"] = pd.Categorical.from_codes(ing.part[ok], categories=pd.Index([p.name for p in parts]))
+    if dup.any():
+        kept = [a[~dup] for a in kept[:4]]
+    return ShareGraph._from_codes(
+        *kept[:4], ing.users, ing.item_ids, row=ing.row[ok], extra=ext,
+        meta={"read_log": report}, rejected=rejected, edges=edges.without(dup),
+    )
 
-    by_reason = {name: 0 for name in REASONS}
-    counts = np.bincount(reason, minlength=len(REASONS) + 1)
-    for name, code in REASON_CODES.items():
-        by_reason[name] = int(counts[code])
-    by_reason["malformed_row"] += len(malformed)
-    rows_read = n + len(malformed)
-    report: dict[str, Any] = {
-        **{k: v for k, v in info.items() if k != "first_data_line"},
+
+def _report(ing: Any, parts: list[Any], mapping: dict[str, Any], ok: np.ndarray, *, on_invalid: str,
+            tz: str) -> dict[str, Any]:
+    """The ingest report: what was read from where, and where every row went."""
+    n_raw = sum(len(p.rejected) for p in parts)
+    rows_read = int(ing.reason.size + n_raw)
+    counts = np.bincount(ing.reason, minlength=len(REASONS) + 1)
+    by_reason = {name: int(counts[code]) for name, code in REASON_CODES.items()}
+    for p in parts:
+        for r in p.rejected:
+            by_reason[r.reason] += 1
+    report: dict[str, Any] = {}
+    if len(parts) == 1:
+        report.update({k: v for k, v in parts[0].info.items() if k != "lines"})
+    else:
+        per_part = np.bincount(ing.part, minlength=len(parts))
+        report["files"] = [{**{k: v for k, v in p.info.items() if k != "lines"},
+                            "rows_read": int(per_part[i] + len(p.rejected))} for i, p in enumerate(parts)]
+        report["n_files"] = len(parts)
+    report.update({
         "columns": {k: (str(v) if v is not None else None) for k, v in mapping.items()},
-        "rows_read": int(rows_read),
+        "rows_read": rows_read,
         "rows_accepted": int(ok.sum()),
         "rows_rejected": int(rows_read - ok.sum()),
         "rejected_by_reason": {k: v for k, v in by_reason.items() if v},
         "has_time": mapping["time"] is not None,
-        "time": time_info,
+        "time": ing.time_info,
         "on_invalid": on_invalid,
         "tz": tz,
-    }
-    assert report["rows_accepted"] + report["rows_rejected"] == report["rows_read"]  # internal invariant
-    ext = {}
-    for k, v in extra.items():
-        ext[k] = v[ok] if isinstance(v, np.ndarray) else v[ok]
-    if dup.any():
-        kept = [a[~dup] for a in kept[:4]]
-    g = ShareGraph._from_codes(
-        *kept[:4], users, item_ids, row=row[ok], extra=ext,
-        meta={"read_log": report}, rejected=rejected, edges=edges.without(dup),
-    )
-    return g
+    })
+    if ing.ids_as_text:
+        report["ids_as_text"] = ing.ids_as_text
+    if report["rows_accepted"] + report["rows_rejected"] != report["rows_read"]:  # pragma: no cover
+        raise RuntimeError("kocgraph internal error: rows accepted + rejected != rows read; please report it")
+    return report
 
 
-def _normalized_category(s: pd.Series, *, lower: bool) -> pd.Categorical:
-    """Categorical of stripped (and lower-cased) text; normalizes the unique values only."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    norm = pd.Series(pd.Index(uniques).to_numpy(dtype=object), dtype="string").str.strip()
-    if lower:
-        norm = norm.str.lower()
-    norm = norm.where(norm != "")
-    ncodes, cats = pd.factorize(norm.astype(object), use_na_sentinel=True)
-    remap = np.append(ncodes, -1)  # -1 (missing) stays missing
-    codes = remap[np.asarray(codes)]
-    return pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(np.asarray(cats, dtype=object), dtype=object))
+def _where(r: int, line: int | None, name: str | None) -> str:
+    """"row 3 (line 5 of the file)": a data row's number and, for files, its line when known."""
+    where = f"row {r}"
+    if name is not None:
+        where += f" (line {line} of the file)" if line is not None else ""
+    return where
+
+
+def _raise_first(ingest: Ingest, ing: Any, parts: list[Any], mapping: dict[str, Any], *, multi: bool) -> None:
+    """``on_invalid="raise"``: raise on the first bad record of the input (file by file), whichever kind."""
+    bad = np.flatnonzero(ing.reason > 0)
+    cands = []
+    if bad.size:
+        i = int(bad[np.lexsort((ing.row[bad], ing.part[bad]))[0]])
+        cands.append((int(ing.part[i]), int(ing.row[i]), "row", i))
+    for pi, p in enumerate(parts):
+        if p.rejected:
+            r = min(p.rejected, key=lambda x: x.row)
+            cands.append((pi, r.row, "raw", r))
+    if not cands:
+        return
+    pi, row, kind, what = min(cands, key=lambda c: (c[0], c[1]))
+    part = parts[pi]
+    name = part.name if part.info.get("path") else None
+    file_note = f" of {part.name}" if multi else ""
+    fix = "or pass on_invalid='quarantine' to set bad rows aside with their reasons."
+    if kind == "raw":
+        text = what.text if len(what.text) <= 200 else what.text[:200] + "..."
+        raise LogSchemaError(
+            f"{_where(row, what.line, name)}{file_note} is invalid: {what.reason}: {REASONS[what.reason]}; "
+            f"the line is {text!r}. Fix or remove the line, " + fix)
+    i = what
+    why = list(REASON_CODES)[ing.reason[i] - 1]
+    lines = part.lines_of(np.array([row]))
+    shown = _shown_row(ingest, ing, i, mapping)
+    raise LogSchemaError(
+        f"{_where(row, None if lines is None else int(lines[0]), name)}{file_note} is invalid: {why}: "
+        f"{REASONS[why]}; the row is {shown}. Fix the row, " + fix)
+
+
+def _shown_row(ingest: Ingest, ing: Any, i: int, mapping: dict[str, Any]) -> dict[str, Any]:
+    """The canonical values of global row ``i``, as given where its batch was kept."""
+    start = 0
+    for k in ingest.kept:
+        n = len(k.rows)
+        if start <= i < start + n:
+            j = i - start
+            src = k.frame if k.frame is not None else None
+            if src is None and k.rejected is not None and k.reason[j] > 0:
+                pos = int(np.searchsorted(np.flatnonzero(k.reason > 0), j))
+                src = k.rejected.iloc[[pos]].reset_index(drop=True)
+                j = 0
+            if src is not None:
+                return {r: _py(src[c].iloc[j]) for r, c in mapping.items() if c is not None}
+            return {r: _py(v) for r, v in ingest._rebuilt(ing, np.array([i])).iloc[0].items()}
+        start += n
+    return {}  # pragma: no cover
 
 
 def _duplicated_among(cols: list[np.ndarray], candidates: np.ndarray) -> np.ndarray:
@@ -493,6 +362,4 @@ def _duplicated_among(cols: list[np.ndarray], candidates: np.ndarray) -> np.ndar
 
 
 def _py(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
+    return v.item() if isinstance(v, np.generic) else v

@@ -1,0 +1,318 @@
+"""Files to tables: CSV/TSV, Parquet and JSON lines, recognised by suffix and checked by content.
+
+:func:`load_table` is the one place a log file becomes a pandas DataFrame. It returns what every row
+became: the frame's rows with their data-record index (and file line where known), and the records
+set aside before parsing (:class:`~kocgraph.io.csvread.RawRecord`). Whole-file problems (a missing
+file, bytes that are not text, an Excel workbook under a ``.csv`` name, a damaged Parquet footer,
+duplicate column names) raise :class:`~kocgraph.LogSchemaError` with the file named and the fix.
+"""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import io
+import lzma
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LogSchemaError, check_choice
+from . import csvread
+from .csvread import RawRecord
+
+__all__ = ["LoadedTable", "load_table", "FORMATS", "infer_format", "arrow_to_frame"]
+
+FORMATS = ("csv", "tsv", "parquet", "jsonl")
+_COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".xz": "xz"}
+#: magic bytes of files that are not what their name says, and what to do about each
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?), not {fmt} text. In Excel, save it as "
+                    "'CSV UTF-8'; or read it with pandas.read_excel and pass the DataFrame to kg.read_log"),
+    (b"\xd0\xcf\x11\xe0", "a legacy Excel .xls workbook, not {fmt} text. In Excel, save it as 'CSV UTF-8'; "
+                          "or read it with pandas.read_excel and pass the DataFrame to kg.read_log"),
+    (b"PAR1", "a Parquet file, not {fmt} text. Rename it to .parquet, or pass format='parquet' (--format parquet)"),
+    (b"\x1f\x8b", "gzip-compressed, not {fmt} text. Rename it to end in .gz (e.g. log.csv.gz): "
+                  "compressed logs are read directly"),
+    (b"BZh", "bzip2-compressed, not {fmt} text. Rename it to end in .bz2"),
+    (b"\xfd7zXZ\x00", "xz-compressed, not {fmt} text. Rename it to end in .xz"),
+)
+
+
+@dataclass
+class LoadedTable:
+    """A file read into a frame: each frame row's data-record index (``rows``) and file line
+    (``lines``, None when not known), the records set aside before parsing, and facts about the read
+    (``info``: path, format, delimiter, sha256 of the bytes read, parser, ...)."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    lines: np.ndarray | None
+    rejected: list[RawRecord] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def infer_format(path: Path, fmt: str | None, *, where: str = "kg.read_log") -> str:
+    """The file format: ``fmt`` when given, else from the suffix (compression suffixes skipped)."""
+    if fmt is not None:
+        check_choice("format", fmt, FORMATS, where=where)
+        return fmt
+    name = path.name.lower()
+    for suf in _COMPRESSED:
+        if name.endswith(suf):
+            name = name[: -len(suf)]
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith((".tsv", ".tab")):
+        return "tsv"
+    return "csv"
+
+
+def _compression(path: Path) -> str | None:
+    return _COMPRESSED.get(path.suffix.lower())
+
+
+def _opener(path: Path) -> Any:
+    """A function opening a fresh binary stream of the file's (decompressed) bytes."""
+    comp = _compression(path)
+    if comp is None:
+        return lambda: open(path, "rb")
+    if comp == "gzip":
+        return lambda: gzip.open(path, "rb")
+    if comp == "bz2":
+        return lambda: bz2.open(path, "rb")
+    if comp == "xz":
+        return lambda: lzma.open(path, "rb")
+
+    def zstd() -> Any:  # pragma: no cover - needs the zstandard package
+        import pyarrow as pa
+
+        return pa.CompressedInputStream(pa.OSFile(str(path)), "zstd")
+
+    return zstd
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError_(path)
+    if path.is_dir():
+        raise LogSchemaError(f"{str(path)!r} is a directory; pass a log file (CSV, TSV, Parquet or JSON lines).")
+    if path.stat().st_size == 0:
+        raise LogSchemaError(
+            f"the log file {str(path)!r} is empty (0 bytes): there is no header and no row. "
+            "Check that the export finished, or pass a file with a header line."
+        )
+
+
+class FileNotFoundError_(LogSchemaError, FileNotFoundError):
+    """A log file that does not exist: a :class:`~kocgraph.LogSchemaError` and a FileNotFoundError."""
+
+    def __init__(self, path: Path) -> None:
+        msg = f"log file {str(path)!r} does not exist. Check the path (cwd is {os.getcwd()!r})."
+        super().__init__(msg)
+        self.filename = str(path)
+        self.message = msg
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _sniff(path: Path, fmt: str, encoding: str) -> None:
+    """Refuse bytes that are not the format's text, by their first bytes, in one clean message."""
+    if fmt == "parquet":
+        return
+    try:
+        with _opener(path)() as fh:
+            head = fh.read(8)
+    except (OSError, EOFError, lzma.LZMAError) as err:
+        raise LogSchemaError(f"{str(path)!r} could not be decompressed ({err}). Check that the file is complete.") from err
+    what = {"csv": "CSV", "tsv": "TSV", "jsonl": "JSON lines"}[fmt]
+    for magic, text in _MAGIC:
+        if head.startswith(magic):
+            raise LogSchemaError(f"{str(path)!r} is {text.format(fmt=what)}.")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") and codecs.lookup(encoding).name not in ("utf-16", "utf-32"):
+        raise LogSchemaError(
+            f"{str(path)!r} is UTF-16 text (it starts with a UTF-16 byte-order mark), not {encoding}. "
+            "Pass encoding='utf-16' to kg.read_log (--encoding utf-16), or save the file as UTF-8."
+        )
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    return '\n\r",\t'.encode(encoding, errors="replace") == b'\n\r",\t'
+
+
+def load_table(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    string_columns: list[str] | tuple[str, ...] = (),
+    sep: str | None = None,
+    encoding: str = "utf-8",
+) -> LoadedTable:
+    """Read a log file into a :class:`LoadedTable`. See the module docstring."""
+    path = Path(path)
+    _check_file(path)
+    fmt = infer_format(path, format)
+    _sniff(path, fmt, encoding)
+    if fmt == "parquet":
+        out = _load_parquet(path)
+    elif fmt == "jsonl":
+        out = _load_jsonl(path, encoding)
+    else:
+        out = _load_csv(path, sep or ("\t" if fmt == "tsv" else ","), encoding, list(string_columns))
+    out.info = {"path": str(path), "format": fmt, **out.info}
+    return out
+
+
+def _check_unique_columns(cols: list[Any], name: str) -> None:
+    seen: dict[str, int] = {}
+    for c in cols:
+        seen[str(c)] = seen.get(str(c), 0) + 1
+    dup = [c for c, k in seen.items() if k > 1]
+    if dup:
+        raise LogSchemaError(
+            f"{name} has {len(dup)} column name(s) used twice: {dup} (columns are {[str(c) for c in cols]}). "
+            "Rename the header so that every column has its own name."
+        )
+
+
+# ------------------------------------------------------------------------------------------------ CSV
+def _load_csv(path: Path, delim: str, encoding: str, string_columns: list[str]) -> LoadedTable:
+    import pyarrow as pa
+
+    name = repr(str(path))
+    open_bytes = _opener(path)
+    enc = encoding
+    if not _ascii_compatible(encoding):  # UTF-16/32: the scan works on ASCII-compatible bytes
+        try:
+            with open_bytes() as fh:
+                data = fh.read().decode(encoding).encode("utf-8")
+        except UnicodeDecodeError as err:
+            raise _not_text(name, encoding, str(err)) from err
+        open_bytes, enc = (lambda: io.BytesIO(data)), "utf-8"
+    try:
+        got = csvread.read_csv_checked(open_bytes, name=name, delim=delim, encoding=enc, string_columns=string_columns)
+    except pa.ArrowInvalid as err:
+        msg = str(err)
+        if "UTF8" in msg or "utf8" in msg.lower() or "decode" in msg.lower():
+            raise _not_text(name, encoding, msg.splitlines()[0]) from err
+        if "Empty CSV" in msg:
+            raise LogSchemaError(f"the log file {name} has no header line. Add one naming the columns.") from err
+        raise LogSchemaError(f"could not parse {name} as CSV: {msg.splitlines()[0]}") from err
+    except (OSError, EOFError, lzma.LZMAError) as err:
+        raise LogSchemaError(f"{name} could not be read ({err}). Check that the file is complete.") from err
+    binary = [f.name for f in got.table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if binary:  # pyarrow reads bytes that are not UTF-8 as binary instead of failing
+        raise _not_text(name, encoding, f"column(s) {binary} hold bytes that are not {encoding} text")
+    info = {"delimiter": delim, "sha256": got.sha256, "n_bytes": got.n_bytes, "parser": got.parser}
+    if got.note:
+        info["parser_note"] = got.note
+    return LoadedTable(arrow_to_frame(got.table, name), got.rows, got.lines, got.rejected, info)
+
+
+def _not_text(name: str, encoding: str, detail: str) -> LogSchemaError:
+    return LogSchemaError(
+        f"{name} is not valid {encoding} text ({detail}). Pass the file's encoding, e.g. encoding='gb18030' "
+        "for Chinese exports from Excel, to kg.read_log (or --encoding)."
+    )
+
+
+# ------------------------------------------------------------------------------------------------ Parquet
+def _load_parquet(path: Path) -> LoadedTable:
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = path.read_bytes()
+    try:
+        table = pq.ParquetFile(pa.BufferReader(data)).read()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as err:
+        raise LogSchemaError(
+            f"{str(path)!r} is not a readable Parquet file ({str(err).splitlines()[0]}). "
+            "Check that the file is complete (a damaged or truncated copy?), or re-export it."
+        ) from err
+    rows = np.arange(table.num_rows, dtype=np.int64)
+    info = {"sha256": hashlib.sha256(data).hexdigest(), "n_bytes": len(data)}
+    return LoadedTable(arrow_to_frame(table, repr(str(path))), rows, None, [], info)
+
+
+def arrow_to_frame(table: Any, name: str = "the table") -> pd.DataFrame:
+    """A pandas frame over an Arrow table's columns (Arrow-backed, no copy); ``name`` names the
+    input when two columns share a name."""
+    _check_unique_columns(list(table.column_names), name)
+    return pd.DataFrame({c: pd.Series(pd.arrays.ArrowExtensionArray(table.column(c)), copy=False)
+                         for c in table.column_names}, index=pd.RangeIndex(table.num_rows))
+
+
+# ------------------------------------------------------------------------------------------------ JSON lines
+def _load_jsonl(path: Path, encoding: str) -> LoadedTable:
+    import hashlib
+
+    enc = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding  # a BOM is not data
+    with _opener(path)() as fh:
+        data = fh.read()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError as err:
+        raise _not_text(repr(str(path)), encoding, str(err)) from err
+    try:
+        df = pd.read_json(io.StringIO(text), lines=True, dtype=False)
+        rejected: list[RawRecord] = []
+        n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        if n_lines != len(df):
+            raise ValueError("blank lines")  # the line of each record is not its index + 1
+        rows = np.arange(len(df), dtype=np.int64)
+        at = rows + 1
+    except ValueError as err:
+        # a damaged file (e.g. a truncated last line), or blank lines: parse line by line
+        df, rows, at, rejected = _jsonl_by_line(text)
+        if not len(df) and not rejected:
+            df = pd.DataFrame()
+        if len(rows) == 0 and rejected and len(rejected) == len(_nonblank_lines(text)):
+            raise LogSchemaError(
+                f"{str(path)!r} is not valid JSON lines ({err}). Each line must be one JSON object."
+            ) from err
+    info = {"sha256": digest, "n_bytes": len(data)}
+    return LoadedTable(df, rows, at, rejected, info)
+
+
+def _nonblank_lines(text: str) -> np.ndarray:
+    """0-based indices of the non-blank lines of ``text``."""
+    return np.flatnonzero([bool(ln.strip()) for ln in text.split("\n")] if text else [])
+
+
+def _jsonl_by_line(text: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[RawRecord]]:
+    """Parse JSON lines one by one (only for damaged files): the objects as a frame, each one's record
+    index and line, and the lines that are not JSON objects."""
+    import json
+
+    good: list[Any] = []
+    rows: list[int] = []
+    at: list[int] = []
+    rejected: list[RawRecord] = []
+    r = 0
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            good.append(obj)
+            rows.append(r)
+            at.append(lineno)
+        else:
+            rejected.append(RawRecord(r, lineno, "malformed_row", line.rstrip("\r")))
+        r += 1
+    df = pd.DataFrame.from_records(good) if good else pd.DataFrame()
+    return df, np.asarray(rows, dtype=np.int64), np.asarray(at, dtype=np.int64), rejected
