@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ._jobs import (
@@ -28,7 +30,15 @@ from ._jobs import (
     resolve_staff,
 )
 from ._version import __version__
-from .exceptions import InvalidParameterError, KocgraphError, LogSchemaError, NodeNotFoundError, NotComputedError
+from .exceptions import (
+    ConvergenceWarning,
+    DataQualityWarning,
+    InvalidParameterError,
+    KocgraphError,
+    LogSchemaError,
+    NodeNotFoundError,
+    NotComputedError,
+)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 
@@ -277,6 +287,26 @@ def _register_bench(sub: Any, add_log_options: Any) -> None:
 _EXTRA_COMMANDS.append(_register_bench)
 
 
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """kocgraph's own warnings (a data-quality note, a kernel at its iteration limit) become one
+    ``warning: ...`` line on stderr each, whatever the interpreter's warning filters say (under
+    ``-W error`` they would otherwise end the run as an "internal error"). Other warnings are left
+    to those filters."""
+
+    def show(message: Any, category: type[Warning], *_a: Any, **_k: Any) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        for cat in (DataQualityWarning, ConvergenceWarning):
+            warnings.simplefilter("always", cat)
+        previous, warnings.showwarning = warnings.showwarning, show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -286,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for usage errors
         return int(exc.code or 0)
     try:
-        return int(args.func(args))
+        with _warnings_as_lines():
+            return int(args.func(args))
     except (UsageError, InvalidParameterError) as err:
         if debug:
             raise
