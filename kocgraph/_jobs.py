@@ -17,12 +17,15 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import hmac
 import json
 import os
 import platform
+import stat
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -50,7 +53,15 @@ __all__ = [
     "output_paths",
     "file_sha256",
     "format_top_table",
+    "check_read_options",
+    "check_log_name",
+    "check_seed",
+    "check_bootstrap",
+    "check_outputs",
+    "check_config",
+    "available_memory",
     "STAGES",
+    "BOOTSTRAP_MAX",
 ]
 
 OutputFormat = Literal["csv", "parquet", "json"]
@@ -60,6 +71,9 @@ FORMATS: dict[str, tuple[str, ...]] = {"csv": (".csv",), "parquet": (".parquet",
 STAGES = ("read_log", "cascades", "pagerank", "coreness", "communities", "kocs", "write")
 #: columns of the KOC table that are free text, never user ids (left alone by pseudonymization)
 _TEXT_COLUMNS = frozenset({"reason", "excluded"})
+#: the most bootstrap draws a job takes: rank intervals settle within a few hundred draws, and 10,000
+#: draws keep the rank matrix (draws x at most 1,000 users x 8 bytes) near 80 MB
+BOOTSTRAP_MAX = 10_000
 
 
 class NoUsableDataError(LogSchemaError):
@@ -200,6 +214,167 @@ def file_sha256(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+# ------------------------------------------------------------------------------------------------ checks
+# Every flag is checked before any reading, so a typo costs a second, not a run.
+def check_read_options(opts: Mapping[str, Any]) -> None:
+    """Check the ``read_log`` options that the reader would only trip over late (or ignore):
+    ``encoding`` (known to Python), ``tz`` (known to pandas, checked even when the times turn out to
+    be epoch numbers or carry their own zone) and ``sep`` (one character). Raises
+    :class:`~kocgraph.InvalidParameterError` (exit code 2 on the command line).
+
+    >>> check_read_options({"encoding": "gb18030", "tz": "Asia/Shanghai", "sep": ";"})
+    >>> check_read_options({"tz": "Mars/Olympus"})
+    Traceback (most recent call last):
+    ...
+    kocgraph.exceptions.InvalidParameterError: tz='Mars/Olympus' (--tz) is not a time zone pandas knows; ...
+    """
+    enc = opts.get("encoding")
+    if enc is not None:
+        try:
+            text_codec = getattr(codecs.lookup(str(enc)), "_is_text_encoding", True)  # not base64, rot13, ...
+        except LookupError:
+            text_codec = False
+        if not text_codec:
+            raise InvalidParameterError(
+                f"encoding={enc!r} (--encoding) is not a text encoding Python knows; pass e.g. utf-8, gb18030, "
+                "big5 or utf-16.")
+    tz = opts.get("tz")
+    if tz is not None:
+        try:
+            pd.Timestamp(0).tz_localize(tz)
+        except Exception:  # pytz, zoneinfo and dateutil each raise their own type
+            raise InvalidParameterError(
+                f"tz={tz!r} (--tz) is not a time zone pandas knows; pass an IANA name such as 'Asia/Shanghai' or "
+                "'UTC' (the default).") from None
+    sep = opts.get("sep")
+    if sep is not None and (not isinstance(sep, str) or len(sep) != 1 or sep in '\r\n"'):
+        raise InvalidParameterError(
+            f"sep={sep!r} (--sep) must be one character other than a quote or a line break; pass e.g. ',' ';' "
+            "or a tab (--sep $'\\t').")
+
+
+def check_log_name(log: Any) -> None:
+    """A ``sample:NAME`` log must name a registered sample (checked before any reading)."""
+    if isinstance(log, str) and log.startswith("sample:"):
+        from .datasets import SAMPLES
+
+        name = log.split(":", 1)[1]
+        if name not in SAMPLES:
+            raise InvalidParameterError(
+                f"sample {name!r} is not in the registry; known samples are {list(SAMPLES)}. See kg.datasets.samples().")
+
+
+def check_seed(rng: Any, flag: str = "--rng") -> int:
+    """A random seed: a whole number >= 0 (what numpy accepts); raises InvalidParameterError."""
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or int(rng) < 0:
+        raise InvalidParameterError(f"rng={rng!r} ({flag}) must be a whole number >= 0; pass e.g. {flag} 0.")
+    return int(rng)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        pass
+    try:  # pragma: no cover
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover
+        return None
+
+
+def check_bootstrap(bootstrap: Any, *, memory: int | None = None) -> int:
+    """Bootstrap draws: 0 (off) to :data:`BOOTSTRAP_MAX`, and their rank matrix (draws x at most
+    ``BOOTSTRAP_TOP`` users x 8 bytes, about 3x that at its peak with the quantiles) within half the
+    available memory (``memory`` bytes; default: measured). Raises InvalidParameterError.
+
+    >>> check_bootstrap(200)
+    200
+    """
+    from .tl._kocs import BOOTSTRAP_TOP
+
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or int(bootstrap) < 0:
+        raise InvalidParameterError(f"bootstrap={bootstrap!r} (--bootstrap) must be a whole number >= 0; pass e.g. 200.")
+    b = int(bootstrap)
+    need = 3 * 8 * BOOTSTRAP_TOP * b
+    avail = available_memory() if memory is None else memory
+    size = f"{b:,} draws would need up to {need / 2**30:,.2f} GiB for the rank intervals alone"
+    if b > BOOTSTRAP_MAX:
+        raise InvalidParameterError(
+            f"bootstrap={b:,} (--bootstrap) is more than the {BOOTSTRAP_MAX:,} draws kocgraph takes ({size}, and "
+            "rank intervals settle within a few hundred). Pass e.g. --bootstrap 200.")
+    if avail is not None and need > avail // 2:
+        raise InvalidParameterError(
+            f"bootstrap={b:,} (--bootstrap): {size}, more than half the {avail / 2**30:,.2f} GiB of memory "
+            "available. Pass fewer draws, e.g. --bootstrap 200, or free some memory.")
+    return b
+
+
+_KIND_WORDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
+               stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}
+
+
+def _not_regular(p: Path) -> str | None:
+    """What ``p`` is when it exists and is neither a regular file nor a link to one (nor a dangling link)."""
+    try:
+        st = p.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):  # a link is replaced, not followed; a link to a device or pipe is refused
+        try:
+            st = p.stat()
+        except OSError:
+            return None
+        kind = _KIND_WORDS.get(stat.S_IFMT(st.st_mode))
+        return None if kind is None else f"a link to {kind}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return _KIND_WORDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+
+
+def check_outputs(outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[Any] = (), *, flag: str = "--out",
+                  example: str = "kocs.csv") -> None:
+    """Refuse output paths that would destroy what the job does not own, before any work starts:
+    a missing or unwritable directory, a path that exists and is not a regular file (a directory, a
+    device such as /dev/null, a FIFO, a socket, or a link to one), and any input of the run (the log,
+    the staff file; compared after resolving links, and by inode). A write probe (a temporary file
+    created and removed) finds directories that are read-only, full or on a read-only mount, even
+    for root. Raises :class:`~kocgraph.InvalidParameterError` (exit code 2 on the command line)."""
+    ins = [Path(x) for x in inputs if isinstance(x, (str, os.PathLike)) and not str(x).startswith("sample:")]
+    ins = [x for x in ins if x.exists()]
+    probed: set[Path] = set()
+    for out in map(Path, outputs):
+        d = out.parent
+        if not d.is_dir():
+            raise InvalidParameterError(
+                f"the output directory {str(d)!r} does not exist; create it or pass {flag} in an existing directory.")
+        kind = _not_regular(out)
+        if kind == "a directory":
+            raise InvalidParameterError(f"{flag} {str(out)!r} is a directory; pass a file name such as {example}.")
+        if kind is not None:
+            raise InvalidParameterError(
+                f"{flag} {str(out)!r} is {kind}, not a regular file; kocgraph replaces only regular files. "
+                f"Pass a file name such as {example}.")
+        for x in ins:
+            if out.resolve() == x.resolve() or (out.exists() and os.path.samefile(out, x)):
+                raise InvalidParameterError(
+                    f"{flag} {str(out)!r} is an input of this run ({str(x)!r}); writing there would destroy it. "
+                    f"Pass another file name such as {example}.")
+        if d.resolve() not in probed:
+            probed.add(d.resolve())
+            try:
+                fd, probe = tempfile.mkstemp(prefix=".kocgraph-probe-", dir=d)
+                os.close(fd)
+                os.unlink(probe)
+            except OSError as err:
+                raise InvalidParameterError(
+                    f"cannot write in the output directory {str(d)!r} ({err.strerror or err}); pass {flag} in a "
+                    "directory you can write to, or fix its permissions.") from None
+
+
 # ------------------------------------------------------------------------------------------------ pseudonyms
 class Pseudonymizer:
     """Keyed pseudonyms: ``"p_" + HMAC-SHA256(key=salt, msg=str(id)).hexdigest()[:16]``.
@@ -320,8 +495,15 @@ def _temp_beside(path: Path) -> Any:
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
     """Write a file atomically: ``write(tmp)`` fills a temporary file in the same directory, which is
     flushed to disk and renamed over ``path`` (``os.replace``). On any error the temporary file is
-    removed and ``path`` is left as it was, so a crash never leaves a half-written file."""
+    removed and ``path`` is left as it was, so a crash never leaves a half-written file. A ``path``
+    that is not a regular file (a device such as /dev/null, a FIFO, a directory, a link to one) is
+    refused with :class:`~kocgraph.InvalidParameterError`, never replaced."""
     path = Path(path)
+    kind = _not_regular(path)
+    if kind is not None:
+        raise InvalidParameterError(
+            f"{str(path)!r} is {kind}, not a regular file; kocgraph replaces only regular files. Write to a file "
+            "name such as kocs.csv.")
     with _temp_beside(path) as tmp:
         write(tmp)
         fd = os.open(tmp, os.O_RDONLY)
@@ -329,6 +511,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
             os.fsync(fd)
         finally:
             os.close(fd)
+        if _not_regular(path) is not None:  # it became one while we wrote: still never replace it
+            raise InvalidParameterError(f"{str(path)!r} is no longer a regular file; nothing was written there.")
         os.replace(tmp, path)
     try:  # make the rename itself durable (best effort: not every file system allows it)
         dfd = os.open(path.parent, os.O_RDONLY)
@@ -357,8 +541,38 @@ def _py(v: Any) -> Any:
     return v
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str], fmt: OutputFormat) -> Path:
-    """Write a result table atomically as CSV (list cells as JSON arrays), Parquet or JSON records."""
+def _parquet_ready(s: pd.Series) -> tuple[pd.Series, str | None]:
+    """An object column as Parquet can hold it: unchanged when pyarrow takes it; integers past int64
+    (all >= 0) as uint64; any other mix (``-1`` beside ``2**64 - 1``, integers beside text) as text,
+    every digit kept, with a note saying so."""
+    import pyarrow as pa
+
+    if s.dtype != object:
+        return s, None
+    try:
+        pa.array(s, from_pandas=True)
+        return s, None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    vals = s.to_numpy()
+    miss = np.array([v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA for v in vals], dtype=bool)
+    present = vals[~miss]
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= int(v) < 2**64 for v in present):
+        return pd.Series(pd.array([None if m else int(v) for v, m in zip(vals, miss)], dtype="UInt64"),
+                         index=s.index, name=s.name), None
+    text = pd.Series(pd.array([None if m else str(v) for v, m in zip(vals, miss)], dtype="string"),
+                     index=s.index, name=s.name)
+    eg = sorted({f"{type(v).__name__} {v!r}" for v in present[:1000]})[:3]
+    return text, (f"column {s.name!r} holds values no single Parquet type can store ({', '.join(eg)}); "
+                  "written as text, every digit kept")
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], fmt: OutputFormat, *,
+                note: Callable[[str], None] | None = None) -> Path:
+    """Write a result table atomically as CSV (list cells as JSON arrays), Parquet or JSON records.
+
+    In Parquet, an id column that mixes types no one Parquet type holds (integers beyond 64 bits of
+    either sign, integers beside text) is written as text, and ``note`` is told."""
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
@@ -373,6 +587,10 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], fmt: OutputForma
                 if _is_list_column(out[col]):
                     out[col] = out[col].map(lambda v: [None if _py(x) is None else str(x) for x in v]
                                             if isinstance(v, (list, tuple, np.ndarray)) else None)
+                else:
+                    out[col], why = _parquet_ready(out[col])
+                    if why is not None and note is not None:
+                        note(f"note: {Path(path).name}: {why}")
             out.to_parquet(tmp, index=False)
         elif fmt == "json":
             recs = [{k: _json_value(v) for k, v in row.items()} for row in df.to_dict("records")]
@@ -506,39 +724,50 @@ def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show:
     }
 
 
-def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) -> NominateResult:
-    """Run the nomination job described by ``cfg``; see the module docstring.
-
-    Raises :class:`~kocgraph.LogSchemaError` (missing or unreadable log, missing staff file),
-    :class:`NoUsableDataError` (no usable event; the rejected rows and the manifest are still written),
-    :class:`~kocgraph.NodeNotFoundError` (no staff id is a user of the log) and
-    :class:`~kocgraph.InvalidParameterError` (bad option values, a missing output directory).
-    """
-    import kocgraph as kg
-
-    say = note or (lambda _m: None)
-    t_start = time.perf_counter()
+def check_config(cfg: NominateConfig) -> tuple[int, OutputFormat, dict[str, Path] | None]:
+    """Every check of a nomination job that needs no reading, in one place (each engine runs it
+    first): ``top``, the read options, ``rng``, ``bootstrap``, the output format and paths, the staff
+    file. Returns ``(top, format, output paths or None)``."""
     top = int(cfg.top)
     if top < 1:
         raise InvalidParameterError(f"top={cfg.top!r} must be >= 1; pass e.g. --top 100.")
+    check_log_name(cfg.log)
+    check_read_options(cfg.read_options)
+    check_seed(cfg.rng)
+    check_bootstrap(cfg.bootstrap)
     fmt = infer_format(cfg.out, cfg.format)
     paths = output_paths(cfg.out) if cfg.out is not None else None
-    if paths is not None:
-        d = paths["table"].parent
-        if not d.is_dir():
-            raise InvalidParameterError(
-                f"the output directory {str(d)!r} does not exist; create it or pass --out in an existing directory."
-            )
-        if paths["table"].is_dir():
-            raise InvalidParameterError(f"--out {str(paths['table'])!r} is a directory; pass a file name such as kocs.csv.")
-    pseudo = Pseudonymizer(cfg.pseudonymize) if cfg.pseudonymize is not None else None
-    show: Callable[[Any], Any] = (lambda x: pseudo(x)) if pseudo is not None else (lambda x: x)  # noqa: E731
+    if paths is not None:  # every output: a regular file in a writable directory, never an input
+        check_outputs(paths.values(), [cfg.log, cfg.staff_file])
+    if cfg.pseudonymize is not None:
+        Pseudonymizer(cfg.pseudonymize)  # an empty salt is refused here
     # the staff file must exist before any (possibly long) work starts
     if cfg.staff_file is not None and not Path(cfg.staff_file).is_file():
         raise LogSchemaError(
             f"staff file {str(cfg.staff_file)!r} does not exist. Pass --staff with a text file of staff ids, "
             "one per line, or --staff-ids id1,id2."
         )
+    return top, fmt, paths
+
+
+def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) -> NominateResult:
+    """Run the nomination job described by ``cfg``; see the module docstring.
+
+    Raises :class:`~kocgraph.LogSchemaError` (missing or unreadable log, missing staff file),
+    :class:`NoUsableDataError` (no usable event; the rejected rows and the manifest are still written),
+    :class:`~kocgraph.NodeNotFoundError` (no staff id is a user of the log) and
+    :class:`~kocgraph.InvalidParameterError` (bad option values: an unknown encoding or time zone, a
+    ``sep`` longer than one character, a negative ``rng``, ``bootstrap`` above :data:`BOOTSTRAP_MAX`
+    or beyond memory; an output path that is missing, unwritable, not a regular file or an input; see
+    :func:`check_outputs`). Every one of these is raised before the log is read (:func:`check_config`).
+    """
+    import kocgraph as kg
+
+    say = note or (lambda _m: None)
+    t_start = time.perf_counter()
+    top, fmt, paths = check_config(cfg)
+    pseudo = Pseudonymizer(cfg.pseudonymize) if cfg.pseudonymize is not None else None
+    show: Callable[[Any], Any] = (lambda x: pseudo(x)) if pseudo is not None else (lambda x: x)  # noqa: E731
 
     timings: dict[str, float] = {}
     notes: list[str] = []
@@ -633,7 +862,7 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
                 if len(excluded):
                     write_table(excluded, paths["excluded"], "csv")
                     outputs["excluded"] = str(paths["excluded"].resolve())
-                write_table(table, paths["table"], fmt)
+                write_table(table, paths["table"], fmt, note=note_)
                 outputs["table"] = str(paths["table"].resolve())
         km = g.meta["koc"]
         kocs_meta = {"features": km.get("features"), "weights": km.get("weights"), "kol_cut": km.get("kol_cut"),

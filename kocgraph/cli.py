@@ -3,8 +3,10 @@
 Every subcommand that reads a log takes the same column options as :func:`kocgraph.read_log`, with
 the same names and defaults (``nominate`` names the log's file format ``--log-format``, because its
 ``--format`` is the output's). The job logic lives in :mod:`kocgraph._jobs`; this module only parses
-flags and prints. Exit codes: 0 ok, 2 usage error, 3 data error (the log, the staff file, an unknown
-user, nothing usable left), 1 an unexpected internal error. No traceback unless ``--debug``.
+flags and prints. Exit codes (the full table is in ``docs/errors.md``): 0 ok; 2 usage error (a bad
+flag value, an output path that cannot or must not be written; all checked before the log is read);
+3 data error (the log, the staff file, a damaged save, an unknown user, nothing usable left, out of
+memory); 1 only for a bug in kocgraph, with a line asking to report it. No traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from ._jobs import NominateConfig, format_top_table, nominate, read_input, resolve_staff
+from ._jobs import (
+    NominateConfig,
+    check_config,
+    check_log_name,
+    check_read_options,
+    format_top_table,
+    nominate,
+    read_input,
+    resolve_staff,
+)
 from ._version import __version__
-from .exceptions import InvalidParameterError, KocgraphError, LogSchemaError, NodeNotFoundError, NotComputedError
+from .exceptions import (
+    ConvergenceWarning,
+    DataQualityWarning,
+    InvalidParameterError,
+    KocgraphError,
+    LogSchemaError,
+    NodeNotFoundError,
+    NotComputedError,
+)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 
@@ -65,8 +86,12 @@ def read_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_graph(args: argparse.Namespace) -> Any:
-    """Read the log named on the command line (or a bundled sample) into a ShareGraph."""
-    return read_input(str(args.log), read_options(args))
+    """Read the log named on the command line (or a bundled sample) into a ShareGraph; the read
+    options are checked first (a bad --encoding, --tz or --sep is a usage error before any reading)."""
+    opts = read_options(args)
+    check_log_name(str(args.log))
+    check_read_options(opts)
+    return read_input(str(args.log), opts)
 
 
 def read_staff(args: argparse.Namespace, g: Any) -> list[Any]:
@@ -126,6 +151,17 @@ def _nonneg_int(text: str) -> int:
     return v
 
 
+def _seed(text: str) -> int:
+    """A random seed for --rng: a whole number >= 0 (numpy refuses negative seeds)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be >= 0, got {v}; pass e.g. --rng 0")
+    return v
+
+
 def _kol_threshold(text: str) -> int | str | None:
     t = text.strip().lower()
     if t == "auto":
@@ -159,6 +195,7 @@ def cmd_nominate(args: argparse.Namespace) -> int:
         except ImportError as err:
             raise UsageError(str(err)) from None
 
+        check_config(cfg)  # the same checks as the memory engine, before Spark starts
         res = nominate_spark(cfg, master=args.spark_master, workdir=args.spark_dir, note=say)
     else:
         res = nominate(cfg, note=say)
@@ -193,12 +230,12 @@ def _add_nominate(sub: Any) -> None:
     o.add_argument("--pseudonymize", default=None, metavar="SALT",
                    help="replace every user id in every output by p_ + HMAC-SHA256(SALT, id)[:16]")
     o.add_argument("--bootstrap", type=_nonneg_int, default=0, metavar="B",
-                   help="resample items B times for rank intervals (default: 0, off)")
+                   help="resample items B times for rank intervals (default: 0, off; at most 10,000)")
     o.add_argument("--per-community", type=_positive_int, default=None, metavar="N",
                    help="a diverse slate: at most N users per community")
     o.add_argument("--kol-threshold", type=_kol_threshold, default="auto", metavar="N|auto|none",
                    help="exclude accounts with more distinct receivers than N (default: auto)")
-    o.add_argument("--rng", type=int, default=0, metavar="SEED", help="seed for communities and bootstrap (default: 0)")
+    o.add_argument("--rng", type=_seed, default=0, metavar="SEED", help="seed for communities and bootstrap (default: 0)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     o.add_argument("--quiet", action="store_true", help="print nothing but errors (no table, no progress)")
     e = n.add_argument_group("engine")
@@ -213,7 +250,8 @@ def _add_nominate(sub: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kocgraph", description="Find Key Opinion Consumers in forwarding logs.",
-                                epilog="Exit codes: 0 ok, 2 usage error, 3 data error. No traceback unless --debug.")
+                                epilog="Exit codes: 0 ok, 2 usage error, 3 data error, 1 a bug in kocgraph (please report it). "
+                                       "No traceback unless --debug.")
     p.add_argument("--version", action="version", version=f"kocgraph {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -249,6 +287,26 @@ def _register_bench(sub: Any, add_log_options: Any) -> None:
 _EXTRA_COMMANDS.append(_register_bench)
 
 
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """kocgraph's own warnings (a data-quality note, a kernel at its iteration limit) become one
+    ``warning: ...`` line on stderr each, whatever the interpreter's warning filters say (under
+    ``-W error`` they would otherwise end the run as an "internal error"). Other warnings are left
+    to those filters."""
+
+    def show(message: Any, category: type[Warning], *_a: Any, **_k: Any) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        for cat in (DataQualityWarning, ConvergenceWarning):
+            warnings.simplefilter("always", cat)
+        previous, warnings.showwarning = warnings.showwarning, show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -258,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for usage errors
         return int(exc.code or 0)
     try:
-        return int(args.func(args))
+        with _warnings_as_lines():
+            return int(args.func(args))
     except (UsageError, InvalidParameterError) as err:
         if debug:
             raise
@@ -269,6 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"data error: {err}", file=sys.stderr)
         return EXIT_DATA
+    except MemoryError:  # the input is too large for this machine's memory: not a bug, nothing half-written
+        if debug:
+            raise
+        print("data error: out of memory; the log is too large for this machine's memory. Use a machine with more "
+              "memory, a time window of the log, or --engine spark (nominate).", file=sys.stderr)
+        return EXIT_DATA
     except KeyboardInterrupt:  # pragma: no cover - interactive
         if debug:
             raise
@@ -277,8 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: say so briefly, the traceback is one flag away
         if debug:
             raise
-        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback, "
-              "and please report it)", file=sys.stderr)
+        print(f"internal error: {type(err).__name__}: {err}\n"
+              f"This is a bug in kocgraph {__version__}, not in your input: please report it, with the command and "
+              "the traceback that --debug prints.", file=sys.stderr)
         return EXIT_INTERNAL
 
 

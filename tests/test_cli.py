@@ -491,3 +491,86 @@ def test_console_script_in_a_pipeline(tmp_path: Path) -> None:
     proc = subprocess.run([*_console(), "nominate", str(tmp_path / "missing.csv")], capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr and "does not exist" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------ checks before reading
+def test_bootstrap_size_is_checked_against_memory() -> None:
+    # the rank matrix: B draws x at most BOOTSTRAP_TOP (1,000) users x 8 bytes, x3 at its peak:
+    # 24,000 bytes a draw; 10,000 draws = 240,000,000 bytes, more than half of 400 MB
+    assert _jobs.check_bootstrap(200, memory=400_000_000) == 200
+    assert _jobs.check_bootstrap(10_000, memory=480_000_000) == 10_000  # exactly half: allowed
+    with pytest.raises(kg.InvalidParameterError, match=r"more than half the 0\.37 GiB of memory available"):
+        _jobs.check_bootstrap(10_000, memory=400_000_000)
+    with pytest.raises(kg.InvalidParameterError, match=r"more than the 10,000 draws kocgraph takes"):
+        _jobs.check_bootstrap(10_001, memory=10**15)
+    for bad in (-1, 2.5, True, "200"):
+        with pytest.raises(kg.InvalidParameterError, match="whole number >= 0"):
+            _jobs.check_bootstrap(bad)
+
+
+def test_job_checks_everything_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def trap(*a: Any, **k: Any) -> Any:
+        raise AssertionError("read before checking")
+
+    monkeypatch.setattr(_jobs, "read_input", trap)
+    fifo = tmp_path / "k.csv"
+    os.mkfifo(fifo)
+    bad = [
+        ({"out": fifo}, "FIFO"), ({"rng": -1}, "rng=-1"), ({"bootstrap": 10**8}, "10,000 draws"),
+        ({"read_options": {"tz": "bogus"}}, "time zone"), ({"read_options": {"encoding": "nope"}}, "encoding"),
+        ({"read_options": {"sep": "\n"}}, "one character"), ({"log": "sample:nope"}, "not in the registry"),
+        ({"pseudonymize": ""}, "salt"),
+    ]
+    for kw, msg in bad:
+        cfg = _jobs.NominateConfig(**{"log": toy_frame(), "progress": False, **kw})
+        with pytest.raises(kg.InvalidParameterError, match=msg):
+            _jobs.nominate(cfg)
+    assert stat_is_fifo(fifo)
+
+
+def stat_is_fifo(p: Path) -> bool:
+    import stat
+
+    return stat.S_ISFIFO(p.lstat().st_mode)
+
+
+def test_check_outputs_links(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text("x")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "to_file").symlink_to(tmp_path / "other.csv")
+    (tmp_path / "other.csv").write_text("y")
+    _jobs.check_outputs([tmp_path / "dangling", tmp_path / "to_file", tmp_path / "new.csv"], [log])
+    (tmp_path / "hard.csv").hardlink_to(log)
+    with pytest.raises(kg.InvalidParameterError, match="is an input of this run"):
+        _jobs.check_outputs([tmp_path / "hard.csv"], [log])
+    with pytest.raises(kg.InvalidParameterError, match=r"--out '.*' is a directory; pass a file name such as r\.html"):
+        _jobs.check_outputs([tmp_path], example="r.html")
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".kocgraph-probe-")]  # the probe is removed
+
+
+def test_parquet_columns_no_one_type_holds(tmp_path: Path) -> None:
+    notes: list[str] = []
+    df = pd.DataFrame({"user": pd.Series([2**64 - 1, -3, None], dtype=object),
+                       "mixed": pd.Series([1, "1", "a"], dtype=object),
+                       "big": pd.Series([2**64 - 1, 2**63, None], dtype=object),
+                       "plain": pd.Series([1, 2, None], dtype=object)})
+    _jobs.write_table(df, tmp_path / "t.parquet", "parquet", note=notes.append)
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert back["user"].tolist()[:2] == ["18446744073709551615", "-3"] and pd.isna(back["user"].iloc[2])
+    assert back["mixed"].tolist() == ["1", "1", "a"]
+    assert back["big"].dtype == "uint64" or str(back["big"].dtype) == "UInt64"
+    assert back["big"].tolist()[:2] == [2**64 - 1, 2**63]
+    assert back["plain"].tolist()[:2] == [1, 2]
+    assert len(notes) == 2 and "'user'" in notes[0] and "'mixed'" in notes[1] and "every digit kept" in notes[0]
+
+
+def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(kg.InvalidParameterError, match=r"is a FIFO \(named pipe\), not a regular file"):
+        _jobs.atomic_write(fifo, lambda tmp: tmp.write_text("x"))
+    (tmp_path / "to_pipe").symlink_to(fifo)
+    with pytest.raises(kg.InvalidParameterError, match="is a link to a FIFO"):
+        _jobs.write_table(pd.DataFrame({"a": [1]}), tmp_path / "to_pipe", "csv")
+    assert stat_is_fifo(fifo) and sorted(os.listdir(tmp_path)) == ["pipe", "to_pipe"]
