@@ -41,82 +41,79 @@ _RC = REASON_CODES
 # ------------------------------------------------------------------------------------------------ ids
 class IdDictionary:
     """Factorize a stream of Arrow arrays (text or integers) into int32 codes against one dictionary
-    in first-seen order, holding each batch's small dictionary only until the next merge.
+    in first-seen order.
 
-    ``add`` returns a handle; ``finish`` merges what is pending; ``codes(handle)`` is then the
-    batch's codes (-1 for null). Batches are merged with Arrow's dictionary unifier whenever the
-    pending dictionaries outgrow the merged one, so the work stays O(distinct ids per batch).
+    ``add`` dictionary-encodes a batch (Arrow's hash table, in C) and returns a handle and the
+    batch's own dictionary; ``finish`` merges the batch dictionaries (Arrow's dictionary unifier,
+    over the distinct ids of each batch, never over the rows); ``codes(handle)`` is then the
+    batch's codes (-1 for null). Pending dictionaries are merged early when they hold more than
+    ``merge_at`` ids, so memory stays bounded on logs of any length.
 
     >>> import pyarrow as pa
     >>> d = IdDictionary()
-    >>> h1, h2 = d.add(pa.array(["b", "a", "b"])), d.add(pa.array(["c", None, "a"]))
+    >>> h1, h2 = d.add(pa.array(["b", "a", "b"]))[0], d.add(pa.array(["c", None, "a"]))[0]
     >>> d.finish(); d.codes(h1).tolist(), d.codes(h2).tolist(), d.values.to_pylist()
     ([0, 1, 0], [2, -1, 1], ['b', 'a', 'c'])
     """
 
-    def __init__(self, *, merge_at: int = 1 << 20) -> None:
+    def __init__(self, *, merge_at: int = 1 << 23) -> None:
         self.values: Any = None  # the merged dictionary (a pyarrow Array)
-        self._pending: list[tuple[int, Any]] = []
+        self._pending: list[tuple[int, Any, np.ndarray]] = []  # handle, batch dictionary, batch indices
         self._pending_size = 0
         self._codes: dict[int, np.ndarray] = {}
+        self._dropped: set[int] = set()
         self._next = 0
         self._merge_at = merge_at
         self.as_text = False  # integer ids were turned into text (the stream mixed the two)
 
-    def add(self, arr: Any) -> int:
+    def add(self, arr: Any) -> tuple[int, Any, np.ndarray]:
+        """Encode a batch; returns its handle, its own dictionary and its rows' indices into that
+        dictionary (-1 for null), for checks made once per distinct id."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
         enc = pc.dictionary_encode(arr)
+        idx = enc.indices
+        local = np.asarray((pc.fill_null(idx, -1) if idx.null_count else idx).to_numpy(zero_copy_only=False),
+                           dtype=np.int32)
         h = self._next
         self._next += 1
-        self._pending.append((h, enc))
+        self._pending.append((h, enc.dictionary, local))
         self._pending_size += len(enc.dictionary)
-        if self._pending_size >= max(self._merge_at, 0 if self.values is None else len(self.values)):
+        if self._pending_size >= self._merge_at:
             self._merge()
-        return h
+        return h, enc.dictionary, local
 
     def drop(self, handles: list[int]) -> None:
         """Forget batches (a part read again): their codes are not wanted (their ids may stay)."""
-        gone = set(handles)
-        for h in gone:
+        self._dropped |= set(handles)
+        for h in handles:
             self._codes.pop(h, None)
-        self._dropped = getattr(self, "_dropped", set()) | gone
 
     def _merge(self) -> None:
+        """Unify the merged dictionary and the pending ones (identity indices: the unifier's output
+        indices are then each batch's local -> global map), and map each batch's codes."""
         import pyarrow as pa
 
         if not self._pending:
             return
-        dicts = [enc.dictionary for _, enc in self._pending]
-        if self.values is not None:
-            dicts = [self.values] + dicts
+        dicts = ([self.values] if self.values is not None else []) + [d for _, d, _ in self._pending]
         target = _common_type([d.type for d in dicts])
         if target is not None:
             self.as_text = self.as_text or any(pa.types.is_integer(d.type) for d in dicts)
-            if self.values is not None and self.values.type != target:
-                self.values = _as_text(self.values, target)
-        chunks = []
-        if self.values is not None:
-            chunks.append(pa.DictionaryArray.from_arrays(pa.array(np.arange(len(self.values), dtype=np.int32)),
-                                                         self.values))
-        for _, enc in self._pending:
-            d = enc.dictionary if target is None else _as_text(enc.dictionary, target)
-            chunks.append(pa.DictionaryArray.from_arrays(enc.indices.cast(pa.int32()), d))
-        unified = pa.chunked_array(chunks, type=chunks[0].type if target is None else
-                                   pa.dictionary(pa.int32(), target)).unify_dictionaries()
-        self.values = unified.chunk(0).dictionary
-        first = 1 if len(chunks) > len(self._pending) else 0
-        dropped = getattr(self, "_dropped", set())
-        for (h, _), ch in zip(self._pending, unified.chunks[first:]):
-            if h in dropped:
+            dicts = [_as_text(d, target) for d in dicts]
+        typ = dicts[0].type
+        ident = [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d), dtype=np.int32)), d) for d in dicts]
+        unified = pa.chunked_array(ident, type=pa.dictionary(pa.int32(), typ)).unify_dictionaries()
+        self.values = unified.chunk(0).dictionary if len(ident) else self.values
+        first = 1 if len(dicts) > len(self._pending) else 0
+        for (h, _, local), ch in zip(self._pending, unified.chunks[first:]):
+            if h in self._dropped:
                 continue
-            idx = ch.indices
-            codes = np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32) if idx.null_count \
-                else np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int32)
-            self._codes[h] = codes
+            tmap = np.append(np.asarray(ch.indices.to_numpy(zero_copy_only=False), dtype=np.int32), -1)
+            self._codes[h] = tmap[local]
         self._pending = []
         self._pending_size = 0
 
@@ -270,9 +267,10 @@ class Ingest:
                 self.any_valid[role] = bool(arr.null_count < len(arr))
             arrs[role] = arr
             inval |= bad
-            blank = self._blank(arr)
-            null_of[role] = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool) & ~bad | blank
-            handles.append(self.dicts[role].add(arr))
+            h, batch_dict, local = self.dicts[role].add(arr)
+            blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
+            null_of[role] = (local < 0) & ~bad | blank_rows
+            handles.append(h)
         flag(null_of["source"], "null_source")
         flag(null_of["target"], "null_target")
         if "item" in null_of:
@@ -299,18 +297,6 @@ class Ingest:
         self.kept.append(_Kept(part, rows, tuple(handles), tchunk, reason, cats, value,  # type: ignore[arg-type]
                                frame if keep_frame else None, rejected))
         self.n_rows += n
-
-    def _blank(self, arr: Any) -> np.ndarray:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            return np.zeros(len(arr), dtype=bool)
-        hit = pc.equal(pc.utf8_trim_whitespace(arr), "")
-        if self.missing:
-            ms = pa.array(list(self.missing), type=arr.type)
-            hit = pc.or_(hit, pc.or_(pc.is_in(arr, value_set=ms), pc.is_in(pc.utf8_trim_whitespace(arr), value_set=ms)))
-        return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
 
     def drop_part(self, part: int) -> None:
         """Forget a part's batches (it is being read again)."""
