@@ -37,7 +37,7 @@ from ..exceptions import LogSchemaError
 __all__ = ["BLOCK_SIZE", "RawRecord", "CsvRead", "RecordTally", "arrow_options", "exact_records"]
 
 #: pyarrow's block size; the tests shrink it to put block boundaries everywhere
-BLOCK_SIZE = 1 << 24
+BLOCK_SIZE = 1 << 26
 _QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
 
 
