@@ -663,20 +663,20 @@ def _use_progress(progress: bool | None) -> bool:
 
 
 def _input_info(log: Any, g: Any) -> dict[str, Any]:
+    """What was read, with the SHA-256 of the bytes the reader parsed (taken while reading, so a
+    file that changes during the run, or an output written over it, cannot change it)."""
     if isinstance(log, pd.DataFrame):
         return {"kind": "DataFrame", "rows": int(len(log))}
+    rep = (g.meta.get("read_log") or {}) if g is not None else {}
     s = str(log)
-    info: dict[str, Any] = {}
-    if s.startswith("sample:"):
-        info = {"kind": "sample", "sample": s.split(":", 1)[1]}
-        path = (g.meta.get("read_log") or {}).get("path") if g is not None else None
-        if isinstance(path, str) and Path(path).is_file():
-            info.update(path=path, bytes=Path(path).stat().st_size, sha256=file_sha256(path))
-        return info
-    p = Path(s)
-    info = {"kind": "file", "path": str(p.resolve())}
-    if p.is_file():
-        info.update(bytes=p.stat().st_size, sha256=file_sha256(p))
+    info: dict[str, Any] = {"kind": "sample", "sample": s.split(":", 1)[1]} if s.startswith("sample:") else \
+        {"kind": "file", "path": str(Path(s).resolve())}
+    if rep.get("files"):  # a folder, a glob or a list of files
+        info["kind"] = "files"
+        info["files"] = [{"path": f.get("path"), "bytes": f.get("n_bytes"), "sha256": f.get("sha256")}
+                         for f in rep["files"]]
+    elif rep.get("sha256"):
+        info.update(path=rep.get("path", info.get("path")), bytes=rep.get("n_bytes"), sha256=rep["sha256"])
     return info
 
 

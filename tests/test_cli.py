@@ -575,3 +575,24 @@ def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path: Path) -> None:
     with pytest.raises(kg.InvalidParameterError, match="is a link to a FIFO"):
         _jobs.write_table(pd.DataFrame({"a": [1]}), tmp_path / "to_pipe", "csv")
     assert stat_is_fifo(fifo) and sorted(os.listdir(tmp_path)) == ["pipe", "to_pipe"]
+
+
+def test_manifest_hash_is_of_the_bytes_read(tmp_path, monkeypatch):
+    # D6: a log that grows while the job runs keeps, in the manifest, the hash of what was read
+    from kocgraph._jobs import NominateConfig, nominate
+
+    log = tmp_path / "grow.csv"
+    kg.datasets.toy_frame().to_csv(log, index=False)
+    read_bytes = log.read_bytes()
+    real = kg.tl.cascades
+
+    def grow_then_cascades(g, *a, **k):
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write("zed,yan,late,2026-12-31T00:00:00Z\n")
+        return real(g, *a, **k)
+
+    monkeypatch.setattr(kg.tl, "cascades", grow_then_cascades)
+    res = nominate(NominateConfig(str(log), staff_ids=["brand"], top=3, out=tmp_path / "k.csv", progress=False))
+    assert res.manifest["input"]["sha256"] == hashlib.sha256(read_bytes).hexdigest()
+    assert res.manifest["input"]["bytes"] == len(read_bytes) != log.stat().st_size
+    assert res.manifest["rows"]["rows_read"] == len(kg.datasets.toy_frame())
