@@ -315,12 +315,11 @@ def _report(counts: dict[str, Any], parts: list[Any], mapping: dict[str, Any], n
     return report
 
 
-def _where(r: int, line: int | None, name: str | None) -> str:
-    """"row 3 (line 5 of the file)": a data row's number and, for files, its line when known."""
-    where = f"row {r}"
-    if name is not None:
-        where += f" (line {line} of the file)" if line is not None else ""
-    return where
+def _where(r: int, line: int | None, name: str | None, *, multi: bool = False) -> str:
+    """"row 3 (line 5 of the file)", or with several files "row 3 of logs/b.csv (line 5)"."""
+    if multi and name is not None:
+        return f"row {r} of {name}" + (f" (line {line})" if line is not None else "")
+    return f"row {r}" + (f" (line {line} of the file)" if name is not None and line is not None else "")
 
 
 def _raise_first(ingest: Ingest, ing: Any, parts: list[Any], mapping: dict[str, Any], *, multi: bool,
@@ -344,19 +343,18 @@ def _raise_first(ingest: Ingest, ing: Any, parts: list[Any], mapping: dict[str, 
     pi, row, kind, what = min(cands, key=lambda c: (c[0], c[1]))
     part = parts[pi]
     name = part.name if part.info.get("path") else None
-    file_note = f" of {part.name}" if multi else ""
     fix = "or pass on_invalid='quarantine' to set bad rows aside with their reasons."
     if kind == "raw":
         text = what.text if len(what.text) <= 200 else what.text[:200] + "..."
         raise LogSchemaError(
-            f"{_where(row, what.line, name)}{file_note} is invalid: {what.reason}: {REASONS[what.reason]}; "
+            f"{_where(row, what.line, name, multi=multi)} is invalid: {what.reason}: {REASONS[what.reason]}; "
             f"the line is {text!r}. Fix or remove the line, " + fix)
     i = what
     why = "duplicate" if kind == "dup" else list(REASON_CODES)[ing.reason[i] - 1]
     lines = part.lines_of(np.array([row]))
     shown = _shown_row(ingest, ing, i, mapping)
     raise LogSchemaError(
-        f"{_where(row, None if lines is None else int(lines[0]), name)}{file_note} is invalid: {why}: "
+        f"{_where(row, None if lines is None else int(lines[0]), name, multi=multi)} is invalid: {why}: "
         f"{REASONS[why]}; the row is {shown}. Fix the row, " + fix)
 
 
