@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from ._core.resources import available_memory, maxrss_mib, peak_rss_mib, reset_peak
 from .exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError
 
 __all__ = [
@@ -269,21 +270,6 @@ def check_seed(rng: Any, flag: str = "--rng") -> int:
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or int(rng) < 0:
         raise InvalidParameterError(f"rng={rng!r} ({flag}) must be a whole number >= 0; pass e.g. {flag} 0.")
     return int(rng)
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
-        pass
-    try:  # pragma: no cover
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover
-        return None
 
 
 def check_bootstrap(bootstrap: Any, *, memory: int | None = None) -> int:
@@ -624,23 +610,6 @@ def _write_json(obj: Any, path: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ job
-def _peak_rss_mib() -> float | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    try:  # pragma: no cover
-        import resource
-
-        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return r / (1024.0 * 1024.0) if sys.platform == "darwin" else r / 1024.0
-    except Exception:  # pragma: no cover
-        return None
-
-
 def _versions() -> dict[str, str | None]:
     import importlib.metadata as md
 
@@ -716,7 +685,7 @@ def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show:
         "ranking": kocs_meta,
         "timings_s": {k: round(v, 6) for k, v in timings.items()},
         "wall_s": round(time.perf_counter() - t_start, 6),
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": maxrss_mib(),
         "outputs": dict(outputs),
         **(extra or {}),
         "environment": {"python": platform.python_version(), "platform": platform.platform(),
@@ -770,6 +739,7 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
     show: Callable[[Any], Any] = (lambda x: pseudo(x)) if pseudo is not None else (lambda x: x)  # noqa: E731
 
     timings: dict[str, float] = {}
+    memory: dict[str, float | None] = {}
     notes: list[str] = []
 
     def note_(m: str) -> None:
@@ -778,15 +748,19 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
 
     from tqdm import tqdm
 
+    from .pipeline import StageOptions, StageRecord, run_stages
+
     bar = tqdm(total=len(STAGES), desc="nominate", unit="stage", file=sys.stderr,
                disable=not _use_progress(cfg.progress), leave=False, dynamic_ncols=True)
 
     @contextmanager
     def stage(name: str) -> Any:
         bar.set_postfix_str(name, refresh=True)
+        reset_peak()
         t0 = time.perf_counter()
         yield
         timings[name] = time.perf_counter() - t0
+        memory[name] = peak_rss_mib()
         bar.update(1)
 
     g = None
@@ -824,6 +798,7 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
                 graph_info={"n_users": int(g.n_users), "n_items": int(g.n_items), "n_events": int(g.n_events),
                             "n_edges": int(g.n_edges)},
                 kocs_meta=kocs_meta, timings=timings, t_start=t_start, outputs=outputs,
+                extra={"peak_rss_mib_by_stage": {k: None if v is None else round(v, 1) for k, v in memory.items()}},
             )
 
         if g.n_events == 0:
@@ -838,19 +813,16 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
             raise NoUsableDataError(msg + ". Check the column options (--source/--target/--item/--time) and the file.")
 
         staff = resolve_staff(g, cfg.staff_file, cfg.staff_ids, note=note_, show=show)
-        with stage("cascades"):
-            kg.tl.cascades(g)
-        with stage("pagerank"):
-            kg.tl.pagerank(g)
-        with stage("coreness"):
-            kg.tl.coreness(g)
-        with stage("communities"):
-            kg.tl.communities(g, rng=cfg.rng)
-        with stage("kocs"):
-            kg.tl.kocs(g, staff=staff, kol_threshold=cfg.kol_threshold, per_community=cfg.per_community,
-                       bootstrap=int(cfg.bootstrap), rng=cfg.rng)
-            table = kg.get.kocs(g, n=top)
-            excluded = kg.get.kocs(g, excluded=True)
+
+        def on_stage(name: str, rec: StageRecord) -> None:
+            timings[name] = rec.seconds
+            memory[name] = rec.peak_rss_mib
+            bar.update(1)
+
+        run_stages(g, StageOptions(staff=staff, kol_threshold=cfg.kol_threshold, per_community=cfg.per_community,
+                                   bootstrap=int(cfg.bootstrap), rng=cfg.rng), progress=False, on_stage=on_stage)
+        table = kg.get.kocs(g, n=top)
+        excluded = kg.get.kocs(g, excluded=True)
         with stage("write"):
             if pseudo is not None:
                 table = pseudonymize_table(table, pseudo, g.nodes.index)

@@ -291,7 +291,7 @@ def seeding_memory(g: Any, *, levels: int = 64, stop_above: float | None = None)
 
 def _seeding_too_dense(work: Any, k: int) -> str | None:
     """Why seeding must be skipped for memory (a sentence), or None when it fits the budget."""
-    from ._jobs import available_memory
+    from ._core.resources import available_memory
 
     avail = available_memory()
     budget = SEED_MEMORY_BUDGET if avail is None else min(SEED_MEMORY_BUDGET, avail // 2)
