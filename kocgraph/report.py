@@ -231,7 +231,7 @@ def _plot(draw: Callable[[Any], Any], figsize: tuple[float, float], *,
 
 
 def _resolve_pseudonymizer(pseudonymize: Any) -> Any:
-    from ._jobs import Pseudonymizer
+    from .jobs import Pseudonymizer
 
     if pseudonymize is None or isinstance(pseudonymize, Pseudonymizer):
         return pseudonymize
@@ -375,7 +375,7 @@ def build_report(
 
     from ._core.tools import check_graph
     from ._core.validation import REASONS, check_int
-    from ._jobs import NoUsableDataError
+    from .jobs import NoUsableDataError
 
     where = "kocgraph.report.build_report"
     g = check_graph(g, where)
@@ -879,7 +879,7 @@ def _section_about(g: Any, work: Any, timings: dict[str, float], *, top: int, se
 # ------------------------------------------------------------------------------------------------ writing
 def write_report(page: str, out: str | Path) -> Path:
     """Write the page atomically (a temporary file beside ``out``, then a rename)."""
-    from ._jobs import atomic_write
+    from .jobs import atomic_write
 
     return atomic_write(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
@@ -888,7 +888,7 @@ def write_report(page: str, out: str | Path) -> Path:
 def cmd_report(args: argparse.Namespace) -> int:
     """``kocgraph report``: read the log, build the page, write it atomically."""
     from . import cli
-    from ._jobs import NoUsableDataError, check_outputs, resolve_staff
+    from .jobs import NoUsableDataError, check_outputs, resolve_staff
     from .exceptions import LogSchemaError
 
     out = Path(args.out)
