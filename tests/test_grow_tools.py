@@ -365,3 +365,19 @@ def test_bench_seeds_smoke_fails_when_a_stage_breaks(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(bs.STAGE_FUNCS, "imm", broken)
     _, problems = bs.smoke()
     assert any("imm" in p for p in problems), problems
+
+
+def test_seeds_when_the_staff_reach_nearly_everyone():
+    # staff -> a with p = 0.999 (a is unreached with probability 0.001), a -> b certain: the best partner
+    # adds at most 0.001 * 2 = 0.002 users. No multiplicative certificate is worth its RR sets here, so
+    # sampling stops once no choice can add even one user, and the meta says so.
+    g = graph_from_edges([("staff", "a"), ("a", "b")], [0.999, 1.0])
+    kg.tl.seeds(g, k=1, exclude_reached_by=["staff"], n_check=0, rng=0)
+    m = g.meta["seeds"]
+    assert m["negligible"] and not m["theta_capped"] and m["opt_upper"] < 1
+    assert m["guarantee"].startswith("no choice of partners adds as much as one user")
+    assert m["n_roots"] == 2  # a and b: neither is reached for certain
+    # the same graph with a certain first edge: the staff reach everyone, nobody can add reach
+    g = graph_from_edges([("staff", "a"), ("a", "b")], [1.0, 1.0])
+    kg.tl.seeds(g, k=1, exclude_reached_by=["staff"], rng=0)
+    assert len(kg.get.seeds(g)) == 0 and g.meta["seeds"]["n_roots"] == 0

@@ -160,8 +160,10 @@ def _bounds(cov: float, theta: int, a: float, scale: float) -> tuple[float, floa
     """(lower, upper) confidence bounds, in users, on the spread behind a coverage ``cov`` out of
     ``theta`` RR sets (OPIM-C): the lower one for a set chosen without these sets, the upper one for
     a fixed set whose coverage is at most ``cov``."""
-    lo = ((math.sqrt(cov + 2 * a / 9) - math.sqrt(a / 2)) ** 2 - a / 18) * scale / theta
-    hi = (math.sqrt(cov + a / 2) + math.sqrt(a / 2)) ** 2 * scale / theta
+    # lo = (sqrt(cov + 2a/9) - sqrt(a/2))^2 - a/18 = cov + 2a/3 - sqrt(2 a cov + 4a^2/9), written without
+    # the cancellation; hi = (sqrt(cov + a/2) + sqrt(a/2))^2 = cov + a + sqrt(a^2 + 2 a cov)
+    lo = (cov * cov - 2 * a * cov / 3) / (cov + 2 * a / 3 + math.sqrt(2 * a * cov + 4 * a * a / 9)) * scale / theta
+    hi = (cov + a + math.sqrt(a * a + 2 * a * cov)) * scale / theta
     return max(lo, 0.0), hi
 
 
@@ -187,8 +189,9 @@ def opim_c(
     Returns a dict: ``seeds``; ``gains``/``spread`` (marginal and cumulative spread in users, estimated
     on ``R2``, the collection that did not choose the seeds, so unbiased); ``greedy_gains`` (coverage
     gains on ``R1``, non-increasing); ``n_rr_sets`` (both collections), ``theta`` (sets per
-    collection), ``theta_max``, ``iterations``; ``lower_bound`` (``sigma_l``, a lower confidence bound
-    on the seeds' spread), ``opt_upper`` (``sigma_u``), ``certified_ratio`` (``sigma_l / sigma_u``);
+    collection), ``theta_max``, ``iterations``; ``lower_bound``/``spread_upper`` (``sigma_l`` and
+    its upper counterpart: a confidence interval for the seeds' spread), ``opt_upper`` (``sigma_u``),
+    ``certified_ratio`` (``sigma_l / sigma_u``);
     ``bound`` (the approximation factor that holds) and ``probability``; ``capped`` (``max_sets``
     stopped it before either the check or ``theta_max``: then ``bound`` is only the certified ratio);
     ``negligible`` (stopped because ``opt_upper < 1``: ``bound`` is the certified ratio);
@@ -227,6 +230,8 @@ def opim_c(
         q = unreached_lower_bound(indptr, indices, p, np.flatnonzero(ex))
     roots = np.flatnonzero(useful)
     allowed &= useful
+    if costs is not None:  # nobody costlier than the whole budget can be in any feasible set
+        allowed &= costs <= (math.inf if budget is None else float(budget)) + 1e-12
     n_r, n_allowed = int(roots.size), int(allowed.sum())
     k_eff = min(k_eff, n_allowed)
     if n == 0 or k_eff == 0 or n_r == 0:
@@ -262,7 +267,8 @@ def opim_c(
         "seeds": seeds, "gains": gains, "spread": np.cumsum(gains), "covered_fraction": np.cumsum(cov2) / theta,
         "greedy_gains": ggains * (n_r / theta), "n_rr_sets": int(2 * theta), "theta": int(theta),
         "theta_max": float(theta_max), "iterations": it, "capped": not (reached or negligible),
-        "negligible": bool(negligible and not reached), "lower_bound": float(lo), "opt_upper": float(hi),
+        "negligible": bool(negligible and not reached), "lower_bound": float(lo), "spread_upper": float(hi_s),
+        "opt_upper": float(hi),
         "certified_ratio": float(ratio), "bound": float(rho - epsilon if reached else ratio),
         "probability": float(1 - delta), "n_roots": n_r,
     }
@@ -293,6 +299,5 @@ def _empty(bound: float, probability: float, n_r: int) -> dict[str, Any]:
     z = np.empty(0)
     return {"seeds": np.empty(0, np.int64), "gains": z, "spread": z, "covered_fraction": z, "greedy_gains": z,
             "n_rr_sets": 0, "theta": 0, "theta_max": 0.0, "iterations": 0, "capped": False, "negligible": False,
-            "lower_bound": 0.0,
-            "opt_upper": 0.0, "certified_ratio": 1.0, "bound": float(bound), "probability": float(probability),
-            "n_roots": n_r}
+            "lower_bound": 0.0, "spread_upper": 0.0, "opt_upper": 0.0, "certified_ratio": 1.0, "bound": float(bound),
+            "probability": float(probability), "n_roots": n_r}

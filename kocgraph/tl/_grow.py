@@ -145,7 +145,12 @@ def seeds(
     ------
     ``g.tables[key_added]``: ``order``, ``user`` (code), ``marginal_gain``, ``spread`` (RR estimate),
     ``spread_sim``/``spread_lo``/``spread_hi`` (simulated, 95% interval), ``cost``;
-    ``g.nodes[key_added + "_order"]``.
+    ``g.nodes[key_added + "_order"]``; ``g.meta[key_added]``: ``guarantee`` (the promise in words),
+    ``bound`` and ``probability`` (the promise), ``certified_ratio`` (what this run's data certify, with
+    the same probability), ``lower_bound``/``spread_upper`` (a confidence interval for the seeds'
+    spread), ``opt_upper`` (for the best possible seeds'), ``n_rr_sets``, ``theta``/``theta_max`` (RR
+    sets per collection, and the worst-case size), ``theta_capped``/``negligible`` (why the promise is
+    only the certified ratio, when it is), ``n_roots`` (users RR sets start from), ``marginal_gains``.
 
     Examples
     --------
@@ -218,8 +223,8 @@ def seeds(
            method="OPIM-C" + (" (budgeted greedy)" if budget else ""),
            bound=res["bound"], probability=res["probability"], certified_ratio=res["certified_ratio"],
            n_rr_sets=res["n_rr_sets"], theta=res["theta"], theta_max=res["theta_max"], theta_capped=res["capped"],
-           negligible=res["negligible"], lower_bound=res["lower_bound"], opt_upper=res["opt_upper"],
-           n_roots=res["n_roots"],
+           negligible=res["negligible"], lower_bound=res["lower_bound"], spread_upper=res["spread_upper"],
+           opt_upper=res["opt_upper"], n_roots=res["n_roots"],
            marginal_gains=np.asarray(res["gains"]).tolist(), guarantee=_guarantee(res),
            computed=computed)
     return g if copy else None
