@@ -353,7 +353,13 @@ def test_bench_seeds_smoke_every_stage_sound() -> None:
     assert problems == []
     (s,) = res["sizes"].values()
     assert set(s) == set(bs.STAGES) and all(st["ok"] for st in s.values())
-    assert s["imm"]["median"]["n_rr_sets"] > 0
+    assert s["imm"]["median"]["n_rr_sets"] > 0 and s["seeds_staff"]["median"]["method"] == "OPIM-C"
+    # OPIM-C against the IMM kernel it replaced, in the same worlds, for both cases, with the table
+    c = s["compare"]["median"]
+    for pair in ("plain", "staff"):
+        assert c[f"{pair}_new_spread"] > 0 and c[f"{pair}_old_spread"] > 0 and c[f"{pair}_diff_se"] >= 0
+    table = bs.format_table(res)
+    assert "IMM/OPIM" in table and "beyond the staff / plain seeding" in table
 
 
 def test_bench_seeds_smoke_fails_when_a_stage_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -362,9 +368,21 @@ def test_bench_seeds_smoke_fails_when_a_stage_breaks(monkeypatch: pytest.MonkeyP
     def broken(g, **kw):
         raise RuntimeError("seeding broke")
 
-    monkeypatch.setitem(bs.STAGE_FUNCS, "imm", broken)
-    _, problems = bs.smoke()
-    assert any("imm" in p for p in problems), problems
+    monkeypatch.setitem(bs.STAGE_FUNCS, "seeds_staff", broken)
+    res, problems = bs.smoke()
+    assert any("seeds_staff" in p for p in problems), problems
+    assert set(res["sizes"]["smoke"]["compare"]["median"]) >= {"plain_diff"}  # the other pair still compared
+    assert "staff_diff" not in res["sizes"]["smoke"]["compare"]["median"]
+
+
+def test_bench_seeds_compare_flags_worse_seeds() -> None:
+    bs = _bench_seeds()
+    m = {"plain_new_spread": 90.0, "plain_old_spread": 100.0, "plain_diff": -10.0, "plain_diff_se": 1.0,
+         "total_s": 1.0}
+    res = {"sizes": {"x": {"compare": {"ok": True, "median": m}}}}
+    assert any("well below IMM" in p for p in bs.check(res))
+    m.update(plain_diff=-2.0)  # within 2% + 4 standard errors: noise
+    assert bs.check(res) == []
 
 
 def test_seeds_when_the_staff_reach_nearly_everyone():
