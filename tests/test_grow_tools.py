@@ -97,8 +97,8 @@ def test_seeds_meta_table_and_getter(synth):
     m = g.meta["seeds"]
     assert m["bound"] == pytest.approx(1 - 1 / math.e - 0.2)
     assert m["probability"] == pytest.approx(1 - 1 / g.n_users)
-    # OPIM-C: two collections of theta RR sets each; it stopped on its certificate, not on the cap
-    assert m["n_rr_sets"] == 2 * m["theta"] > 0 and not m["theta_capped"] and m["theta"] <= m["theta_max"]
+    # OPIM-C: R2 holds theta RR sets, R1 twice as many; it stopped on its certificate, not on the cap
+    assert m["n_rr_sets"] == 3 * m["theta"] > 0 and not m["theta_capped"] and 2 * m["theta"] <= m["theta_max"]
     assert len(m["marginal_gains"]) == 10 and m["method"] == "OPIM-C"
     assert m["bound"] <= m["certified_ratio"] <= 1
     assert "0.432 x optimum" in m["guarantee"] and f"certifies >= {m['certified_ratio']:.3f}" in m["guarantee"]

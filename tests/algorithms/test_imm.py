@@ -419,7 +419,7 @@ def test_opim_star_and_two_stars():
     r = opim_c(indptr, indices, p, 1, epsilon=0.1, rng=0)
     assert r["seeds"].tolist() == [0] and r["spread"][-1] == pytest.approx(3.4, rel=0.1)
     assert r["lower_bound"] <= 3.4 <= r["spread_upper"]
-    assert not r["capped"] and r["bound"] == pytest.approx(E1 - 0.1) and r["n_rr_sets"] == 2 * r["theta"]
+    assert not r["capped"] and r["bound"] == pytest.approx(E1 - 0.1) and r["n_rr_sets"] == 3 * r["theta"]
     # two stars (sigma 4 and 3, p = 0.5): {0, 7}, the bigger first
     src = [0] * 6 + [7] * 4
     dst = list(range(1, 7)) + list(range(8, 12))
@@ -470,7 +470,7 @@ def test_opim_guarantee_fields_and_cap(graph_2k):
     r = opim_c(indptr, indices, p, 5, epsilon=0.2, rng=0)
     assert r["bound"] == pytest.approx(E1 - 0.2) and r["probability"] == pytest.approx(1 - 1 / n)
     assert not r["capped"] and not r["negligible"] and r["certified_ratio"] >= r["bound"]
-    assert r["n_rr_sets"] == 2 * r["theta"] and r["theta"] < r["theta_max"]  # stopped on the data, early
+    assert r["n_rr_sets"] == 3 * r["theta"] and 2 * r["theta"] < r["theta_max"]  # stopped on the data, early
     assert r["lower_bound"] <= r["spread"][-1] <= r["spread_upper"] and r["lower_bound"] <= r["opt_upper"]
     # the precision rule: the seeds' interval spans at most epsilon of its upper end
     assert r["spread_upper"] - r["lower_bound"] <= 0.2 * r["spread_upper"]
