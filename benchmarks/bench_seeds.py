@@ -133,12 +133,13 @@ def celf(indptr: np.ndarray, indices: np.ndarray, p: np.ndarray, k: int, *, n_si
 
 
 # ------------------------------------------------------------------------------------------- stages
-def stage_seeds(g: Any, *, k: int = 50, epsilon: float = 0.1, staff: bool = False, **_: Any) -> dict[str, Any]:
+def stage_seeds(g: Any, *, k: int = 50, epsilon: float = 0.1, staff: bool = False, rng: int = 0,
+                **_: Any) -> dict[str, Any]:
     import kocgraph as kg
 
     excl = g.meta["synthetic"]["staff"] if staff else None
     t0 = time.perf_counter()
-    kg.tl.seeds(g, k=k, epsilon=epsilon, exclude_reached_by=excl, n_check=0, rng=0)
+    kg.tl.seeds(g, k=k, epsilon=epsilon, exclude_reached_by=excl, n_check=0, rng=rng)
     dt = time.perf_counter() - t0
     m = g.meta["seeds"]
     return {"total_s": dt, "n_rr_sets": int(m["n_rr_sets"]), "theta": int(m["theta"]),
@@ -152,7 +153,8 @@ def stage_seeds_staff(g: Any, **kw: Any) -> dict[str, Any]:
     return stage_seeds(g, staff=True, **kw)
 
 
-def stage_imm(g: Any, *, k: int = 50, epsilon: float = 0.1, staff: bool = False, **_: Any) -> dict[str, Any]:
+def stage_imm(g: Any, *, k: int = 50, epsilon: float = 0.1, staff: bool = False, rng: int = 0,
+              **_: Any) -> dict[str, Any]:
     """The seeding ``kg.tl.seeds`` ran before issue 15: the IMM kernel, timed from the same point."""
     from kocgraph.algorithms.imm import imm
     from kocgraph.tl._grow import _codes, edge_probabilities
@@ -160,7 +162,7 @@ def stage_imm(g: Any, *, k: int = 50, epsilon: float = 0.1, staff: bool = False,
     t0 = time.perf_counter()
     excl = _codes(g, g.meta["synthetic"]["staff"], "staff") if staff else np.empty(0, np.int64)
     indptr, indices, p, _ = edge_probabilities(g)
-    r = imm(indptr, indices, p, k, epsilon=epsilon, rng=np.random.default_rng(0), exclude=excl)
+    r = imm(indptr, indices, p, k, epsilon=epsilon, rng=np.random.default_rng(rng), exclude=excl)
     dt = time.perf_counter() - t0
     return {"total_s": dt, "n_rr_sets": int(r["n_rr_sets"]), "theta": int(r["theta"]), "capped": bool(r["capped"]),
             "n_seeds": int(r["seeds"].size), "spread_est": float(np.sum(r["gains"])), "bound": r["bound"],
@@ -496,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--celf-max-edges", type=int, default=CELF_MAX_EDGES, help="skip CELF above this many edges")
     ap.add_argument("--sim-runs", type=int, default=200)
     ap.add_argument("--compare-sims", type=int, default=300, help="paired IC runs per seed set in 'compare'")
+    ap.add_argument("--rng", type=int, default=0, help="rng of the seeds/imm stages (compare's worlds stay fixed)")
     ap.add_argument("--out", help="write the JSON result here")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -514,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         if bad:
             ap.error(f"unknown sizes/stages {bad}; sizes {list(SIZES)}, stages {list(STAGES)}")
         opts = {"celf_k": a.celf_k, "celf_sims": a.celf_sims, "celf_max_s": a.celf_max_s, "sim_runs": a.sim_runs,
-                "compare_sims": a.compare_sims}
+                "compare_sims": a.compare_sims, "rng": a.rng}
         res = {"params": {}, "environment": environment(), "sizes": {}}
         for size in sizes:
             todo = [s for s in stages if not (s == "celf" and _edges_hint(size) > a.celf_max_edges)]
