@@ -1,6 +1,18 @@
-"""Sphinx configuration for the kocgraph documentation (build: sphinx-build -W -b html docs docs/_build)."""
+"""Sphinx configuration for the kocgraph documentation (build: sphinx-build -W -b html docs docs/_build).
+
+The build needs no network: formulas are rendered to SVG by matplotlib's mathtext (``_ext/mplmath.py``,
+no MathJax, no CDN), and the plot gallery is drawn from the current code (``gallery.py``) before the
+pages are read.
+"""
+
+import sys
+from pathlib import Path
 
 import kocgraph
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS / "_ext"))
+sys.path.insert(0, str(DOCS))
 
 project = "kocgraph"
 author = "kocgraph developers"
@@ -12,7 +24,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "mplmath",
     "myst_parser",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -27,5 +39,17 @@ napoleon_google_docstring = False
 napoleon_use_ivar = True
 napoleon_custom_sections = [("Writes", "notes_style")]
 html_theme = "alabaster"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_math_renderer = "mplmath"
 suppress_warnings = ["myst.header"]
+
+
+def _render_gallery(app: object) -> None:
+    """Draw every kg.pl plot into _static/gallery before the pages (gallery.md) are read."""
+    import gallery
+
+    gallery.render(DOCS / "_static" / "gallery")
+
+
+def setup(app: object) -> None:
+    app.connect("builder-inited", _render_gallery)  # type: ignore[attr-defined]

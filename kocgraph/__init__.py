@@ -19,6 +19,7 @@ from ._core.graph import ShareGraph
 from ._version import __version__
 from .exceptions import (
     ConvergenceWarning,
+    CorruptSaveError,
     DataQualityWarning,
     InvalidParameterError,
     KocgraphError,
@@ -46,6 +47,7 @@ __all__ = [
     "InvalidParameterError",
     "NodeNotFoundError",
     "NotComputedError",
+    "CorruptSaveError",
     "ConvergenceWarning",
     "DataQualityWarning",
 ]

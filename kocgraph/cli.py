@@ -2,9 +2,11 @@
 
 Every subcommand that reads a log takes the same column options as :func:`kocgraph.read_log`, with
 the same names and defaults (``nominate`` names the log's file format ``--log-format``, because its
-``--format`` is the output's). The job logic lives in :mod:`kocgraph._jobs`; this module only parses
-flags and prints. Exit codes: 0 ok, 2 usage error, 3 data error (the log, the staff file, an unknown
-user, nothing usable left), 1 an unexpected internal error. No traceback unless ``--debug``.
+``--format`` is the output's). The job logic lives in :mod:`kocgraph.jobs`; this module only parses
+flags and prints. Exit codes (the full table is in ``docs/errors.md``): 0 ok; 2 usage error (a bad
+flag value, an output path that cannot or must not be written; all checked before the log is read);
+3 data error (the log, the staff file, a damaged save, an unknown user, nothing usable left, out of
+memory); 1 only for a bug in kocgraph, with a line asking to report it. No traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from ._jobs import NominateConfig, format_top_table, nominate, read_input, resolve_staff
+from .jobs import (
+    KEY_ENV,
+    NominateConfig,
+    check_config,
+    check_log_name,
+    check_read_options,
+    format_top_table,
+    nominate,
+    read_input,
+    resolve_key,
+    resolve_staff,
+    verify_outputs,
+)
 from ._version import __version__
-from .exceptions import InvalidParameterError, KocgraphError, LogSchemaError, NodeNotFoundError, NotComputedError
+from .exceptions import (
+    ConvergenceWarning,
+    DataQualityWarning,
+    InvalidParameterError,
+    KocgraphError,
+    LogSchemaError,
+    NodeNotFoundError,
+    NotComputedError,
+)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 
@@ -65,8 +89,12 @@ def read_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_graph(args: argparse.Namespace) -> Any:
-    """Read the log named on the command line (or a bundled sample) into a ShareGraph."""
-    return read_input(str(args.log), read_options(args))
+    """Read the log named on the command line (or a bundled sample) into a ShareGraph; the read
+    options are checked first (a bad --encoding, --tz or --sep is a usage error before any reading)."""
+    opts = read_options(args)
+    check_log_name(str(args.log))
+    check_read_options(opts)
+    return read_input(str(args.log), opts)
 
 
 def read_staff(args: argparse.Namespace, g: Any) -> list[Any]:
@@ -126,6 +154,17 @@ def _nonneg_int(text: str) -> int:
     return v
 
 
+def _seed(text: str) -> int:
+    """A random seed for --rng: a whole number >= 0 (numpy refuses negative seeds)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be >= 0, got {v}; pass e.g. --rng 0")
+    return v
+
+
 def _kol_threshold(text: str) -> int | str | None:
     t = text.strip().lower()
     if t == "auto":
@@ -144,21 +183,24 @@ def _kol_threshold(text: str) -> int | str | None:
 def cmd_nominate(args: argparse.Namespace) -> int:
     quiet = bool(args.quiet)
     ids = [s.strip() for s in str(args.staff_ids or "").split(",") if s.strip()]
+    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
+    key = resolve_key(salt=args.pseudonymize, key_file=args.pseudonymize_key_file, key_env=args.pseudonymize_key_env,
+                      warn=say)
     cfg = NominateConfig(
         log=str(args.log), read_options=read_options(args), staff_file=args.staff, staff_ids=ids,
-        top=args.top, out=args.out, format=args.format, pseudonymize=args.pseudonymize,
+        top=args.top, out=args.out, format=args.format, pseudonymize=key,
         bootstrap=args.bootstrap, per_community=args.per_community, kol_threshold=args.kol_threshold,
         rng=args.rng, progress=False if (args.no_progress or quiet) else None,
     )
     if args.format is not None and args.out is None:
         raise UsageError(f"--format {args.format} needs --out FILE (without --out nothing is written).")
-    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
     if getattr(args, "engine", "memory") == "spark":
         try:
             from .spark import nominate as nominate_spark  # needs `pip install kocgraph[spark]`
         except ImportError as err:
             raise UsageError(str(err)) from None
 
+        check_config(cfg)  # the same checks as the memory engine, before Spark starts
         res = nominate_spark(cfg, master=args.spark_master, workdir=args.spark_dir, note=say)
     else:
         res = nominate(cfg, note=say)
@@ -172,6 +214,22 @@ def cmd_nominate(args: argparse.Namespace) -> int:
         print(format_top_table(res.table))
         for kind, path in res.outputs.items():
             print(f"wrote {kind}: {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    path = str(args.manifest)
+    if not path.endswith(".manifest.json"):
+        path += ".manifest.json"
+    problems = verify_outputs(path)
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return EXIT_DATA
+    from pathlib import Path
+
+    man = json.loads(Path(path).read_text(encoding="utf-8"))
+    print(f"ok: run {man.get('run_id')} ({man.get('status')}): {len(man.get('files') or {})} file(s) as written")
     return EXIT_OK
 
 
@@ -190,15 +248,20 @@ def _add_nominate(sub: Any) -> None:
     o.add_argument("--out", default=None, metavar="FILE", help="write the table here (default: print only)")
     o.add_argument("--format", default=None, choices=["csv", "parquet", "json"],
                    help="output format (default: from --out's extension, else csv)")
-    o.add_argument("--pseudonymize", default=None, metavar="SALT",
-                   help="replace every user id in every output by p_ + HMAC-SHA256(SALT, id)[:16]")
+    o.add_argument("--pseudonymize-key-file", default=None, metavar="FILE",
+                   help="replace every user id in every output by p_ + HMAC-SHA256(key, id)[:16], the key read "
+                        "from the first line of FILE")
+    o.add_argument("--pseudonymize-key-env", default=None, metavar="VAR",
+                   help=f"the same, the key read from the environment variable VAR (e.g. {KEY_ENV})")
+    o.add_argument("--pseudonymize", default=None, metavar="KEY",
+                   help="the same, the key given here (shown in the process list and shell history: prefer the two above)")
     o.add_argument("--bootstrap", type=_nonneg_int, default=0, metavar="B",
-                   help="resample items B times for rank intervals (default: 0, off)")
+                   help="resample items B times for rank intervals (default: 0, off; at most 10,000)")
     o.add_argument("--per-community", type=_positive_int, default=None, metavar="N",
                    help="a diverse slate: at most N users per community")
     o.add_argument("--kol-threshold", type=_kol_threshold, default="auto", metavar="N|auto|none",
                    help="exclude accounts with more distinct receivers than N (default: auto)")
-    o.add_argument("--rng", type=int, default=0, metavar="SEED", help="seed for communities and bootstrap (default: 0)")
+    o.add_argument("--rng", type=_seed, default=0, metavar="SEED", help="seed for communities and bootstrap (default: 0)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     o.add_argument("--quiet", action="store_true", help="print nothing but errors (no table, no progress)")
     e = n.add_argument_group("engine")
@@ -213,7 +276,8 @@ def _add_nominate(sub: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kocgraph", description="Find Key Opinion Consumers in forwarding logs.",
-                                epilog="Exit codes: 0 ok, 2 usage error, 3 data error. No traceback unless --debug.")
+                                epilog="Exit codes: 0 ok, 2 usage error, 3 data error, 1 a bug in kocgraph (please report it). "
+                                       "No traceback unless --debug.")
     p.add_argument("--version", action="version", version=f"kocgraph {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -223,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print JSON instead of text")
     d.set_defaults(func=cmd_describe)
     _add_nominate(sub)
+    v = sub.add_parser("verify", help="check that an output set is whole: every file its manifest lists, unchanged",
+                       description="Exit 0 when every file the manifest lists is there with the manifest's SHA-256 "
+                                   "(one run's complete output set), 3 otherwise, with what is wrong.")
+    v.add_argument("manifest", help="the manifest of a run, e.g. kocs.csv.manifest.json (or the table: kocs.csv)")
+    v.set_defaults(func=cmd_verify)
     for register in _EXTRA_COMMANDS:
         register(sub, _add_log_options)
     return p
@@ -249,6 +318,26 @@ def _register_bench(sub: Any, add_log_options: Any) -> None:
 _EXTRA_COMMANDS.append(_register_bench)
 
 
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """kocgraph's own warnings (a data-quality note, a kernel at its iteration limit) become one
+    ``warning: ...`` line on stderr each, whatever the interpreter's warning filters say (under
+    ``-W error`` they would otherwise end the run as an "internal error"). Other warnings are left
+    to those filters."""
+
+    def show(message: Any, category: type[Warning], *_a: Any, **_k: Any) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        for cat in (DataQualityWarning, ConvergenceWarning):
+            warnings.simplefilter("always", cat)
+        previous, warnings.showwarning = warnings.showwarning, show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -258,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for usage errors
         return int(exc.code or 0)
     try:
-        return int(args.func(args))
+        with _warnings_as_lines():
+            return int(args.func(args))
     except (UsageError, InvalidParameterError) as err:
         if debug:
             raise
@@ -269,6 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"data error: {err}", file=sys.stderr)
         return EXIT_DATA
+    except MemoryError:  # the input is too large for this machine's memory: not a bug, nothing half-written
+        if debug:
+            raise
+        print("data error: out of memory; the log is too large for this machine's memory. Use a machine with more "
+              "memory, a time window of the log, or --engine spark (nominate).", file=sys.stderr)
+        return EXIT_DATA
     except KeyboardInterrupt:  # pragma: no cover - interactive
         if debug:
             raise
@@ -277,8 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug: say so briefly, the traceback is one flag away
         if debug:
             raise
-        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback, "
-              "and please report it)", file=sys.stderr)
+        print(f"internal error: {type(err).__name__}: {err}\n"
+              f"This is a bug in kocgraph {__version__}, not in your input: please report it, with the command and "
+              "the traceback that --debug prints.", file=sys.stderr)
         return EXIT_INTERNAL
 
 

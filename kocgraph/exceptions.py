@@ -26,6 +26,7 @@ __all__ = [
     "InvalidParameterError",
     "NodeNotFoundError",
     "NotComputedError",
+    "CorruptSaveError",
     "ConvergenceWarning",
     "DataQualityWarning",
 ]
@@ -55,6 +56,14 @@ class NotComputedError(KocgraphError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class CorruptSaveError(KocgraphError, ValueError):
+    """A graph saved by ``kg.write`` is damaged: a file is missing, truncated, altered or unreadable.
+
+    The message names the damaged file. ``kg.read`` raises only this for damage, never a raw
+    ``JSONDecodeError``, ``KeyError`` or ``ArrowInvalid``.
+    """
 
 
 class ConvergenceWarning(UserWarning):

@@ -75,7 +75,7 @@ def test_blank_lines_only_means_no_header(tmp_path):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(kg.LogSchemaError, match=r"does not exist.*Check the path"):
         kg.read_log(tmp_path / "nope.csv")
-    with pytest.raises(kg.LogSchemaError, match="is a directory"):
+    with pytest.raises(kg.LogSchemaError, match="the folder .* holds no log file"):
         kg.read_log(tmp_path)
 
 
@@ -124,7 +124,7 @@ def test_bad_parameters_say_what_and_how():
         kg.read_log(df, source=1)
     with pytest.raises(kg.InvalidParameterError, match=r"both name column 'source'"):
         kg.read_log(df, target="source")
-    with pytest.raises(kg.InvalidParameterError, match=r"got a list; pass a file path"):
+    with pytest.raises(kg.InvalidParameterError, match=r"got a list holding 1 \(int\); a list must hold file paths"):
         kg.read_log([1, 2])
     with pytest.raises(kg.InvalidParameterError, match=r"format='xlsx'"):
         kg.read_log(kg.datasets.toy_path(), format="xlsx")

@@ -2,7 +2,7 @@
 
 Runs in-process through ``kocgraph.cli.main([...])`` (output captured with capsys), plus real
 subprocess calls of the installed ``kocgraph`` console script. The job logic itself
-(``kocgraph._jobs``) is also tested directly, without argparse.
+(``kocgraph.jobs``) is also tested directly, without argparse.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 import kocgraph as kg
-from kocgraph import _jobs, cli
+from kocgraph import cli
+from kocgraph import jobs as _jobs
 
 TOY_CSV = Path(kg.__file__).parent / "datasets" / "data" / "toy.csv"
 STAFF = ["brand", "staff_li"]
@@ -224,7 +225,8 @@ def test_integer_user_ids_and_staff(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = tmp_path / "k.csv"
     rc, _, err = run(["nominate", str(log), "--staff-ids", "1,99", "--out", str(out), "--pseudonymize", "s"], capsys)
     assert rc == 0, err
-    assert "1 staff id(s) not in the log" in err and "99" not in err  # ids in notes are pseudonymized too
+    note = next(ln for ln in err.splitlines() if "staff id(s) not in the log" in ln)
+    assert note.startswith("note: 1 staff id(s) not in the log") and "99" not in note  # ids in notes are pseudonymized too
     ex = pd.read_csv(tmp_path / "k.excluded.csv")
     assert ex["user"].tolist() == [pseudo("s", 1)]
     assert set(pd.read_csv(out)["user"]) <= {pseudo("s", u) for u in range(1, 8)}
@@ -491,3 +493,107 @@ def test_console_script_in_a_pipeline(tmp_path: Path) -> None:
     proc = subprocess.run([*_console(), "nominate", str(tmp_path / "missing.csv")], capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr and "does not exist" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------ checks before reading
+def test_bootstrap_size_is_checked_against_memory() -> None:
+    # the rank matrix: B draws x at most BOOTSTRAP_TOP (1,000) users x 8 bytes, x3 at its peak:
+    # 24,000 bytes a draw; 10,000 draws = 240,000,000 bytes, more than half of 400 MB
+    assert _jobs.check_bootstrap(200, memory=400_000_000) == 200
+    assert _jobs.check_bootstrap(10_000, memory=480_000_000) == 10_000  # exactly half: allowed
+    with pytest.raises(kg.InvalidParameterError, match=r"more than half the 0\.37 GiB of memory available"):
+        _jobs.check_bootstrap(10_000, memory=400_000_000)
+    with pytest.raises(kg.InvalidParameterError, match=r"more than the 10,000 draws kocgraph takes"):
+        _jobs.check_bootstrap(10_001, memory=10**15)
+    for bad in (-1, 2.5, True, "200"):
+        with pytest.raises(kg.InvalidParameterError, match="whole number >= 0"):
+            _jobs.check_bootstrap(bad)
+
+
+def test_job_checks_everything_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def trap(*a: Any, **k: Any) -> Any:
+        raise AssertionError("read before checking")
+
+    monkeypatch.setattr(_jobs.nomination, "read_input", trap)
+    fifo = tmp_path / "k.csv"
+    os.mkfifo(fifo)
+    bad = [
+        ({"out": fifo}, "FIFO"), ({"rng": -1}, "rng=-1"), ({"bootstrap": 10**8}, "10,000 draws"),
+        ({"read_options": {"tz": "bogus"}}, "time zone"), ({"read_options": {"encoding": "nope"}}, "encoding"),
+        ({"read_options": {"sep": "\n"}}, "one character"), ({"log": "sample:nope"}, "not in the registry"),
+        ({"pseudonymize": ""}, "salt"),
+    ]
+    for kw, msg in bad:
+        cfg = _jobs.NominateConfig(**{"log": toy_frame(), "progress": False, **kw})
+        with pytest.raises(kg.InvalidParameterError, match=msg):
+            _jobs.nominate(cfg)
+    assert stat_is_fifo(fifo)
+
+
+def stat_is_fifo(p: Path) -> bool:
+    import stat
+
+    return stat.S_ISFIFO(p.lstat().st_mode)
+
+
+def test_check_outputs_links(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text("x")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "to_file").symlink_to(tmp_path / "other.csv")
+    (tmp_path / "other.csv").write_text("y")
+    _jobs.check_outputs([tmp_path / "dangling", tmp_path / "to_file", tmp_path / "new.csv"], [log])
+    (tmp_path / "hard.csv").hardlink_to(log)
+    with pytest.raises(kg.InvalidParameterError, match="is an input of this run"):
+        _jobs.check_outputs([tmp_path / "hard.csv"], [log])
+    with pytest.raises(kg.InvalidParameterError, match=r"--out '.*' is a directory; pass a file name such as r\.html"):
+        _jobs.check_outputs([tmp_path], example="r.html")
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".kocgraph-probe-")]  # the probe is removed
+
+
+def test_parquet_columns_no_one_type_holds(tmp_path: Path) -> None:
+    notes: list[str] = []
+    df = pd.DataFrame({"user": pd.Series([2**64 - 1, -3, None], dtype=object),
+                       "mixed": pd.Series([1, "1", "a"], dtype=object),
+                       "big": pd.Series([2**64 - 1, 2**63, None], dtype=object),
+                       "plain": pd.Series([1, 2, None], dtype=object)})
+    _jobs.write_table(df, tmp_path / "t.parquet", "parquet", note=notes.append)
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert back["user"].tolist()[:2] == ["18446744073709551615", "-3"] and pd.isna(back["user"].iloc[2])
+    assert back["mixed"].tolist() == ["1", "1", "a"]
+    assert back["big"].dtype == "uint64" or str(back["big"].dtype) == "UInt64"
+    assert back["big"].tolist()[:2] == [2**64 - 1, 2**63]
+    assert back["plain"].tolist()[:2] == [1, 2]
+    assert len(notes) == 2 and "'user'" in notes[0] and "'mixed'" in notes[1] and "every digit kept" in notes[0]
+
+
+def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(kg.InvalidParameterError, match=r"is a FIFO \(named pipe\), not a regular file"):
+        _jobs.atomic_write(fifo, lambda tmp: tmp.write_text("x"))
+    (tmp_path / "to_pipe").symlink_to(fifo)
+    with pytest.raises(kg.InvalidParameterError, match="is a link to a FIFO"):
+        _jobs.write_table(pd.DataFrame({"a": [1]}), tmp_path / "to_pipe", "csv")
+    assert stat_is_fifo(fifo) and sorted(os.listdir(tmp_path)) == ["pipe", "to_pipe"]
+
+
+def test_manifest_hash_is_of_the_bytes_read(tmp_path, monkeypatch):
+    # D6: a log that grows while the job runs keeps, in the manifest, the hash of what was read
+    from kocgraph.jobs import NominateConfig, nominate
+
+    log = tmp_path / "grow.csv"
+    kg.datasets.toy_frame().to_csv(log, index=False)
+    read_bytes = log.read_bytes()
+    real = kg.tl.cascades
+
+    def grow_then_cascades(g, *a, **k):
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write("zed,yan,late,2026-12-31T00:00:00Z\n")
+        return real(g, *a, **k)
+
+    monkeypatch.setattr(kg.tl, "cascades", grow_then_cascades)
+    res = nominate(NominateConfig(str(log), staff_ids=["brand"], top=3, out=tmp_path / "k.csv", progress=False))
+    assert res.manifest["input"]["sha256"] == hashlib.sha256(read_bytes).hexdigest()
+    assert res.manifest["input"]["bytes"] == len(read_bytes) != log.stat().st_size
+    assert res.manifest["rows"]["rows_read"] == len(kg.datasets.toy_frame())

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from kg_testlib import MIXED_IDS, PROPERTY_SMALL, dirty_logs, forward_logs
 from hypothesis import given
+from hypothesis import strategies as st
 
 import kocgraph as kg
+from kocgraph.io import native
 
 
 def roundtrip(g: kg.ShareGraph, tmp_path, name: str = "g") -> kg.ShareGraph:
@@ -185,3 +187,219 @@ def test_users_and_items_with_the_same_ids(tmp_path):
     kg.tl.cascades(g)
     assert g.nodes.index.tolist() == g.items.index.tolist() == [1, 2]
     assert_same_graph(g, roundtrip(g, tmp_path))
+
+
+# ------------------------------------------------------------------------------------------------ overwrite (D4)
+def test_overwrite_replaces_only_a_kocgraph_save(tmp_path, toy):
+    # a folder of someone's work: refused, and every byte of it is still there
+    work = tmp_path / "thesis"
+    (work / "chapters").mkdir(parents=True)
+    (work / "thesis.txt").write_text("years of work")
+    (work / "chapters" / "one.txt").write_text("chapter one")
+    with pytest.raises(kg.InvalidParameterError, match=r"replaces only a kocgraph save.*thesis.*without a readable "
+                                                        r"kocgraph manifest.json.*Remove it yourself"):
+        kg.write(toy, work, overwrite=True)
+    assert (work / "thesis.txt").read_text() == "years of work"
+    assert (work / "chapters" / "one.txt").read_text() == "chapter one"
+    # a plain file, and a link to a save: refused, left as they were
+    f = tmp_path / "notes.txt"
+    f.write_text("keep")
+    with pytest.raises(kg.InvalidParameterError, match=r"notes.txt.*is a file"):
+        kg.write(toy, f, overwrite=True)
+    assert f.read_text() == "keep"
+    kg.write(toy, tmp_path / "real")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(kg.InvalidParameterError, match=r"is a link"):
+        kg.write(toy, tmp_path / "link", overwrite=True)
+    # a directory claiming to be a save but with a manifest that is not kocgraph's
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "manifest.json").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(kg.InvalidParameterError, match="without a readable kocgraph manifest.json"):
+        kg.write(toy, other, overwrite=True)
+    # a save that also holds a file kg.write did not write: refused, the file survives
+    (tmp_path / "real" / "my_notes.md").write_text("mine")
+    with pytest.raises(kg.InvalidParameterError, match=r"also holds files kg.write did not write: \['my_notes.md'\]"):
+        kg.write(toy, tmp_path / "real", overwrite=True)
+    assert (tmp_path / "real" / "my_notes.md").read_text() == "mine"
+    # an empty directory holds nothing to lose: it is replaced
+    (tmp_path / "empty").mkdir()
+    kg.write(toy, tmp_path / "empty", overwrite=True)
+    assert kg.read(tmp_path / "empty").n_events == 30
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".kg-")]
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_overwrite_swaps_the_save_and_removes_the_old(tmp_path, toy, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(native, "_exchange", lambda a, b: False)
+    d = tmp_path / "g"
+    kg.write(toy, d)
+    kg.tl.cascades(toy)
+    kg.write(toy, d, overwrite=True)
+    assert kg.read(d).trees is not None
+    assert sorted(os.listdir(tmp_path)) == ["g"]  # neither the old save nor a temporary directory is left
+
+
+def test_a_failed_overwrite_keeps_the_old_save(tmp_path, toy, monkeypatch):
+    d = tmp_path / "g"
+    kg.write(toy, d)
+    before = {f: (d / f).read_bytes() for f in os.listdir(d)}
+    kg.tl.cascades(toy)
+
+    def crash(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(native, "_write_save", crash)  # the new save fails half way
+    with pytest.raises(OSError, match="disk full"):
+        kg.write(toy, d, overwrite=True)
+    assert {f: (d / f).read_bytes() for f in os.listdir(d)} == before
+    monkeypatch.undo()
+    # the second rename of the fallback swap fails: the old save is put back
+    monkeypatch.setattr(native, "_exchange", lambda a, b: False)
+    real_replace = os.replace
+
+    def replace(a, b):
+        if str(b) == str(d) and os.path.basename(a).startswith(".kg-write-"):
+            raise OSError("rename failed")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(native.os, "replace", replace)
+    with pytest.raises(OSError, match="rename failed"):
+        kg.write(toy, d, overwrite=True)
+    assert {f: (d / f).read_bytes() for f in os.listdir(d)} == before
+    assert sorted(os.listdir(tmp_path)) == ["g"]
+
+
+# ------------------------------------------------------------------------------------------------ damage (D12)
+@pytest.fixture()
+def saved(tmp_path, toy):
+    kg.tl.cascades(toy)
+    kg.tl.routes(toy, sources=["brand"], targets=["alice", "judy"], k=1)
+    d = tmp_path / "g"
+    kg.write(toy, d)
+    return d
+
+
+def test_manifest_records_every_files_checksum(saved):
+    import hashlib
+
+    man = json.loads((saved / "manifest.json").read_text())
+    assert man["format_version"] == 2
+    on_disk = sorted(f for f in os.listdir(saved) if f != "manifest.json")
+    assert sorted(man["files"]) == on_disk and "meta.json" in on_disk and "table_0.parquet" in on_disk
+    for f in on_disk:
+        data = (saved / f).read_bytes()
+        assert man["files"][f] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _damage(d, how):
+    """Damage a save the ways a disk, a copy or a person does; return the file that must be named."""
+    if how == "tampered_meta":
+        meta = json.loads((d / "meta.json").read_text())
+        meta["cascades"]["n_items"] = 999
+        (d / "meta.json").write_text(json.dumps(meta))
+        return "meta.json"
+    if how == "meta_not_json":
+        (d / "meta.json").write_text("{not json")
+        return "meta.json"
+    if how == "manifest_not_json":
+        (d / "manifest.json").write_text((d / "manifest.json").read_text()[:-40])
+        return "manifest.json"
+    if how == "manifest_missing_key":
+        man = json.loads((d / "manifest.json").read_text())
+        del man["user_ids"]
+        (d / "manifest.json").write_text(json.dumps(man))
+        return "manifest.json"
+    if how == "manifest_edited":
+        man = json.loads((d / "manifest.json").read_text())
+        man["n_events"] = 31
+        (d / "manifest.json").write_text(json.dumps(man))
+        return "manifest.json"
+    if how == "truncated_parquet":
+        b = (d / "events.parquet").read_bytes()
+        (d / "events.parquet").write_bytes(b[: len(b) // 2])
+        return "events.parquet"
+    if how == "flipped_byte":
+        b = bytearray((d / "nodes.parquet").read_bytes())
+        b[len(b) // 2] ^= 0xFF
+        (d / "nodes.parquet").write_bytes(bytes(b))
+        return "nodes.parquet"
+    if how == "reordered_users":
+        u = pd.read_parquet(d / "users.parquet")
+        u.iloc[::-1].reset_index(drop=True).to_parquet(d / "users.parquet", index=False)
+        return "users.parquet"
+    if how == "missing_file":
+        (d / "table_0.parquet").unlink()
+        return "table_0.parquet"
+    raise AssertionError(how)
+
+
+DAMAGE = ["tampered_meta", "meta_not_json", "manifest_not_json", "manifest_missing_key", "manifest_edited",
+          "truncated_parquet", "flipped_byte", "reordered_users", "missing_file"]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_any_damage_raises_one_error_naming_the_file(saved, how):
+    name = _damage(saved, how)
+    with pytest.raises(kg.CorruptSaveError, match=rf"{name} .*Restore the save from a backup") as info:
+        kg.read(saved)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, kg.KocgraphError)
+    assert str(saved) in str(info.value)
+
+
+def _as_v1(d):
+    """Turn a save into what kocgraph wrote before checksums (format v1)."""
+    man = json.loads((d / "manifest.json").read_text())
+    for k in ("files", "manifest_sha256"):
+        del man[k]
+    man["format_version"] = 1
+    (d / "manifest.json").write_text(json.dumps(man, indent=2))
+
+
+def test_version_1_saves_without_checksums_still_read(saved, toy):
+    _as_v1(saved)
+    assert_same_graph(toy, kg.read(saved))
+
+
+def test_a_manifest_with_checksums_is_checked_whatever_version_it_claims(saved):
+    man = json.loads((saved / "manifest.json").read_text())
+    man["format_version"] = 1  # one edit must not switch the checks off
+    (saved / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(kg.CorruptSaveError, match="manifest.json does not match its own checksum"):
+        kg.read(saved)
+    man["format_version"] = 7
+    (saved / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(kg.LogSchemaError, match=r"v7.*Upgrade kocgraph \(or restore the save"):
+        kg.read(saved)
+
+
+@pytest.mark.parametrize("how", ["meta_not_json", "manifest_missing_key", "truncated_parquet", "missing_file"])
+def test_damaged_version_1_saves_raise_the_same_error(saved, how):
+    _as_v1(saved)
+    name = _damage(saved, how)
+    with pytest.raises(kg.CorruptSaveError, match=rf"{name} "):
+        kg.read(saved)
+
+
+@PROPERTY_SMALL
+@given(st.data())
+def test_any_byte_changed_anywhere_is_detected(tmp_path_factory, data):
+    # the checksums make damage detection exact: one byte changed in any file of the save, always caught
+    g = kg.datasets.toy()
+    kg.tl.cascades(g)
+    d = tmp_path_factory.mktemp("flip") / "g"
+    kg.write(g, d)
+    name = data.draw(st.sampled_from(sorted(os.listdir(d))), label="file")
+    b = bytearray((d / name).read_bytes())
+    at = data.draw(st.integers(0, len(b) - 1), label="offset")
+    b[at] ^= data.draw(st.integers(1, 255), label="xor")
+    (d / name).write_bytes(bytes(b))
+    with pytest.raises(kg.KocgraphError) as info:
+        kg.read(d)
+    msg = str(info.value)
+    if isinstance(info.value, kg.CorruptSaveError):
+        assert f"{name} " in msg
+    else:  # the one byte turned "format_version": 2 into a newer version: both causes are named
+        assert name == "manifest.json" and isinstance(info.value, kg.LogSchemaError), msg
+        assert "Upgrade kocgraph (or restore the save: its manifest.json does not match its checksum)" in msg

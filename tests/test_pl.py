@@ -17,20 +17,36 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 import kocgraph as kg  # noqa: E402
+import kocgraph.evaluate  # noqa: E402, F401  (kg.evaluate)
 from kocgraph.exceptions import InvalidParameterError, NodeNotFoundError, NotComputedError  # noqa: E402
 
 STAFF = ["brand", "staff_li"]
 
 
-@pytest.fixture(scope="module")
-def toy() -> kg.ShareGraph:
-    g = kg.datasets.toy()
+MODELS = ["last_touch", "first_touch", "linear", "time_decay"]
+
+
+def _everything(g: kg.ShareGraph, staff: list[Any]) -> kg.ShareGraph:
+    """Every result a plot can draw, on ``g`` (in place)."""
     kg.tl.cascades(g)
     kg.tl.communities(g, rng=0)
-    kg.tl.kocs(g, staff=STAFF)
+    kg.tl.kocs(g, staff=staff)
+    kg.tl.routes(g, sources=staff, targets="kocs", k=3)
+    kg.tl.attribution(g)
+    for m in MODELS:
+        kg.tl.attribution(g, model=m, key_added=f"attr_{m}")
+    kg.evaluate.compare_seeds(g, k=[1, 2, 3], staff=staff, n=30)
+    g.tables["test_backtest"] = kg.evaluate.backtest(g, k=(3, 5), staff=staff)
     return g
+
+
+@pytest.fixture(scope="module")
+def toy() -> kg.ShareGraph:
+    return _everything(kg.datasets.toy(), STAFF)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +77,14 @@ PLOTS: dict[str, Callable[..., Axes]] = {
     "concentration": lambda g, **kw: kg.pl.concentration(g, **kw),
     "ranking": lambda g, **kw: kg.pl.ranking(g, **kw),
     "communities": lambda g, **kw: kg.pl.communities(g, **kw),
+    "spread": lambda g, **kw: kg.pl.spread(g, **kw),
+    "backtest": lambda g, **kw: kg.pl.backtest(g, g.tables["test_backtest"], **kw),
+    "backtest_spearman": lambda g, **kw: kg.pl.backtest(g, g.tables["test_backtest"], metric="spearman", **kw),
+    "route": lambda g, **kw: kg.pl.route(g, "carol", **kw),
+    "attribution": lambda g, **kw: kg.pl.attribution(g, **kw),
+    "attribution_models": lambda g, **kw: kg.pl.attribution(g, key=[f"attr_{m}" for m in MODELS], **kw),
 }
+assert {name.split("_")[0] for name in PLOTS} >= set(kg.pl.__all__), "every kg.pl plot is in PLOTS"
 
 
 def _by_gid(ax: Axes, gid: str) -> list[Any]:
@@ -120,156 +143,6 @@ def test_signatures_take_ax_keyword_only() -> None:
 def test_bad_ax_is_rejected(toy: kg.ShareGraph) -> None:
     with pytest.raises(InvalidParameterError, match="not a matplotlib Axes"):
         kg.pl.reach(toy, ax="left")
-
-
-# ---------------------------------------------------------------- network
-def test_network_highlight_marks_exactly_those_nodes(toy: kg.ShareGraph) -> None:
-    ax = kg.pl.network(toy, highlight=["alice", "heidi"], rng=0)
-    try:
-        info = ax.kocgraph
-        assert sorted(info["highlight"]) == ["alice", "heidi"]
-        (ring,) = _by_gid(ax, "kocgraph-highlight")
-        where = [info["nodes"].index(u) for u in info["highlight"]]
-        np.testing.assert_allclose(ring.get_offsets(), info["pos"][where])
-        assert len(ring.get_offsets()) == 2
-    finally:
-        plt.close(ax.figure)
-
-
-def test_network_without_highlight_draws_no_ring(toy: kg.ShareGraph) -> None:
-    ax = kg.pl.network(toy, highlight=None)
-    try:
-        assert _by_gid(ax, "kocgraph-highlight") == []
-        assert ax.kocgraph["highlight"] == []
-        # the toy graph fits: every user and edge drawn, and the caption says so
-        assert sorted(ax.kocgraph["nodes"]) == sorted(toy.nodes.index)
-        assert ax.kocgraph["caption"] == "all 17 users and 24 edges"
-        (nodes,) = _by_gid(ax, "kocgraph-nodes")
-        assert len(nodes.get_offsets()) == 17
-        (edges,) = _by_gid(ax, "kocgraph-edges")
-        assert len(edges.get_segments()) == 24
-    finally:
-        plt.close(ax.figure)
-
-
-def test_network_backbone_is_top_users_and_edges_among_them(syn: kg.ShareGraph) -> None:
-    top = kg.get.kocs(syn, n=10)["user"]
-    low = syn.nodes.index[syn.nodes["reach"].to_numpy() == 0][:3].tolist()  # never in a top-300 backbone
-    ax = kg.pl.network(syn, highlight=list(top) + low, max_nodes=300, rng=0)
-    try:
-        info = ax.kocgraph
-        drawn = info["nodes"]
-        assert len(drawn) <= 300
-        assert set(info["highlight"]) == set(top) | set(low)
-        assert set(info["highlight"]) <= set(drawn)
-        (ring,) = _by_gid(ax, "kocgraph-highlight")
-        assert len(ring.get_offsets()) == 13
-        # the rest of the backbone: users with reach at least the 300th largest (minus the highlighted slots)
-        reach = syn.nodes["reach"]
-        others = [u for u in drawn if u not in set(info["highlight"])]
-        cut = np.sort(reach.to_numpy())[::-1][300 - 13 - 1]
-        assert (reach.loc[others] >= cut).all()
-        # edges: exactly those of g.edges with both ends drawn
-        codes = syn.user_codes(drawn)
-        inside = np.isin(syn.codes.edge_src, codes) & np.isin(syn.codes.edge_tgt, codes)
-        np.testing.assert_array_equal(np.sort(info["edges"]), np.flatnonzero(inside))
-        (edges,) = _by_gid(ax, "kocgraph-edges")
-        assert len(edges.get_segments()) == inside.sum() == info["n_edges"]
-        assert info["caption"].startswith(f"showing {len(drawn):,} of {syn.n_users:,} users")
-        assert f"{inside.sum():,} of {syn.n_edges:,} edges" in info["caption"]
-        assert any(info["caption"] == t.get_text() for t in ax.texts)
-    finally:
-        plt.close(ax.figure)
-
-
-def test_network_same_rng_same_layout(syn: kg.ShareGraph) -> None:
-    axes = [kg.pl.network(syn, max_nodes=200, rng=r) for r in (3, 3, 4)]
-    try:
-        a, b, c = (ax.kocgraph for ax in axes)
-        assert a["nodes"] == b["nodes"] == c["nodes"]
-        np.testing.assert_array_equal(a["pos"], b["pos"])
-        assert not np.allclose(a["pos"], c["pos"])
-    finally:
-        for ax in axes:
-            plt.close(ax.figure)
-
-
-@pytest.mark.parametrize("layout", ["fr", "drl", "kk"])
-def test_network_layouts(toy: kg.ShareGraph, layout: str) -> None:
-    ax = kg.pl.network(toy, layout=layout, rng=1)
-    try:
-        assert ax.kocgraph["layout"] == layout
-        assert np.isfinite(ax.kocgraph["pos"]).all() and ax.kocgraph["pos"].shape == (17, 2)
-    finally:
-        plt.close(ax.figure)
-
-
-def test_network_colour_and_size_options(toy: kg.ShareGraph) -> None:
-    ax = kg.pl.network(toy, color="koc_score", size="direct_reach", labels=False)
-    try:
-        assert len(ax.figure.axes) == 2  # numeric colour: a colorbar
-        assert not ax.texts[:-1]  # labels=False: only the caption
-    finally:
-        plt.close(ax.figure)
-    ax = kg.pl.network(toy, color=None, size=None, labels=3)
-    try:
-        (nodes,) = _by_gid(ax, "kocgraph-nodes")
-        assert len(set(nodes.get_sizes())) == 1  # size=None: one size
-        assert ax.get_legend() is None
-    finally:
-        plt.close(ax.figure)
-    ax = kg.pl.network(toy, color="koc_excluded", highlight=kg.get.kocs(toy, n=2))  # categorical; a DataFrame
-    try:
-        assert sorted(ax.kocgraph["highlight"]) == ["alice", "carol"]
-        assert ax.get_legend() is not None
-    finally:
-        plt.close(ax.figure)
-
-
-def test_network_errors(toy: kg.ShareGraph) -> None:
-    raw = kg.datasets.toy()
-    before = plt.get_fignums()
-    with pytest.raises(NotComputedError, match=r"kg\.tl\.cascades\(g\) first"):
-        kg.pl.network(raw)
-    with pytest.raises(NotComputedError, match=r"kg\.tl\.communities\(g\) first"):
-        kg.pl.network(raw, size=None)
-    with pytest.raises(InvalidParameterError, match="'rech' is not a column of g.nodes.*Did you mean size='reach'"):
-        kg.pl.network(toy, size="rech")
-    with pytest.raises(InvalidParameterError, match="must be a numeric column"):
-        kg.pl.network(toy, size="koc_excluded")
-    with pytest.raises(NodeNotFoundError, match="nobody"):
-        kg.pl.network(toy, highlight=["alice", "nobody"])
-    with pytest.raises(InvalidParameterError, match="max_nodes"):
-        kg.pl.network(toy, max_nodes=0)
-    with pytest.raises(InvalidParameterError, match="max_nodes"):
-        kg.pl.network(toy, max_nodes=1, highlight=["alice", "bob"])
-    with pytest.raises(InvalidParameterError, match="layout"):
-        kg.pl.network(toy, layout="circle")
-    with pytest.raises(InvalidParameterError, match="labels"):
-        kg.pl.network(toy, labels="some")
-    with pytest.raises(InvalidParameterError, match="ShareGraph"):
-        kg.pl.network(toy.nodes)
-    assert plt.get_fignums() == before  # errors come before any figure is made
-
-
-def _big_log_network() -> tuple[kg.ShareGraph, Axes]:
-    g = kg.datasets.synthetic(400_000, 20_000, rng=0)  # 1.01M events, 232k users
-    assert g.n_events >= 1_000_000
-    kg.tl.cascades(g)
-    return g, kg.pl.network(g, color=None, max_nodes=2000, highlight=g.nodes.index[:5], rng=0)
-
-
-def test_network_on_a_million_events_draws_a_backbone() -> None:  # about 2.5 s: log, cascades, map
-    g, ax = _big_log_network()
-    try:
-        drawn = ax.kocgraph["nodes"]
-        assert 0 < len(drawn) <= 2000
-        (nodes,) = _by_gid(ax, "kocgraph-nodes")
-        assert len(nodes.get_offsets()) == len(drawn)
-        assert ax.kocgraph["n_edges"] < g.n_edges
-        assert f"of {g.n_users:,} users" in ax.kocgraph["caption"]
-    finally:
-        plt.close(ax.figure)
 
 
 # ---------------------------------------------------------------- cascade
@@ -349,7 +222,8 @@ def test_concentration_annotation_equals_share_from_nodes(syn: kg.ShareGraph, to
         assert ax.kocgraph["k"] == k
         assert ax.kocgraph["share"] == pytest.approx(share, rel=1e-12)
         pct = f"{100 * share:.0f}%" if share >= 0.1 else f"{100 * share:.1f}%"
-        text = f"top {100 * top:g}% of users ({k:,} users) → {pct} of reach"
+        assert abs(k / v.size - top) <= 0.1 * top  # k people are the top fraction asked for, near enough
+        text = f"top {100 * top:g}% of people ({k:,} people)\n→ {pct} of reach"
         assert ax.kocgraph["text"] == text
         assert text in [t.get_text() for t in ax.texts]
         # the curve ends at (100%, 100%) and passes through the annotated point
@@ -360,12 +234,17 @@ def test_concentration_annotation_equals_share_from_nodes(syn: kg.ShareGraph, to
 
 
 def test_concentration_on_toy_by_hand(toy: kg.ShareGraph) -> None:
-    # 17 users -> top 1% is 1 user: alice, reach 16 of a total of 55 -> 29%
+    # 17 people -> the top 1% is 1 person: alice, reach 16 of a total of 55 -> 29%. One person of 17 is
+    # 1/17 = 5.9% of the people, so the words say "5.9%", where the point sits, not "1%".
     assert int(toy.nodes["reach"].sum()) == 55
     ax = kg.pl.concentration(toy)
     try:
         assert ax.kocgraph["share"] == pytest.approx(16 / 55)
-        assert ax.kocgraph["text"] == "top 1% of users (1 user) → 29% of reach"
+        assert ax.kocgraph["text"] == "top 1 person (5.9% of 17)\n→ 29% of reach"
+        (note,) = [t for t in ax.texts if t.get_text() == ax.kocgraph["text"]]
+        assert note.xy == pytest.approx((1 / 17, 16 / 55))  # the arrow points at (5.9%, 29%)
+        (dot,) = [c for c in ax.collections if len(c.get_offsets()) == 1]
+        assert tuple(dot.get_offsets()[0]) == pytest.approx((1 / 17, 16 / 55))
     finally:
         plt.close(ax.figure)
 
@@ -473,3 +352,199 @@ def test_savefig_base64(toy: kg.ShareGraph) -> None:
     assert ax.figure.number not in plt.get_fignums()
     with pytest.raises(InvalidParameterError, match="Axes or Figure"):
         kg.pl.savefig_base64("plot.png")
+
+
+# ---------------------------------------------------------------- one house style, for every plot
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_every_plot_draws_in_the_house_style_and_leaves_rcparams_alone(toy: kg.ShareGraph, name: str) -> None:
+    with matplotlib.rc_context({"font.size": 20.0, "axes.titlesize": 30.0, "axes.spines.top": True}):
+        ax = PLOTS[name](toy)
+        try:
+            assert matplotlib.rcParams["font.size"] == 20.0  # the caller's settings, back after the call
+            assert ax.title.get_fontsize() == 12.0 or ax.get_title() == ""
+            assert not ax.spines["top"].get_visible()
+            ax.figure.canvas.draw()
+            sizes = [t.get_fontsize() for t in ax.figure.findobj(Text) if t.get_visible() and t.get_text()]
+            assert min(sizes) >= 7.5, "every text readable: 7.5 pt or more"
+        finally:
+            plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("name", list(PLOTS))
+def test_the_house_style_reaches_an_axes_the_caller_made(toy: kg.ShareGraph, name: str) -> None:
+    """The report draws into Axes it made itself: those look the same as the plot's own."""
+    loud = {"xtick.labelsize": 20.0, "ytick.labelsize": 20.0, "axes.spines.top": True, "axes.labelsize": 20.0,
+            "grid.color": "red"}
+    with matplotlib.rc_context(loud):
+        fig, given = plt.subplots()
+        try:
+            ax = PLOTS[name](toy, ax=given)
+            fig.canvas.draw()  # tick labels are made now, under the caller's settings
+            ticks = [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+            assert all(t.get_fontsize() == 9.0 for t in ticks)
+            assert not ax.spines["top"].get_visible()
+            assert all(t.get_fontsize() <= 12.0 for t in (ax.xaxis.label, ax.yaxis.label))
+            grid = [ln for ln in ax.get_xgridlines() + ax.get_ygridlines() if ln.get_visible()]
+            assert all(matplotlib.colors.to_hex(ln.get_color()) == "#dddddd" for ln in grid)
+        finally:
+            plt.close(fig)
+
+
+def test_house_style_is_public_and_restores_rcparams() -> None:
+    before = dict(matplotlib.rcParams)
+    with kg.pl.house_style():
+        assert matplotlib.rcParams["text.parse_math"] is False
+        assert matplotlib.rcParams["axes.spines.right"] is False
+    assert dict(matplotlib.rcParams) == before
+
+
+# ---------------------------------------------------------------- ids drawn as plain text, never mathtext (D13)
+MATH_IDS = {"alice": "$x^{$", "bob": r"$\alpha$", "carol": "a$b$c", "brand": "$brand", "judy": r"\$5 $10"}
+
+
+@pytest.fixture(scope="module")
+def mathy() -> kg.ShareGraph:
+    df = kg.datasets.toy_frame()
+    for col in ("source", "target"):
+        df[col] = df[col].map(lambda u: MATH_IDS.get(u, u))
+    df["item"] = df["item"].map({"poster": "$poster^{$"}).fillna(df["item"])
+    g = kg.read_log(df)
+    return _everything(g, ["$brand", "staff_li"])
+
+
+MATH_PLOTS: dict[str, Callable[..., Axes]] = {
+    **PLOTS,
+    "network": lambda g, **kw: kg.pl.network(g, labels=True, **kw),
+    "cascade": lambda g, **kw: kg.pl.cascade(g, "$poster^{$", **kw),
+    "route": lambda g, **kw: kg.pl.route(g, "a$b$c", **kw),
+}
+
+
+@pytest.mark.parametrize("name", list(MATH_PLOTS))
+def test_ids_with_dollar_signs_are_drawn_as_plain_text(mathy: kg.ShareGraph, name: str, tmp_path: Any) -> None:
+    ax = MATH_PLOTS[name](mathy)
+    try:
+        ax.figure.savefig(tmp_path / "m.png", dpi=50)  # "$x^{$" as mathtext would raise here
+        texts = [t for t in ax.figure.findobj(Text) if t.get_text()]
+        for t in texts:
+            assert not t._preprocess_math(t.get_text())[1], f"{t.get_text()!r} would be drawn as mathtext"
+        drawn = " ".join(t.get_text() for t in texts)
+        if name in ("network", "cascade", "route", "ranking", "attribution"):
+            assert any(v in drawn for v in MATH_IDS.values()), drawn  # the ids as they are, not escaped
+    finally:
+        plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------- polish: backtest, spread, communities, cascade
+def test_backtest_in_plain_words_with_the_legend_beside_the_bars(toy: kg.ShareGraph) -> None:
+    bt = toy.tables["test_backtest"]
+    ax = kg.pl.backtest(toy, bt)
+    try:
+        legend = ax.get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == [kg.pl._grow.METHOD_WORDS[m]
+                                                              for m in dict.fromkeys(bt["method"])]
+        ax.figure.canvas.draw()
+        r = ax.figure.canvas.get_renderer()
+        assert legend.get_window_extent(r).x0 >= ax.get_window_extent(r).x1  # outside the data
+        assert isinstance(ax.yaxis.get_major_formatter(), PercentFormatter)
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["top 3", "top 5"]
+        assert ax.patches[0].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb("#d62728"))  # KOC red
+    finally:
+        plt.close(ax.figure)
+
+
+def test_spread_has_whole_number_ticks_for_k(toy: kg.ShareGraph) -> None:
+    ax = kg.pl.spread(toy)
+    try:
+        ax.figure.canvas.draw()
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+        names = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert names == [kg.pl._grow.STRATEGY_WORDS[s] for s in ax.kocgraph["strategies"]]
+    finally:
+        plt.close(ax.figure)
+
+
+def test_communities_rows_are_labelled_on_both_panels(syn: kg.ShareGraph) -> None:
+    ax = kg.pl.communities(syn, n=6)
+    try:
+        ax.figure.canvas.draw()
+        hax = ax.kocgraph["heatmap"]
+        rows = [t.get_text() for t in ax.get_yticklabels()]
+        assert rows[:6] == [f"group {c}" for c in ax.kocgraph["communities"][:6]]
+        assert rows[-1].endswith("smaller groups")
+        heat_rows = [t.get_text() for t in hax.get_yticklabels() if t.get_visible()]
+        assert heat_rows == rows and all(t.get_fontsize() >= 9 for t in hax.get_yticklabels())
+        assert hax.get_ylabel() == "from group" and hax.get_xlabel() == "to group"
+    finally:
+        plt.close(ax.figure)
+
+
+def test_cascade_names_stay_clear_of_the_title_on_a_big_item() -> None:
+    g = kg.datasets.synthetic(100_000, 1_700, rng=0)  # 105k events; items with thousands of holders
+    kg.tl.cascades(g)
+    item = (g.items["size"] - 3000).abs().idxmin()  # the size the issue names (3,244 holders)
+    assert 2000 <= g.items.loc[item, "size"] <= 5000
+    ax = kg.pl.cascade(g, item)
+    try:
+        fig = ax.figure
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(r) for t in ax.kocgraph["labels"].placed]
+        assert boxes
+        title = ax.title.get_window_extent(r)
+        for b in boxes:
+            assert not b.overlaps(title) and b.y1 <= ax.bbox.y1 + 0.5
+        for i, b in enumerate(boxes):
+            assert not any(b.overlaps(o) for o in boxes[:i])
+    finally:
+        plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------- attribution
+def test_attribution_people_are_those_of_kg_get_attribution(toy: kg.ShareGraph) -> None:
+    ax = kg.pl.attribution(toy, n=4, key="attr_first_touch")
+    try:
+        want = kg.get.attribution(toy, n=4, key="attr_first_touch")
+        assert ax.kocgraph["users"] == want["user"].tolist()
+        np.testing.assert_allclose(ax.kocgraph["values"], want["value"])
+        widths = [p.get_width() for p in ax.patches]
+        np.testing.assert_allclose(widths, want["value"])
+        # first touch credits brand 199 and staff_li 59 (they start the chains): marked as staff
+        rows = [t.get_text() for t in ax.get_yticklabels()]
+        assert rows[0] == "brand  (staff)" and "staff_li  (staff)" in rows
+    finally:
+        plt.close(ax.figure)
+
+
+def test_attribution_models_split_all_the_value(toy: kg.ShareGraph) -> None:
+    keys = [f"attr_{m}" for m in MODELS]
+    ax = kg.pl.attribution(toy, key=keys, n=3)
+    try:
+        shares = ax.kocgraph["shares"]
+        np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+        # an independent count: credit per group from g.nodes, and the unattributed value from g.meta
+        top3 = kg.get.kocs(toy, n=3)["user"]
+        for key, (_, row) in zip(keys, shares.iterrows(), strict=True):
+            v = toy.nodes[f"{key}_value"].fillna(0.0)
+            total = toy.meta[key]["total_value"]
+            assert row["staff accounts"] == pytest.approx(v[STAFF].sum() / total)
+            assert row["top 3 KOCs"] == pytest.approx(v[top3].sum() / total)
+            assert row["nobody (no forwarder before the buyer)"] == pytest.approx(
+                toy.meta[key]["unattributed_value"] / total)
+        assert shares.index.tolist() == [kg.pl._attribution.MODEL_WORDS[m] for m in MODELS]
+    finally:
+        plt.close(ax.figure)
+
+
+def test_attribution_errors(toy: kg.ShareGraph) -> None:
+    before = plt.get_fignums()
+    with pytest.raises(NotComputedError, match=r"Run kg\.tl\.attribution"):
+        kg.pl.attribution(kg.datasets.toy())
+    with pytest.raises(NotComputedError, match="'nope'"):
+        kg.pl.attribution(toy, key=["attr_linear", "nope"])
+    with pytest.raises(InvalidParameterError, match="key="):
+        kg.pl.attribution(toy, key=3)
+    with pytest.raises(InvalidParameterError, match="n=0"):
+        kg.pl.attribution(toy, n=0)
+    assert plt.get_fignums() == before

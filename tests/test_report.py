@@ -220,7 +220,7 @@ def test_pseudonymize_reaches_tables_and_pictures(monkeypatch: pytest.MonkeyPatc
     from matplotlib.text import Text
 
     from kocgraph import pl
-    from kocgraph._jobs import Pseudonymizer
+    from kocgraph.jobs import Pseudonymizer
 
     df = toy_frame()
     for c in ("source", "target"):

@@ -35,8 +35,8 @@ REASON_CODES = {name: i + 1 for i, name in enumerate(REASONS)}
 _UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _INAT = np.iinfo(np.int64).min  # NaT as int64
 # auto-detection bands of |epoch| values: < 1e10 s (until 2286), < 1e13 ms, < 1e16 us, else ns
-_BANDS = np.array([1e10, 1e13, 1e16])
-_BAND_UNITS = ["s", "ms", "us", "ns"]
+EPOCH_BANDS = np.array([1e10, 1e13, 1e16])
+EPOCH_BAND_UNITS = ["s", "ms", "us", "ns"]
 
 
 # common names of the canonical columns in real exports, for "did you mean" hints
@@ -211,8 +211,21 @@ def factorize_ids(*cols: pd.Series, roles: tuple[str, ...] = (), missing: tuple[
     for p, bad, role, col in zip(parts, invalid, roles, cols):
         if bad.any() and not (p >= 0).any():  # a column of no valid id: the column is wrong, not a row
             raise _bad_id(col.iloc[int(np.flatnonzero(bad)[0])], role)
-    return IdCodes(list(parts), pd.Index(vals, dtype=object, tupleize_cols=False),
-                   [(p < 0) & ~bad for p, bad in zip(parts, invalid)], list(invalid), as_text)
+    return IdCodes(list(parts), ids_index(vals), [(p < 0) & ~bad for p, bad in zip(parts, invalid)],
+                   list(invalid), as_text)
+
+
+def ids_index(vals: Any) -> pd.Index:
+    """Distinct ids as an Index: integers as an int64 (or uint64) Index when all of them are
+    integers, otherwise an object Index of the ids as given (str or int)."""
+    vals = np.asarray(vals, dtype=object) if not isinstance(vals, np.ndarray) else vals
+    if vals.dtype.kind in "iu":
+        return pd.Index(vals)
+    if len(vals) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals[:1]):
+        ints = pd.Index(vals.tolist())
+        if ints.dtype.kind in "iu":
+            return ints
+    return pd.Index(vals, dtype=object, tupleize_cols=False)
 
 
 def _ints_as_text(parts: list[np.ndarray], vals: np.ndarray, roles: tuple[str, ...]) -> tuple[list[np.ndarray], np.ndarray, int]:
@@ -353,60 +366,221 @@ def _factorize_arrow(arrays: list[Any]) -> tuple[list[np.ndarray], Any]:
     return pieces, pd.arrays.ArrowExtensionArray(dictionary)
 
 
+class TimeChunk(NamedTuple):
+    """A batch of a time column, parsed: ``values`` are int64 UTC nanoseconds, or, when ``epoch``,
+    the raw epoch numbers (int64 or float64) awaiting the column's unit (see :func:`finish_epoch`);
+    ``reason`` holds the rows' reasons so far (0 = fine)."""
+
+    values: np.ndarray
+    reason: np.ndarray
+    epoch: bool
+
+
 def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Parse a time column to int64 UTC nanoseconds.
 
     Returns ``(ns, reason, info)`` where ``reason`` is an int8 array of :data:`REASON_CODES` (0 = ok)
-    and ``info`` describes what was detected (kind, unit).
+    and ``info`` describes what was detected (kind, unit). A streamed column is parsed batch by batch
+    with :func:`time_chunk`, then :func:`finish_epoch` gives every batch the column's epoch unit.
+
+    >>> ns, why, info = parse_time(pd.Series([1767225600, 1767225600000, None]))
+    >>> ns.tolist()[0], [list(REASON_CODES)[r - 1] if r else "" for r in why], info["unit"]
+    (1767225600000000000, ['', 'mixed_epoch_units', 'null_time'], 's')
     """
+    info: dict[str, Any] = {}
+    chunk = finish_epoch([time_chunk(s, tz=tz, info=info, unit=unit)], unit, info)[0]
+    return chunk.values, chunk.reason, info
+
+
+def time_chunk(s: pd.Series, *, tz: str, info: dict[str, Any], unit: str = "auto") -> TimeChunk:
+    """Parse one batch of a time column (see :class:`TimeChunk`). ``info["kind"]``, when already
+    set by an earlier batch, holds the column to that kind: a text time in an epoch column, or an
+    epoch number in a date-time column, is unparseable."""
     n = len(s)
     reason = np.zeros(n, dtype=np.int8)
-    ns = np.zeros(n, dtype=np.int64)
-    info: dict[str, Any] = {}
     dtype = s.dtype
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 
         at = dtype.pyarrow_dtype
         if pa.types.is_timestamp(at) or pa.types.is_date(at):
-            info["kind"] = "datetime"
-            return _from_arrow_times(s.array.__arrow_array__(), tz, reason, info)
+            info.setdefault("kind", "datetime")
+            return TimeChunk(_from_arrow_times(s.array.__arrow_array__(), tz, reason, info)[0], reason, False)
+        if pa.types.is_string(at) or pa.types.is_large_string(at):
+            fast = _arrow_text_times(s.array.__arrow_array__(), tz, reason, info)
+            if fast is not None:
+                return fast
         if pa.types.is_integer(at) or pa.types.is_floating(at):
             s = s.astype("float64") if pa.types.is_floating(at) or s.isna().any() else s.astype("int64")
         else:
             s = s.astype(object)
         dtype = s.dtype
     if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
-        info["kind"] = "datetime"
-        return (*_from_datetime(s, tz, reason, info),)
+        info.setdefault("kind", "datetime")
+        return TimeChunk(_from_datetime(s, tz, reason, info)[0], reason, False)
     if dtype.kind in "iuf" or isinstance(dtype, pd.core.dtypes.dtypes.BaseMaskedDtype) and dtype.kind in "iuf":
         vals = s.to_numpy(dtype="float64", na_value=np.nan) if dtype.kind == "f" or s.isna().any() else s.to_numpy()
-        info["kind"] = "epoch"
-        return _from_epoch(vals, unit, reason, info)
+        info.setdefault("kind", "epoch")
+        reason[np.isnan(vals) if vals.dtype.kind == "f" else np.zeros(n, dtype=bool)] = _rc("null_time")
+        return TimeChunk(vals, reason, True)
     # strings / objects: numbers written as text, or date-time strings
     obj = s.astype(object)
     null = obj.isna().to_numpy(dtype=bool).copy()
-    as_str = obj.where(~null, None)
-    stripped = pd.Series(as_str, dtype="string").str.strip()
+    stripped = pd.Series(obj.where(~null, None), dtype="string").str.strip()
     null |= (stripped == "").to_numpy(dtype=bool, na_value=False)
     num = pd.to_numeric(stripped.where(~null), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     is_num = ~np.isnan(num) & ~null
     nonnull = ~null
-    if nonnull.any() and is_num[nonnull].mean() >= 0.5:
+    kind = info.get("kind")
+    if kind == "epoch" or kind is None and nonnull.any() and is_num[nonnull].mean() >= 0.5:
         # mostly epoch numbers: the few non-numbers are bad rows, not a reason to drop the column
-        info["kind"] = "epoch"
+        info.setdefault("kind", "epoch")
         vals = np.where(is_num, num, np.nan)
         if is_num.all() and np.nanmax(np.abs(vals), initial=0) > 2**53:
             # nanosecond epochs exceed float precision: parse them as exact integers
             vals = pd.to_numeric(stripped, errors="coerce").astype("int64").to_numpy()
-        ns, reason, info = _from_epoch(vals, unit, reason, info)
+        reason[null] = _rc("null_time")
         reason[nonnull & ~is_num] = _rc("unparseable_time")
-        return ns, reason, info
-    info["kind"] = "datetime-string"
-    if unit != "auto":
+        return TimeChunk(vals, reason, True)
+    if nonnull.any():
+        info.setdefault("kind", "datetime-string")
+    if unit != "auto" and info.get("kind") == "datetime-string":
         info["note"] = f"time_unit={unit!r} ignored: the column holds date-time strings"
+    ns = np.zeros(n, dtype=np.int64)
     datetime_text_times(stripped, null, tz, ns, reason)
-    return ns, reason, info
+    return TimeChunk(ns, reason, False)
+
+
+def _arrow_text_times(arr: Any, tz: str, reason: np.ndarray, info: dict[str, Any]) -> TimeChunk | None:
+    """Arrow's own casts for a text time column that is all integers, all decimals or all ISO 8601
+    date-times of one form (the usual exports): C speed, no Python per value. None when the batch
+    needs the general parser."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    txt = pc.utf8_trim_whitespace(arr)
+    txt = pc.if_else(pc.is_in(txt, value_set=pa.array(MISSING_TOKENS, type=txt.type)), pa.scalar(None, txt.type), txt)
+    null = np.asarray(pc.is_null(txt).to_numpy(zero_copy_only=False), dtype=bool)
+    if null.all():
+        return None
+    kind = info.get("kind")
+    if kind in (None, "epoch"):
+        for typ in (pa.int64(), pa.float64()):
+            try:
+                got = pc.cast(txt, typ)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+            info.setdefault("kind", "epoch")
+            vals = got.to_numpy(zero_copy_only=False)
+            if typ == pa.int64():
+                vals = np.array(pc.fill_null(got, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+            reason[null] = _rc("null_time")
+            return TimeChunk(vals, reason, True)
+        if kind == "epoch":
+            return None
+    first = txt.filter(pc.invert(pc.is_null(txt)))[0].as_py()
+    import re
+
+    if not re.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?", first):
+        return None
+    aware = bool(re.search(_OFFSET_RE, first))
+    try:
+        ts = pc.cast(txt, pa.timestamp("us", tz="UTC") if aware else pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    info.setdefault("kind", "datetime-string")
+    raw = np.array(pc.fill_null(pc.cast(ts, pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    raw[null] = _INAT
+    ns, oor = _to_ns(raw, null, 1_000)
+    out = _finish_times(ns, oor, "aware" if aware else None, tz, reason, info)[0]
+    return TimeChunk(out, reason, False)
+
+
+def finish_epoch(chunks: list[TimeChunk], unit: str, info: dict[str, Any]) -> list[TimeChunk]:
+    """Give every epoch chunk of a column the column's unit: the chunks, in UTC ns.
+
+    ``unit="auto"`` detects the unit from the magnitudes of all chunks together (< 1e10 seconds,
+    < 1e13 milliseconds, < 1e16 microseconds, else nanoseconds); values in another band than the
+    column's majority are ``mixed_epoch_units``."""
+    if not any(c.epoch for c in chunks):
+        return chunks
+    if unit == "auto":
+        main, counts = _epoch_band([c for c in chunks if c.epoch])
+        if counts is not None:
+            info["mixed_units"] = {u: int(c) for u, c in zip(EPOCH_BAND_UNITS, counts) if c}
+        info["unit"], info["unit_detected"] = EPOCH_BAND_UNITS[main], True
+    else:
+        if unit not in _UNIT_NS:
+            raise InvalidParameterError(
+                f"time_unit={unit!r} is not supported; expected one of ['auto', 's', 'ms', 'us', 'ns']."
+            )
+        main, counts = -1, None
+        info["unit"], info["unit_detected"] = unit, False
+    return [TimeChunk(epoch_to_ns(c.values, c.reason, info["unit"], main if counts is not None else None),
+                      c.reason, False) if c.epoch else c for c in chunks]
+
+
+def _epoch_band(chunks: list[TimeChunk]) -> tuple[int, np.ndarray | None]:
+    """The column's main magnitude band, and the per-band counts when the column spans several."""
+    lo, hi = np.inf, -np.inf
+    for c in chunks:
+        ok = c.reason == 0
+        if not ok.any():
+            continue
+        v = np.abs(c.values[ok].astype(np.float64))
+        if c.values.dtype.kind in "iu":
+            vmin, vmax = int(c.values[ok].min()), int(c.values[ok].max())
+            if vmin <= 0 <= vmax:
+                lo = 0.0
+        lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+    if hi < lo:
+        return 0, None
+    b_lo, b_hi = np.searchsorted(EPOCH_BANDS, [lo, hi], side="right")
+    if b_lo == b_hi:  # the whole column sits in one band: no per-row work
+        return int(b_lo), None
+    counts = np.zeros(4, dtype=np.int64)
+    for c in chunks:
+        ok = c.reason == 0
+        counts += np.bincount(np.searchsorted(EPOCH_BANDS, np.abs(c.values[ok].astype(np.float64)), side="right"),
+                              minlength=4)
+    return int(np.argmax(counts)), counts
+
+
+def epoch_to_ns(vals: np.ndarray, reason: np.ndarray, unit_used: str, main: int | None) -> np.ndarray:
+    """Epoch numbers in ``unit_used`` to int64 ns; rows outside band ``main`` (when given) are
+    ``mixed_epoch_units``, rows beyond the ns range ``time_out_of_range`` (in ``reason``)."""
+    n = vals.shape[0]
+    ns = np.zeros(n, dtype=np.int64)
+    ok = reason == 0
+    if main is not None:
+        band = np.searchsorted(EPOCH_BANDS, np.abs(vals[ok].astype(np.float64)), side="right")
+        off = np.flatnonzero(ok)[band != main]
+        reason[off] = _rc("mixed_epoch_units")
+        ok[off] = False
+    mult = _UNIT_NS[unit_used]
+    if vals.dtype.kind in "iu" and ok.all() and vals.size:
+        lim = np.iinfo(np.int64).max // mult
+        if int(vals.max()) <= lim and int(vals.min()) >= -lim:  # fast path: every row valid, in range
+            return vals.astype(np.int64) * mult
+    if vals.dtype.kind in "iu":
+        v = vals[ok].astype(np.int64)
+        lim = np.iinfo(np.int64).max // mult
+        inr = np.abs(v) <= lim
+        res = np.zeros(v.shape[0], dtype=np.int64)
+        res[inr] = v[inr] * mult
+    else:
+        f = vals[ok]
+        inr = np.abs(f * mult) < 9.2e18
+        res = np.zeros(f.shape[0], dtype=np.int64)
+        # whole units and the fraction apart: (T0 + 0.25) s * 1e9 in one float product is off by 128 ns
+        whole = np.floor(f[inr])
+        res[inr] = whole.astype(np.int64) * mult + np.rint((f[inr] - whole) * mult).astype(np.int64)
+    idx = np.flatnonzero(ok)
+    reason[idx[~inr]] = _rc("time_out_of_range")
+    ns[idx[inr]] = res[inr]
+    return ns
 
 
 def datetime_text_times(stripped: pd.Series, null: np.ndarray, tz: str, ns: np.ndarray, reason: np.ndarray) -> None:
@@ -607,68 +781,6 @@ def localize_wall_ns(wall: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray,
         gap[lost] = np.asarray(shifted.notna(), dtype=bool)
         twice[lost] = ~gap[lost]
     return out, gap, twice
-
-
-def _from_epoch(vals: np.ndarray, unit: str, reason: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    n = vals.shape[0]
-    ns = np.zeros(n, dtype=np.int64)
-    fvals = vals if vals.dtype.kind == "f" else vals.astype("float64")
-    null = np.isnan(fvals) if vals.dtype.kind == "f" else np.zeros(n, dtype=bool)
-    reason[null] = _rc("null_time")
-    ok = ~null
-    if unit == "auto":
-        if not ok.any():
-            lo = hi = 0.0
-        elif vals.dtype.kind in "iu":
-            vmin, vmax = int(vals.min()), int(vals.max())
-            lo = 0.0 if vmin <= 0 <= vmax else float(min(abs(vmin), abs(vmax)))
-            hi = float(max(abs(vmin), abs(vmax)))
-        else:
-            lo, hi = float(np.nanmin(np.abs(fvals))), float(np.nanmax(np.abs(fvals)))
-        b_lo, b_hi = np.searchsorted(_BANDS, [lo, hi], side="right")
-        if b_lo == b_hi:  # the whole column sits in one band: no per-row work
-            main = int(b_lo)
-        else:
-            band = np.searchsorted(_BANDS, np.abs(fvals[ok]), side="right")
-            counts = np.bincount(band, minlength=4)
-            main = int(np.argmax(counts))
-            info["mixed_units"] = {u: int(c) for u, c in zip(_BAND_UNITS, counts) if c}
-            off = np.flatnonzero(ok)[band != main]
-            reason[off] = _rc("mixed_epoch_units")
-            ok[off] = False
-        unit_used = _BAND_UNITS[main]
-        info["unit"] = unit_used
-        info["unit_detected"] = True
-    else:
-        if unit not in _UNIT_NS:
-            raise InvalidParameterError(
-                f"time_unit={unit!r} is not supported; expected one of ['auto', 's', 'ms', 'us', 'ns']."
-            )
-        unit_used = unit
-        info["unit"] = unit
-        info["unit_detected"] = False
-    mult = _UNIT_NS[unit_used]
-    if vals.dtype.kind in "iu" and ok.all() and vals.size:
-        lim = np.iinfo(np.int64).max // mult
-        if int(vals.max()) <= lim and int(vals.min()) >= -lim:  # fast path: every row valid, in range
-            return vals.astype(np.int64) * mult, reason, info
-    if vals.dtype.kind in "iu":
-        v = vals[ok].astype(np.int64)
-        lim = np.iinfo(np.int64).max // mult
-        inr = np.abs(v) <= lim
-        res = np.zeros(v.shape[0], dtype=np.int64)
-        res[inr] = v[inr] * mult
-    else:
-        f = fvals[ok]
-        inr = np.abs(f * mult) < 9.2e18
-        res = np.zeros(f.shape[0], dtype=np.int64)
-        # whole units and the fraction apart: (T0 + 0.25) s * 1e9 in one float product is off by 128 ns
-        whole = np.floor(f[inr])
-        res[inr] = whole.astype(np.int64) * mult + np.rint((f[inr] - whole) * mult).astype(np.int64)
-    idx = np.flatnonzero(ok)
-    reason[idx[~inr]] = _rc("time_out_of_range")
-    ns[idx[inr]] = res[inr]
-    return ns, reason, info
 
 
 def normalized_category(s: pd.Series, *, lower: bool) -> pd.Categorical:

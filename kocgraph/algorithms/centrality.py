@@ -373,6 +373,7 @@ def betweenness_sampled(
     delta: float = 0.1,
     rng: int | np.random.Generator | None = None,
     graph: ig.Graph | None = None,
+    callback: Any = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Directed betweenness estimated from sampled node pairs, within ``epsilon`` w.p. ``1 - delta``.
 
@@ -415,6 +416,9 @@ def betweenness_sampled(
     graph : igraph.Graph, optional
         A prebuilt ``simple_igraph(src, dst, n, directed=True)`` (the vertex-diameter bound still
         reads ``src`` and ``dst``).
+    callback : callable, optional
+        ``callback(step, total)`` after each batch of sampled pairs (``total`` = ``n_samples``): for
+        a progress bar.
 
     Returns
     -------
@@ -470,6 +474,8 @@ def betweenness_sampled(
     for a, b in zip(grp[:-1], grp[1:], strict=True):
         part = g.betweenness(directed=True, sources=[int(ps[a])], targets=pt[a:b].tolist())
         scores += float(mult[a]) * np.asarray(part, dtype=np.float64)
+        if callback is not None:
+            callback(int(mult[a]) * int(b - a), r)
     info["n_sources"] = int(np.unique(ps).size)
     scores /= r
     return scores, info

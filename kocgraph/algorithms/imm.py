@@ -51,12 +51,14 @@ def rr_sets(
     *,
     roots: np.ndarray | None = None,
     stop: np.ndarray | None = None,
+    callback: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``n_sets`` RR sets on the *reversed* graph (edge v -> u for each share edge u -> v, with
     the share edge's probability). Returns CSR-style ``(ptr, nodes)``; each set lists its root first.
 
     ``stop`` (bool per user, e.g. staff): a set that reaches a stop user is abandoned at once and
     returned *empty*: its root is reached by the stop users already, so it can count for nobody else.
+    ``callback(step, None)``, when given, is called after each batch of sets (for a progress bar).
 
     Examples
     --------
@@ -110,6 +112,8 @@ def rr_sets(
         chunks.append(allk % n)
         ptrs.append(ptrs[-1][-1] + np.cumsum(counts))
         done += B
+        if callback is not None:
+            callback(B, None)
     return np.concatenate(ptrs), (np.concatenate(chunks) if chunks else np.empty(0, np.int64))
 
 
@@ -272,6 +276,7 @@ def imm(
     costs: np.ndarray | None = None,
     budget: float | None = None,
     max_sets: int = 20_000_000,
+    callback: Any = None,
 ) -> dict[str, Any]:
     """IMM seeding on the share graph (CSR ``indptr``/``indices``, IC probabilities ``p``).
 
@@ -280,7 +285,8 @@ def imm(
     the greedy, so the estimate is the marginal spread on top of them, and they cannot be seeds.
     ``costs`` + ``budget`` switch to the budgeted greedy. Returns a dict: ``seeds``, ``gains`` and
     ``spread`` (estimated marginal and cumulative spread, in users), ``n_rr_sets``, ``theta``,
-    ``lower_bound``, ``bound`` (the approximation factor that holds), ``probability``.
+    ``lower_bound``, ``bound`` (the approximation factor that holds), ``probability``. ``callback``
+    is passed to :func:`rr_sets` (a progress bar over the RR sets sampled).
 
     Examples
     --------
@@ -321,7 +327,7 @@ def imm(
         need = total - (ptr.shape[0] - 1)
         if need <= 0:
             return
-        p2, n2 = rr_sets(R.indptr, R.indices, R.data, need, gen, stop=ex)
+        p2, n2 = rr_sets(R.indptr, R.indices, R.data, need, gen, stop=ex, callback=callback)
         nodes = np.concatenate([nodes, n2])
         ptr = np.concatenate([ptr, ptr[-1] + p2[1:]])
 

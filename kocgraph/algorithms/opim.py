@@ -186,10 +186,12 @@ def opim_c(
     costs: np.ndarray | None = None,
     budget: float | None = None,
     max_sets: int = 20_000_000,
+    callback: Any = None,
 ) -> dict[str, Any]:
     """OPIM-C seeding on the share graph (CSR ``indptr``/``indices``, IC probabilities ``p``); see the
     module docstring for the algorithm and its guarantee. Same parameters as
-    :func:`kocgraph.algorithms.imm.imm`; ``max_sets`` caps the RR sets of both collections together.
+    :func:`kocgraph.algorithms.imm.imm`; ``max_sets`` caps the RR sets of both collections together;
+    ``callback`` is passed to :func:`~kocgraph.algorithms.imm.rr_sets` (a progress bar over the RR sets).
 
     Returns a dict: ``seeds``; ``gains``/``spread`` (marginal and cumulative spread in users, estimated
     on ``R2``, the collection that did not choose the seeds, so unbiased); ``greedy_gains`` (coverage
@@ -247,7 +249,8 @@ def opim_c(
     R = sp.csr_matrix((p, indices, indptr), shape=(n, n)).T.tocsr()
 
     def sample(count: int) -> tuple[np.ndarray, np.ndarray]:
-        return rr_sets(R.indptr, R.indices, R.data, count, gen, roots=roots[gen.integers(0, n_r, count)], stop=stop)
+        return rr_sets(R.indptr, R.indices, R.data, count, gen, roots=roots[gen.integers(0, n_r, count)], stop=stop,
+                       callback=callback)
 
     R1, R2 = sample(_SELECT * theta0), sample(theta0)
     theta, it = theta0, 0  # R2 holds theta sets, R1 _SELECT * theta

@@ -45,6 +45,7 @@ def simulate_ic(
     n_sims: int = 1000,
     rng: Any = None,
     worlds: int | None = None,
+    callback: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Independent Cascade: each newly active user gets one chance to activate each out-neighbour,
     succeeding with the edge's probability.
@@ -54,7 +55,8 @@ def simulate_ic(
     seed sets are *paired* (common random numbers) and their differences have far less noise.
 
     Returns ``(spread, activations)``: the number of active users at the end of each run (seeds
-    included), and for every user the number of runs in which it became active.
+    included), and for every user the number of runs in which it became active. ``callback(step,
+    total)``, when given, is called after each batch of runs (``total`` = ``n_sims``): for a progress bar.
 
     Examples
     --------
@@ -65,7 +67,7 @@ def simulate_ic(
     ([3, 3, 3, 3, 3], [5, 5, 5])
     """
     seeds = np.unique(np.asarray(seeds, dtype=np.int64))
-    cum, act = _ic(indptr, indices, p, [seeds], n_sims, np.random.default_rng(rng), worlds)
+    cum, act = _ic(indptr, indices, p, [seeds], n_sims, np.random.default_rng(rng), worlds, callback)
     return cum[:, 0], act
 
 
@@ -78,6 +80,7 @@ def simulate_ic_prefixes(
     n_sims: int = 1000,
     rng: Any = None,
     worlds: int | None = None,
+    callback: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Independent Cascade spread of every prefix of a list of seed groups, in one pass.
 
@@ -88,7 +91,8 @@ def simulate_ic_prefixes(
     equal those of :func:`simulate_ic` on each prefix with the same ``worlds``.
 
     Returns ``(cumulative, activations)``: an ``(n_sims, len(groups))`` array of active users after
-    each group, and per user the number of runs in which the full set activates it.
+    each group, and per user the number of runs in which the full set activates it. ``callback`` as in
+    :func:`simulate_ic`.
 
     Examples
     --------
@@ -100,11 +104,11 @@ def simulate_ic_prefixes(
     [[2, 3, 4], [2, 3, 4]]
     """
     groups = [np.unique(np.asarray(g_, dtype=np.int64)) for g_ in groups]
-    return _ic(indptr, indices, p, groups, n_sims, np.random.default_rng(rng), worlds)
+    return _ic(indptr, indices, p, groups, n_sims, np.random.default_rng(rng), worlds, callback)
 
 
 def _ic(indptr: np.ndarray, indices: np.ndarray, p: np.ndarray, groups: list[np.ndarray], n_sims: int,
-        gen: np.random.Generator, worlds: int | None) -> tuple[np.ndarray, np.ndarray]:
+        gen: np.random.Generator, worlds: int | None, callback: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Batched IC: the state of ``B`` runs is one flat array over (run, user) keys ``run * n + user``;
     each step gathers the frontier's out-edges, flips their coins and keeps the new keys. Duplicate
     keys are removed with a scratch "slot" array (the last writer of a key keeps it), not a sort."""
@@ -137,6 +141,8 @@ def _ic(indptr: np.ndarray, indices: np.ndarray, p: np.ndarray, groups: list[np.
                 key = key[slot[key] == ar]
             cum[b0 : b0 + B, j] = count
         act += visited.reshape(B, n).sum(axis=0)
+        if callback is not None:
+            callback(B, n_sims)
     return cum, act
 
 
@@ -161,9 +167,11 @@ def simulate_lt(
     *,
     n_sims: int = 1000,
     rng: Any = None,
+    callback: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Linear Threshold: each user draws a threshold uniform in [0, 1] per run and becomes active once
-    the summed weights of its active in-neighbours reach it. Same returns as :func:`simulate_ic`.
+    the summed weights of its active in-neighbours reach it. Same returns (and ``callback``) as
+    :func:`simulate_ic`.
 
     Examples
     --------
@@ -206,6 +214,8 @@ def simulate_lt(
         per = active.reshape(B, n)
         spread[b0 : b0 + B] = per.sum(axis=1)
         act += per.sum(axis=0)
+        if callback is not None:
+            callback(B, n_sims)
     return spread, act
 
 

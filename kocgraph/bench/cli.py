@@ -85,6 +85,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         if quality not in SAMPLES:
             raise InvalidParameterError(f"--quality {quality!r} is not a registry sample; known: {list(SAMPLES)} (or 'none')")
+    if args.out:  # before the (long) run: a regular file in a writable directory (issue 17, D5)
+        from ..jobs import check_outputs
+
+        check_outputs([args.out], example="results.json")
     say = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     res = run(sizes, peers=args.peers, repeats=args.repeats, isolate=args.isolate, params=params,
               quality_sample=quality, networkx_max_events=args.networkx_max_events, stages=stages,
@@ -95,10 +99,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     res["problems"] = problems
     print(format_table(res))
     if args.out:
+        from ..jobs import atomic_write
+
         out = Path(args.out)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
-        tmp.replace(out)
+        atomic_write(out, lambda tmp: tmp.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8"))
         if not args.quiet:
             print(f"wrote {out}", file=sys.stderr)
     if problems:

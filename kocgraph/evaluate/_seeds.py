@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
+from .._core.progress import check_progress, progress_bar
 from .._core.tools import check_graph
 from .._core.validation import check_rng
 from ..algorithms import spread as SP
@@ -29,6 +30,7 @@ def compare_seeds(
     n: int = 300,
     epsilon: float = 0.2,
     rng: Any = 0,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Expected spread of each strategy's top-``k`` seeds, simulated in the *same* random worlds.
 
@@ -37,7 +39,8 @@ def compare_seeds(
     seeds. Every strategy's seed set runs through the same ``n`` Independent Cascade worlds (common
     random numbers), so the comparison is paired. With ``staff``, the spread is the reach the seeds add
     beyond the staff accounts' own (staff and seeds together, minus staff alone, world by world). ``k``
-    may be a list: one row per strategy and k.
+    may be a list: one row per strategy and k. ``progress``: a bar over the strategies, each ranked
+    then simulated (None: only in a terminal or Jupyter; True: always; False: never).
     Stored in ``g.tables["compare_seeds"]`` for :func:`kocgraph.pl.spread`.
 
     Returns
@@ -63,6 +66,7 @@ def compare_seeds(
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise InvalidParameterError(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}.")
+    show = check_progress(progress, where="kg.evaluate.compare_seeds")
     gen = check_rng(rng)
     staff_codes = _codes(g, staff, "staff")
     h = g.copy()
@@ -70,43 +74,50 @@ def compare_seeds(
     kmax = ks[-1]
     eligible = np.ones(h.n_users, dtype=bool)
     eligible[staff_codes] = False
-    rankings: dict[str, np.ndarray] = {}
-    for s in strategies:
-        if s == "imm":
-            kg.tl.seeds(h, k=kmax, epsilon=epsilon, exclude_reached_by=None if staff is None else list(staff),
-                        n_check=0, rng=gen, key_added="_cmp_seeds")
-            rankings[s] = h.tables["_cmp_seeds"]["user"].to_numpy()
-            continue
-        if s == "degree":
-            score = np.bincount(h.codes.edge_src, minlength=h.n_users).astype(float)
-        elif s == "pagerank":
-            if "pagerank" not in h.nodes.columns:
-                kg.tl.pagerank(h)
-            score = h.nodes["pagerank"].to_numpy(float)
-        elif s == "reach":
-            if "reach" not in h.nodes.columns:
-                kg.tl.cascades(h)
-            score = h.nodes["reach"].to_numpy(float)
-        else:
-            kg.tl.kocs(h, staff=None if staff is None else list(staff), key_added="_cmp_koc")
-            score = h.nodes["_cmp_koc_score"].fillna(-1).to_numpy(float)
-        order = np.lexsort((np.arange(h.n_users), -score))
-        rankings[s] = order[eligible[order]][:kmax]
-    world = int(gen.integers(2**62))
-    rows = []
-    base: dict[int, np.ndarray] = {}
-    for s in strategies:
-        # staff first (the baseline: reach beyond what they already get), then the ranking cut at each
-        # k; one pass gives every prefix, in the same worlds for every strategy
-        cuts = [0] + ks
-        groups = [staff_codes] + [rankings[s][a:b] for a, b in zip(cuts[:-1], cuts[1:])]
-        cum, _ = SP.simulate_ic_prefixes(indptr, indices, p, groups, n_sims=n, worlds=world)
-        for j, kk in enumerate(ks):
-            sp_ = cum[:, j + 1] - cum[:, 0]
-            m, lo, hi = SP.spread_ci(sp_)
+    with progress_bar(show, total=2 * len(strategies), desc="compare seeds", unit="step",
+                      where="kg.evaluate.compare_seeds") as bar:
+        rankings: dict[str, np.ndarray] = {}
+        for s in strategies:
+            bar.set_description(f"compare seeds: ranking by {s}")
+            if s == "imm":
+                kg.tl.seeds(h, k=kmax, epsilon=epsilon, exclude_reached_by=None if staff is None else list(staff),
+                            n_check=0, rng=gen, key_added="_cmp_seeds", progress=False)
+                rankings[s] = h.tables["_cmp_seeds"]["user"].to_numpy()
+                bar.update(1)
+                continue
             if s == "degree":
-                base[kk] = sp_
-            rows.append({"strategy": s, "k": kk, "spread": m, "lo": lo, "hi": hi, "_runs": sp_})
+                score = np.bincount(h.codes.edge_src, minlength=h.n_users).astype(float)
+            elif s == "pagerank":
+                if "pagerank" not in h.nodes.columns:
+                    kg.tl.pagerank(h)
+                score = h.nodes["pagerank"].to_numpy(float)
+            elif s == "reach":
+                if "reach" not in h.nodes.columns:
+                    kg.tl.cascades(h)
+                score = h.nodes["reach"].to_numpy(float)
+            else:
+                kg.tl.kocs(h, staff=None if staff is None else list(staff), key_added="_cmp_koc")
+                score = h.nodes["_cmp_koc_score"].fillna(-1).to_numpy(float)
+            order = np.lexsort((np.arange(h.n_users), -score))
+            rankings[s] = order[eligible[order]][:kmax]
+            bar.update(1)
+        world = int(gen.integers(2**62))
+        rows = []
+        base: dict[int, np.ndarray] = {}
+        for s in strategies:
+            bar.set_description(f"compare seeds: simulating {s}")
+            # staff first (the baseline: reach beyond what they already get), then the ranking cut at each
+            # k; one pass gives every prefix, in the same worlds for every strategy
+            cuts = [0] + ks
+            groups = [staff_codes] + [rankings[s][a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+            cum, _ = SP.simulate_ic_prefixes(indptr, indices, p, groups, n_sims=n, worlds=world)
+            for j, kk in enumerate(ks):
+                sp_ = cum[:, j + 1] - cum[:, 0]
+                m, lo, hi = SP.spread_ci(sp_)
+                if s == "degree":
+                    base[kk] = sp_
+                rows.append({"strategy": s, "k": kk, "spread": m, "lo": lo, "hi": hi, "_runs": sp_})
+            bar.update(1)
     rows.sort(key=lambda r: r["k"])  # k by k, strategies in the order asked
     for r in rows:
         r["gain_vs_degree"] = float(np.mean(r["_runs"] - base[r["k"]])) if r["k"] in base else np.nan

@@ -1,11 +1,12 @@
-"""CSV input that cannot lose a row in silence.
+"""CSV input that cannot lose a row in silence: the pieces the streamed reader uses.
 
-pyarrow's parallel parser reads the file (the fast path). Independently of it, the bytes that pass on
-their way to the parser are hashed (SHA-256) and their records are counted by a quote-aware scan
-(:class:`RecordTally`). When the parser's count (rows + malformed rows) disagrees with the scan, or a
-quote is still open at the end of the file, or a malformed record spans several lines, the file is
-read again by the exact path (:func:`exact_records`): Python's :mod:`csv` module, record by record,
-which sets aside exactly the broken records:
+pyarrow's streaming parser reads the file (the fast path, :mod:`kocgraph.io.sources`). Independently
+of it, the bytes that pass on their way to the parser are hashed (SHA-256) and their records counted
+by a quote-aware scan (:class:`RecordTally`). When the parser's count (rows + malformed rows)
+disagrees with the scan, or a quote is still open at the end of the file, or a malformed record spans
+several lines, or a quote stands inside a field's text, the file is read again by the exact path
+(:func:`exact_records`): Python's :mod:`csv` module, record by record, which sets aside exactly the
+broken records:
 
 * ``malformed_row``: a record that does not split into the header's fields;
 * ``unbalanced_quote``: a line whose quote is never closed before the end of the file. Only that
@@ -33,10 +34,10 @@ import numpy as np
 
 from ..exceptions import LogSchemaError
 
-__all__ = ["BLOCK_SIZE", "RawRecord", "CsvRead", "RecordTally", "read_csv_checked", "exact_records"]
+__all__ = ["BLOCK_SIZE", "RawRecord", "CsvRead", "RecordTally", "arrow_options", "exact_records"]
 
 #: pyarrow's block size; the tests shrink it to put block boundaries everywhere
-BLOCK_SIZE = 1 << 24
+BLOCK_SIZE = 1 << 26
 _QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
 
 
@@ -86,9 +87,11 @@ class RecordTally(io.RawIOBase):
     (3, False, True)
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], delimiter: str = ",") -> None:
         super().__init__()
         self._raw = raw
+        self.delimiter = ord(delimiter)
+        self.irregular_quotes = False  #: a quote stands inside a field's text (see _check_quotes)
         self._hash = hashlib.sha256()
         self.n_bytes = 0
         self.records = 0  #: non-blank records ended so far
@@ -127,6 +130,7 @@ class RecordTally(io.RawIOBase):
         if chunk.find(b'"') < 0:
             par = np.full(ends.shape[0], self._parity, dtype=np.int64)
         else:
+            self._check_quotes(a)
             cs = np.cumsum(a == _QUOTE, dtype=np.uint8)  # wraps at 256: the parity survives
             local = ends - base  # a '\r' deferred from the last chunk sits at -1: no quote here precedes it
             par = (self._parity + np.where(local > 0, cs[np.clip(local - 1, 0, None)], 0)) & 1
@@ -134,6 +138,19 @@ class RecordTally(io.RawIOBase):
         self._close(ends[par == 0], content[par == 0])
         self.inner_ends += int(np.count_nonzero(par))
         self._prev_byte = int(a[-1])
+
+    def _check_quotes(self, a: np.ndarray) -> None:
+        """Note a quote with field text on both sides (``ab"c``, ``"a"b"c``): CSV writers never put
+        one there, and parsers read it differently (pyarrow reopens the quote, Python's csv module
+        keeps it as text), so such a file is read by the exact path."""
+        if self.irregular_quotes or a.size < 3:
+            return
+        q = a[1:-1] == _QUOTE
+        edge = np.zeros(a.size, dtype=bool)
+        for b in (self.delimiter, _LF, _CR, _QUOTE):
+            edge |= a == b
+        if (q & ~edge[:-2] & ~edge[2:]).any():
+            self.irregular_quotes = True
 
     def _close(self, ends: np.ndarray, content: np.ndarray) -> None:
         """Count the records ended at ``ends`` (their content stops at ``content``, exclusive)."""
@@ -210,7 +227,7 @@ class RecordTally(io.RawIOBase):
 
 
 # ------------------------------------------------------------------------------------------------ reading
-def _arrow_options(delim: str, encoding: str, string_columns: list[str], *, threads: bool, handler: Any,
+def arrow_options(delim: str, encoding: str, string_columns: list[str], *, threads: bool, handler: Any,
                    block_size: int | None = None) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -223,108 +240,6 @@ def _arrow_options(delim: str, encoding: str, string_columns: list[str], *, thre
         "convert_options": pacsv.ConvertOptions(column_types={c: pa.string() for c in string_columns},
                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
     }
-
-
-def read_csv_checked(
-    open_bytes: Any,
-    *,
-    name: str,
-    delim: str,
-    encoding: str,
-    string_columns: list[str],
-    force_exact: bool = False,
-) -> CsvRead:
-    """Read CSV bytes (``open_bytes()`` opens a fresh binary stream each call) with pyarrow, checked
-    by an independent record count; fall back to :func:`exact_records` on any disagreement.
-
-    ``name`` names the input in messages. Raises ``pyarrow.ArrowInvalid`` for the caller to word
-    (e.g. bytes that are not text in ``encoding``); everything row-level comes back in
-    :attr:`CsvRead.rejected`.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    malformed: list[tuple[int | None, str]] = []
-
-    def handler(row: Any) -> str:
-        malformed.append((row.number, row.text))
-        return "skip"
-
-    table = None
-    failed = None
-    with open_bytes() as raw:
-        tally = RecordTally(raw)
-        if not force_exact:
-            try:
-                table = pacsv.read_csv(tally, **_arrow_options(delim, encoding, string_columns, threads=True,
-                                                               handler=handler))
-            except pa.ArrowInvalid as err:
-                # a header alone, a record over several blocks, the chunker out of step, bytes that
-                # are not text: the exact path reads the file, or says what is wrong with it
-                failed = str(err).splitlines()[0]
-        tally.read()  # what the parser left unread (nothing, normally)
-        tally.finish()
-    if tally.records == 0:
-        raise LogSchemaError(f"the log file {name} has no header line. Add one naming the columns.")
-    if force_exact:
-        reason: str | None = "asked for"
-    elif failed is not None:
-        reason = f"the parser stopped: {failed}"
-    else:
-        reason = _disagreement(table, malformed, tally)
-    if reason is not None:
-        with open_bytes() as raw:
-            data = raw.read()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != tally.sha256:
-            raise LogSchemaError(
-                f"{name} changed while it was being read (its SHA-256 differs between two reads). "
-                "Read a finished file: copy it first, or wait until the export has ended.")
-        out = exact_records(data, delim=delim, encoding=encoding, string_columns=string_columns, name=name)
-        out.sha256, out.n_bytes, out.note = digest, len(data), reason
-        return out
-    assert table is not None  # _disagreement says so when the parser gave no table
-    if malformed and any(r is None for r, _ in malformed):
-        # the parallel parser does not number the rows it sets aside: read the (rare) damaged file
-        # serially; it has one-line records (see _disagreement), so no record straddles two blocks
-        malformed.clear()
-        with open_bytes() as raw:
-            table = pacsv.read_csv(raw, **_arrow_options(delim, encoding, string_columns, threads=False,
-                                                           handler=handler))
-    rejected = [RawRecord(int(r) - 2, int(r), "malformed_row", t) for r, t in malformed]  # type: ignore[arg-type]
-    rows = _rows_around(table.num_rows, [r.row for r in rejected])
-    lines = rows + 2 if tally.one_line_records else None
-    return CsvRead(table, rows, lines, rejected, tally.sha256, tally.n_bytes, "arrow")
-
-
-def _disagreement(table: Any, malformed: list[tuple[int | None, str]], tally: RecordTally) -> str | None:
-    """Why the parser's result cannot be trusted as it is (None when it can)."""
-    if table is None:
-        return "the parser found no record after the header"
-    expected = tally.records - 1  # the header
-    got = table.num_rows + len(malformed)
-    if got != expected:
-        return f"the parser found {got:,} records where a quote-aware count of the bytes found {expected:,}"
-    if tally.odd_quotes:
-        return "a quote is still open at the end of the file"
-    if tally.split_quoted_crlf:
-        return "a quoted line end (CRLF) straddles two of the parser's blocks"
-    if any("\n" in t or "\r" in t for _, t in malformed):
-        return "a malformed record spans several lines"
-    if malformed and not tally.one_line_records:
-        return "malformed records in a file with blank lines or records over several lines"
-    return None
-
-
-def _rows_around(n_rows: int, skipped: list[int]) -> np.ndarray:
-    """The data-record index of each of ``n_rows`` parsed rows, given the (sorted) indices of the
-    records set aside between them."""
-    rows = np.arange(n_rows, dtype=np.int64)
-    if skipped:
-        sk = np.sort(np.asarray(skipped, dtype=np.int64))
-        # parsed row i is record i + (number of skipped records at or before its place)
-        rows += np.searchsorted(sk - np.arange(sk.size), rows, side="right")
-    return rows
 
 
 # ------------------------------------------------------------------------------------------------ the exact path
@@ -373,7 +288,8 @@ def exact_records(data: bytes, *, delim: str, encoding: str, string_columns: lis
             "encoding='gb18030' for Chinese exports from Excel, to kg.read_log (or --encoding).") from err
     lines = list(io.StringIO(text, newline=""))
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=delim, lineterminator="\n")
+    # "\r\n" as the line end makes the writer quote any field holding a '\r' or a '\n'
+    writer = csv.writer(out, delimiter=delim, lineterminator="\r\n")
     rows: list[int] = []
     at: list[int] = []
     rejected: list[RawRecord] = []
@@ -407,9 +323,9 @@ def exact_records(data: bytes, *, delim: str, encoding: str, string_columns: lis
         raise LogSchemaError(f"{name} has no header line. Add one naming the columns.")
     body = out.getvalue().encode("utf-8")
     head = io.StringIO()
-    csv.writer(head, delimiter=delim, lineterminator="\n").writerow(header)
+    csv.writer(head, delimiter=delim, lineterminator="\r\n").writerow(header)
     buf = head.getvalue().encode("utf-8") + body
-    table = pacsv.read_csv(io.BytesIO(buf), **_arrow_options(delim, "utf-8", string_columns, threads=False,
+    table = pacsv.read_csv(io.BytesIO(buf), **arrow_options(delim, "utf-8", string_columns, threads=False,
                                                                 handler=None, block_size=len(buf) + 1))
     return CsvRead(table, np.asarray(rows, dtype=np.int64), np.asarray(at, dtype=np.int64), rejected, "",
                    len(data), "exact")

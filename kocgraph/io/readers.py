@@ -9,21 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph, aggregate_edges
-from .._core.validation import (
-    REASON_CODES,
-    REASONS,
-    check_columns,
-    check_tz,
-    factorize_ids,
-    missing_tokens_to_null,
-    normalized_category,
-    normalize_id_column,
-    parse_time,
-    parse_value,
-)
-from ..algorithms._parallel import side_by_side
+from .._core.validation import REASON_CODES, REASONS, check_columns, check_tz
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
-from .tables import LoadedTable, load_table
+from .ingest import Ingest
+from .sources import RESTART, parts_of
 
 __all__ = ["read_log"]
 
@@ -124,32 +113,54 @@ def read_log(
         if not isinstance(v, str):
             raise InvalidParameterError(f"{nm}={v!r} must be a column name (str); pass e.g. {nm}='from_user'.")
     missing = _check_missing_ids(missing_ids)
-    if isinstance(data, pd.DataFrame):
-        loaded = LoadedTable(data, np.arange(len(data), dtype=np.int64), None, [], {"input": "DataFrame"})
-    elif isinstance(data, (str, os.PathLike)):
-        _check_sep(sep)
-        id_cols = [c for c in (source, target, item) if c is not None]
-        loaded = load_table(data, format=format, string_columns=id_cols, sep=sep, encoding=_check_encoding(encoding))
-    else:
-        raise InvalidParameterError(
-            f"kg.read_log got a {type(data).__name__}; pass a file path (CSV, TSV, Parquet, JSON lines) "
-            "or a pandas DataFrame."
-        )
-    df = loaded.frame
-    mapping: dict[str, Any] = {"source": source, "target": target, "item": item, "time": time}
-    for opt, given in (("event_type", event_type), ("channel", channel), ("value", value)):
-        if given is _AUTO:
-            mapping[opt] = opt if opt in [str(c) for c in df.columns] else None
-        else:
-            mapping[opt] = given
-    if len(df.columns) or len(df):
-        check_columns(list(df.columns), mapping, {"source", "target"}, where="kg.read_log")
-    else:  # a JSON-lines file of blank or broken lines only: no columns to check
-        df = pd.DataFrame({c: pd.Series([], dtype=object) for c in mapping.values() if c is not None})
-        loaded.frame = df
+    _check_sep(sep)
+    id_cols = [c for c in (source, target, item) if c is not None]
+    parts = parts_of(data, format=format, sep=sep, encoding=_check_encoding(encoding), string_columns=id_cols)
+    given = {"source": source, "target": target, "item": item, "time": time,
+             "event_type": event_type, "channel": channel, "value": value}
     if source == target:
         raise InvalidParameterError(f"source and target both name column {source!r}; they must differ.")
-    return _build(loaded, mapping, time_unit=time_unit, tz=tz, on_invalid=on_invalid, missing_ids=missing)
+    ingest, mapping = _stream(parts, given, time_unit=time_unit, tz=tz, missing=missing)
+    return _build(ingest, parts, mapping, on_invalid=on_invalid, tz=tz)
+
+
+def _stream(parts: list[Any], given: dict[str, Any], *, time_unit: str, tz: str,
+            missing: tuple[str, ...]) -> tuple[Ingest, dict[str, Any]]:
+    """Feed every batch of every part to one :class:`Ingest` (the first batch fixes the columns)."""
+    ingest: Ingest | None = None
+    mapping: dict[str, Any] = {}
+    columns: list[str] | None = None
+    for pi, part in enumerate(parts):
+        for got in part.batches():
+            if got is RESTART:
+                if ingest is not None:
+                    ingest.drop_part(pi)
+                continue
+            frame = got.frame
+            if columns is None:
+                if not len(frame.columns) and not len(frame):  # JSON lines of blank or broken lines only
+                    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in given.values()
+                                          if isinstance(c, str) and c != _AUTO})
+                columns = [str(c) for c in frame.columns]
+                mapping = _mapping(given, columns)
+                check_columns(columns, mapping, {"source", "target"}, where="kg.read_log")
+                ingest = Ingest(mapping, time_unit=time_unit, tz=tz, missing_ids=missing)
+                first = part.name
+            elif sorted(str(c) for c in frame.columns) != sorted(columns) and len(frame.columns):
+                raise LogSchemaError(
+                    f"the files of this log have different columns: {first!r} has {columns}, {part.name!r} has "
+                    f"{[str(c) for c in frame.columns]}. Read them apart, or make their headers the same.")
+            assert ingest is not None
+            ingest.add(pi, frame, got.rows, keep_frame=part.single)
+    assert ingest is not None
+    return ingest, mapping
+
+
+def _mapping(given: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    mapping = {k: given[k] for k in ("source", "target", "item", "time")}
+    for opt in ("event_type", "channel", "value"):
+        mapping[opt] = (opt if opt in columns else None) if given[opt] is _AUTO else given[opt]
+    return mapping
 
 
 def _check_missing_ids(missing_ids: Any) -> tuple[str, ...]:
@@ -188,174 +199,182 @@ def _check_encoding(encoding: str) -> str:
     return encoding
 
 
-def _codes(df: pd.DataFrame, mapping: dict[str, Any], missing_ids: tuple[str, ...]) -> dict[str, Any]:
-    """User and item codes of every row (-1 where missing or invalid), the ids, and the masks."""
-    src_col = normalize_id_column(df[mapping["source"]], "source")
-    tgt_col = normalize_id_column(df[mapping["target"]], "target")
+def _build(ingest: Ingest, parts: list[Any], mapping: dict[str, Any], *, on_invalid: str, tz: str) -> ShareGraph:
+    """The graph from the ingested log: exact duplicates found over the whole log, every row
+    accounted for in the report, the rejected rows with their reasons.
 
-    def users() -> Any:
-        return factorize_ids(src_col, tgt_col, roles=("source", "target"), missing=missing_ids)
-
-    if mapping["item"] is None:
-        u = users()
-        n = len(df)
-        return {"users": u, "item": np.zeros(n, dtype=np.int64), "item_ids": pd.Index(["*"], dtype=object),
-                "item_missing": np.zeros(n, dtype=bool), "item_invalid": np.zeros(n, dtype=bool)}
-    item_col = normalize_id_column(df[mapping["item"]], "item")
-    # the item ids are hashed next to the user ids (Arrow releases the GIL)
-    u, it = side_by_side(users, lambda: factorize_ids(item_col, roles=("item",), missing=missing_ids))
-    return {"users": u, "item": it.codes[0], "item_ids": it.ids, "item_missing": it.missing[0],
-            "item_invalid": it.invalid[0], "items_as_text": it.as_text}
-
-
-def _build(
-    loaded: LoadedTable,
-    mapping: dict[str, Any],
-    *,
-    time_unit: str,
-    tz: str,
-    on_invalid: str,
-    missing_ids: tuple[str, ...],
-) -> ShareGraph:
-    """Validate every row of the loaded table, then build the graph from the accepted ones.
-
-    A long function on purpose: it is the one list of row checks, in their priority order (a row
-    with several problems gets the first reason), followed by the report that accounts for every row.
-    """
-    df, info = loaded.frame, loaded.info
-    n = len(df)
-    reason = np.zeros(n, dtype=np.int8)
-
-    def flag(mask: np.ndarray, name: str) -> None:
-        sel = mask & (reason == 0)
-        reason[sel] = REASON_CODES[name]
-
-    ids = _codes(df, mapping, missing_ids)
-    u = ids["users"]
-    src, tgt = u.codes
-    item, item_ids = ids["item"], ids["item_ids"]
-    flag(u.missing[0], "null_source")
-    flag(u.missing[1], "null_target")
-    flag(ids["item_missing"], "null_item")
-    flag(u.invalid[0] | u.invalid[1] | ids["item_invalid"], "invalid_id")
-    time_info: dict[str, Any] = {}
-    if mapping["time"] is not None:
-        tns, treason, time_info = parse_time(missing_tokens_to_null(df[mapping["time"]]), unit=time_unit, tz=tz)
-        sel = (treason > 0) & (reason == 0)
-        reason[sel] = treason[sel]
+    This is the read's memory peak, so the steps keep int32 codes and free what the next step does
+    not need: the rejected rows are taken while the batches are still at hand, then only the
+    accepted rows stay for the edge grouping (which finds the exact duplicates among them)."""
+    ing = ingest.finish()
+    _release_arrow_memory()
+    multi = len(parts) > 1
+    with_line = any(p.info.get("path") for p in parts)
+    raising = on_invalid == "raise"
+    rejected = [] if raising else [ingest.rejected_frame(ing, parts, with_file=multi, with_line=with_line)]
+    okidx = np.flatnonzero(ing.reason == 0)
+    if okidx.size == ing.reason.size:
+        acc = {"src": ing.src, "tgt": ing.tgt, "item": ing.item, "time": ing.time, "part": ing.part, "row": ing.row}
+        ext = dict(ing.extra)
     else:
-        tns = np.arange(n, dtype=np.int64)
-    extra: dict[str, Any] = {}
-    extra_codes: list[np.ndarray] = []
-    for opt in ("event_type", "channel"):
-        col = mapping[opt]
-        if col is None:
-            continue
-        cat = normalized_category(missing_tokens_to_null(df[col]), lower=opt == "event_type")
-        extra[opt] = cat
-        extra_codes.append(np.asarray(cat.codes, dtype=np.int64))
-    if mapping["value"] is not None:
-        vals, vbad, vinf = parse_value(missing_tokens_to_null(df[mapping["value"]]))
-        flag(vbad, "unparseable_value")
-        flag(vinf, "non_finite_value")
-        extra["value"] = vals
-        extra_codes.append(vals.view(np.int64) if vals.size else vals.astype(np.int64))
-    flag((src == tgt) & (src >= 0), "self_forward")
-    # group the valid events into edges; exact duplicates can only be among the events whose
-    # (source, target, item) repeats, which the grouping lists
-    okidx = np.flatnonzero(reason == 0)
-    allok = okidx.size == n
-    kept = [a if allok else a[okidx] for a in (src, tgt, item, tns, *extra_codes)]
-    edges = aggregate_edges(kept[0], kept[1], kept[2], kept[3], len(u.ids), len(item_ids))
-    dup = _duplicated_among(kept, edges.repeated)
-    reason[okidx[dup]] = REASON_CODES["duplicate"]
-    ok = reason == 0
-    row, line = loaded.rows, loaded.lines
-    if on_invalid == "raise":
-        _raise_first(df, mapping, reason, row, line, loaded.rejected, info)
-    rejected = _rejected_table(df, reason, ok, row, line, loaded.rejected, with_line="path" in info)
-    rows_read = n + len(loaded.rejected)
-    by_reason = {name: 0 for name in REASONS}
-    counts = np.bincount(reason, minlength=len(REASONS) + 1)
-    for name, code in REASON_CODES.items():
-        by_reason[name] = int(counts[code])
-    for r in loaded.rejected:
-        by_reason[r.reason] += 1
-    report: dict[str, Any] = {
-        **{k: v for k, v in info.items()},
+        acc = {k: getattr(ing, k if k != "time" else "time")[okidx]
+               for k in ("src", "tgt", "item", "time", "part", "row")}
+        ext = {k: v[okidx] for k, v in ing.extra.items()}
+    counts = _counts(ing, parts)
+    users, item_ids, time_info, as_text = ing.users, ing.item_ids, ing.time_info, ing.ids_as_text
+    if not raising:
+        ingest.kept.clear()  # the batches' arrays: no longer needed
+        del ing
+    del okidx
+    # exact duplicates can only be among the events whose (source, target, item) repeats, which the
+    # edge grouping lists; they are the same across files as within one
+    edges = aggregate_edges(acc["src"], acc["tgt"], acc["item"], acc["time"], len(users), len(item_ids))
+    extra_cols = [np.asarray(c.codes) for k, c in ext.items() if k != "value"]
+    if "value" in ext:
+        extra_cols.append(ext["value"].view(np.int64))
+    dup = _duplicated_among([acc["src"], acc["tgt"], acc["item"], acc["time"], *extra_cols], edges.repeated)
+    del extra_cols
+    dups = np.flatnonzero(dup)
+    if raising:
+        first_dup = (int(acc["part"][dups[0]]), int(acc["row"][dups[0]])) if dups.size else None
+        _raise_first(ingest, ing, parts, mapping, multi=multi, first_dup=first_dup)
+        rejected.append(ingest.rejected_frame(ing, parts, with_file=multi, with_line=with_line))
+    rejected.append(ingest.duplicates_frame(parts, dups, part=acc["part"], row=acc["row"], arrays=acc, users=users,
+                                            item_ids=item_ids, extra=ext, with_file=multi, with_line=with_line))
+    counts["duplicate"] = int(dups.size)
+    rej = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(len(r) for r in rejected) else rejected[0]
+    if len(rej):
+        order = ["file", "row"] if multi else ["row"]
+        rej = rej.sort_values(order, kind="stable").reset_index(drop=True)
+    report = _report(counts, parts, mapping, int(acc["src"].shape[0] - dups.size), time_info, as_text,
+                     on_invalid=on_invalid, tz=tz)
+    if ingest.missing:
+        report["missing_ids"] = list(ingest.missing)
+    if multi:
+        ext["file"] = pd.Categorical.from_codes(acc["part"], categories=pd.Index([p.name for p in parts]))
+    row = acc.pop("row")
+    acc.pop("part")
+    if dups.size:
+        keep = ~dup
+        acc = {k: v[keep] for k, v in acc.items()}
+        ext = {k: v[keep] for k, v in ext.items()}
+        row = row[keep]
+        edges = edges.without(dup)
+    # hand the arrays over (popped, so the graph's own copies are the only ones left)
+    return ShareGraph._from_codes(acc.pop("src"), acc.pop("tgt"), acc.pop("item"), acc.pop("time"), users, item_ids,
+                                  row=row, extra=ext, meta={"read_log": report}, rejected=rej, edges=edges)
+
+
+def _counts(ing: Any, parts: list[Any]) -> dict[str, int]:
+    """Rows per reason (duplicates come later), the records set aside before parsing included."""
+    c = np.bincount(ing.reason, minlength=len(REASONS) + 1)
+    counts = {name: int(c[code]) for name, code in REASON_CODES.items()}
+    for p in parts:
+        for r in p.rejected:
+            counts[r.reason] += 1
+    counts["_parsed"] = int(ing.reason.size)
+    counts["_per_part"] = np.bincount(ing.part, minlength=len(parts)).tolist()  # type: ignore[assignment]
+    return counts
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory pyarrow's pool keeps after the streamed read back to the system, so that
+    numpy's arrays of the next steps can use it (the pool otherwise holds it until exit)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _report(counts: dict[str, Any], parts: list[Any], mapping: dict[str, Any], n_ok: int, time_info: dict[str, Any],
+            as_text: dict[str, int], *, on_invalid: str, tz: str) -> dict[str, Any]:
+    """The ingest report: what was read from where, and where every row went."""
+    n_raw = sum(len(p.rejected) for p in parts)
+    rows_read = int(counts.pop("_parsed") + n_raw)
+    per_part = counts.pop("_per_part")
+    report: dict[str, Any] = {}
+    if len(parts) == 1:
+        report.update(parts[0].info)
+    else:
+        report["files"] = [{**p.info, "rows_read": int(per_part[i] + len(p.rejected))} for i, p in enumerate(parts)]
+        report["n_files"] = len(parts)
+    report.update({
         "columns": {k: (str(v) if v is not None else None) for k, v in mapping.items()},
-        "rows_read": int(rows_read),
-        "rows_accepted": int(ok.sum()),
-        "rows_rejected": int(rows_read - ok.sum()),
-        "rejected_by_reason": {k: v for k, v in by_reason.items() if v},
+        "rows_read": rows_read,
+        "rows_accepted": int(n_ok),
+        "rows_rejected": int(rows_read - n_ok),
+        "rejected_by_reason": {k: v for k, v in counts.items() if v},
         "has_time": mapping["time"] is not None,
         "time": time_info,
         "on_invalid": on_invalid,
         "tz": tz,
-    }
-    if missing_ids:
-        report["missing_ids"] = list(missing_ids)
-    as_text = {k: v for k, v in (("users", u.as_text), ("items", ids.get("items_as_text", 0))) if v}
+    })
     if as_text:
         report["ids_as_text"] = as_text
-    if report["rows_accepted"] + report["rows_rejected"] != report["rows_read"]:  # pragma: no cover
+    if sum(report["rejected_by_reason"].values()) != report["rows_rejected"]:  # pragma: no cover
         raise RuntimeError("kocgraph internal error: rows accepted + rejected != rows read; please report it")
-    ext = {k: v[ok] for k, v in extra.items()}
-    if dup.any():
-        kept = [a[~dup] for a in kept[:4]]
-    return ShareGraph._from_codes(
-        *kept[:4], u.ids, item_ids, row=row[ok], extra=ext,
-        meta={"read_log": report}, rejected=rejected, edges=edges.without(dup),
-    )
+    return report
 
 
-def _where(r: int, line: int | None, info: dict[str, Any]) -> str:
-    """"row 3 (line 5 of the file)": a data row's number and, for files, its line when known."""
-    return f"row {r}" + (f" (line {line} of the file)" if line is not None and info.get("path") else "")
+def _where(r: int, line: int | None, name: str | None, *, multi: bool = False) -> str:
+    """"row 3 (line 5 of the file)", or with several files "row 3 of logs/b.csv (line 5)"."""
+    if multi and name is not None:
+        return f"row {r} of {name}" + (f" (line {line})" if line is not None else "")
+    return f"row {r}" + (f" (line {line} of the file)" if name is not None and line is not None else "")
 
 
-def _raise_first(df: pd.DataFrame, mapping: dict[str, Any], reason: np.ndarray, row: np.ndarray,
-                 line: np.ndarray | None, raw: list[Any], info: dict[str, Any]) -> None:
-    """``on_invalid="raise"``: raise on the first bad record of the input, whichever kind it is."""
-    first_bad = np.flatnonzero(reason > 0)
-    first_raw = min(raw, key=lambda r: r.row) if raw else None
-    if first_raw is not None and (not first_bad.size or first_raw.row < int(row[first_bad[0]])):
-        text = first_raw.text if len(first_raw.text) <= 200 else first_raw.text[:200] + "..."
+def _raise_first(ingest: Ingest, ing: Any, parts: list[Any], mapping: dict[str, Any], *, multi: bool,
+                 first_dup: tuple[int, int] | None) -> None:
+    """``on_invalid="raise"``: raise on the first bad record of the input (file by file), whichever
+    kind: a rejected row, a record set aside before parsing, or an exact duplicate (``first_dup``)."""
+    bad = np.flatnonzero(ing.reason > 0)
+    cands: list[tuple[int, int, str, Any]] = []
+    if bad.size:
+        i = int(bad[np.lexsort((ing.row[bad], ing.part[bad]))[0]])
+        cands.append((int(ing.part[i]), int(ing.row[i]), "row", i))
+    if first_dup is not None:
+        hit = np.flatnonzero((ing.part == first_dup[0]) & (ing.row == first_dup[1]))
+        cands.append((first_dup[0], first_dup[1], "dup", int(hit[0])))
+    for pi, p in enumerate(parts):
+        if p.rejected:
+            r = min(p.rejected, key=lambda x: x.row)
+            cands.append((pi, r.row, "raw", r))
+    if not cands:
+        return
+    pi, row, kind, what = min(cands, key=lambda c: (c[0], c[1]))
+    part = parts[pi]
+    name = part.name if part.info.get("path") else None
+    fix = "or pass on_invalid='quarantine' to set bad rows aside with their reasons."
+    if kind == "raw":
+        text = what.text if len(what.text) <= 200 else what.text[:200] + "..."
         raise LogSchemaError(
-            f"{_where(first_raw.row, first_raw.line, info)} is invalid: {first_raw.reason}: "
-            f"{REASONS[first_raw.reason]}; the line is {text!r}. "
-            "Fix or remove the line, or pass on_invalid='quarantine' to set bad rows aside with their reasons."
-        )
-    if first_bad.size:
-        i = int(first_bad[0])
-        name = list(REASON_CODES)[reason[i] - 1]
-        shown = {k: _py(df[v].iloc[i]) for k, v in mapping.items() if v is not None}
-        raise LogSchemaError(
-            f"{_where(int(row[i]), None if line is None else int(line[i]), info)} is invalid: {name}: "
-            f"{REASONS[name]}; the row is {shown}. "
-            "Fix the row, or pass on_invalid='quarantine' to set bad rows aside with their reasons."
-        )
+            f"{_where(row, what.line, name, multi=multi)} is invalid: {what.reason}: {REASONS[what.reason]}; "
+            f"the line is {text!r}. Fix or remove the line, " + fix)
+    i = what
+    why = "duplicate" if kind == "dup" else list(REASON_CODES)[ing.reason[i] - 1]
+    lines = part.lines_of(np.array([row]))
+    shown = _shown_row(ingest, ing, i, mapping)
+    raise LogSchemaError(
+        f"{_where(row, None if lines is None else int(lines[0]), name, multi=multi)} is invalid: {why}: "
+        f"{REASONS[why]}; the row is {shown}. Fix the row, " + fix)
 
 
-def _rejected_table(df: pd.DataFrame, reason: np.ndarray, ok: np.ndarray, row: np.ndarray,
-                    line: np.ndarray | None, raw: list[Any], *, with_line: bool) -> pd.DataFrame:
-    """The rejected rows as given, after ``row``, ``reason`` (and ``line``, the file line, for files);
-    the records set aside before parsing come last, with their ``raw_text``."""
-    rej_idx = np.flatnonzero(~ok)
-    names = np.array(list(REASON_CODES), dtype=object)
-    rejected = df.iloc[rej_idx].copy()
-    if with_line:
-        at = pd.array(line[rej_idx], dtype="Int64") if line is not None else pd.array([pd.NA] * rej_idx.size, dtype="Int64")
-        rejected.insert(0, "line", at)
-    rejected.insert(0, "reason", names[reason[rej_idx] - 1] if rej_idx.size else np.array([], dtype=object))
-    rejected.insert(0, "row", row[rej_idx])
-    if raw:
-        cols: dict[str, Any] = {"row": [r.row for r in raw], "reason": [r.reason for r in raw]}
-        if with_line:
-            cols["line"] = pd.array([r.line for r in raw], dtype="Int64")
-        cols["raw_text"] = [r.text for r in raw]
-        rejected = pd.concat([rejected, pd.DataFrame(cols)], ignore_index=True)
-    return rejected.reset_index(drop=True)
+def _shown_row(ingest: Ingest, ing: Any, i: int, mapping: dict[str, Any]) -> dict[str, Any]:
+    """The canonical values of global row ``i``, as given where its batch was kept."""
+    start = 0
+    for k in ingest.kept:
+        n = len(k.rows)
+        if start <= i < start + n:
+            j = i - start
+            src = k.frame if k.frame is not None else None
+            if src is None and k.rejected is not None and k.reason[j] > 0:
+                pos = int(np.searchsorted(np.flatnonzero(k.reason > 0), j))
+                src = k.rejected.iloc[[pos]].reset_index(drop=True)
+                j = 0
+            if src is not None:
+                return {r: _py(src[c].iloc[j]) for r, c in mapping.items() if c is not None}
+            return {r: _py(v) for r, v in ingest._rebuilt(ing, np.array([i])).iloc[0].items()}
+        start += n
+    return {}  # pragma: no cover
 
 
 def _duplicated_among(cols: list[np.ndarray], candidates: np.ndarray) -> np.ndarray:

@@ -75,13 +75,9 @@ def infer_format(path: Path, fmt: str | None, *, where: str = "kg.read_log") -> 
     return "csv"
 
 
-def _compression(path: Path) -> str | None:
-    return _COMPRESSED.get(path.suffix.lower())
-
-
 def _opener(path: Path) -> Any:
     """A function opening a fresh binary stream of the file's (decompressed) bytes."""
-    comp = _compression(path)
+    comp = _COMPRESSED.get(path.suffix.lower())
     if comp is None:
         return lambda: open(path, "rb")
     if comp == "gzip":
@@ -99,18 +95,6 @@ def _opener(path: Path) -> Any:
     return zstd
 
 
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise FileNotFoundError_(path)
-    if path.is_dir():
-        raise LogSchemaError(f"{str(path)!r} is a directory; pass a log file (CSV, TSV, Parquet or JSON lines).")
-    if path.stat().st_size == 0:
-        raise LogSchemaError(
-            f"the log file {str(path)!r} is empty (0 bytes): there is no header and no row. "
-            "Check that the export finished, or pass a file with a header line."
-        )
-
-
 class FileNotFoundError_(LogSchemaError, FileNotFoundError):
     """A log file that does not exist: a :class:`~kocgraph.LogSchemaError` and a FileNotFoundError."""
 
@@ -122,26 +106,6 @@ class FileNotFoundError_(LogSchemaError, FileNotFoundError):
 
     def __str__(self) -> str:
         return self.message
-
-
-def _sniff(path: Path, fmt: str, encoding: str) -> None:
-    """Refuse bytes that are not the format's text, by their first bytes, in one clean message."""
-    if fmt == "parquet":
-        return
-    try:
-        with _opener(path)() as fh:
-            head = fh.read(8)
-    except (OSError, EOFError, lzma.LZMAError) as err:
-        raise LogSchemaError(f"{str(path)!r} could not be decompressed ({err}). Check that the file is complete.") from err
-    what = {"csv": "CSV", "tsv": "TSV", "jsonl": "JSON lines"}[fmt]
-    for magic, text in _MAGIC:
-        if head.startswith(magic):
-            raise LogSchemaError(f"{str(path)!r} is {text.format(fmt=what)}.")
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") and codecs.lookup(encoding).name not in ("utf-16", "utf-32"):
-        raise LogSchemaError(
-            f"{str(path)!r} is UTF-16 text (it starts with a UTF-16 byte-order mark), not {encoding}. "
-            "Pass encoding='utf-16' to kg.read_log (--encoding utf-16), or save the file as UTF-8."
-        )
 
 
 def _ascii_compatible(encoding: str) -> bool:
@@ -156,19 +120,22 @@ def load_table(
     sep: str | None = None,
     encoding: str = "utf-8",
 ) -> LoadedTable:
-    """Read a log file into a :class:`LoadedTable`. See the module docstring."""
-    path = Path(path)
-    _check_file(path)
-    fmt = infer_format(path, format)
-    _sniff(path, fmt, encoding)
-    if fmt == "parquet":
-        out = _load_parquet(path)
-    elif fmt == "jsonl":
-        out = _load_jsonl(path, encoding)
-    else:
-        out = _load_csv(path, sep or ("\t" if fmt == "tsv" else ","), encoding, list(string_columns))
-    out.info = {"path": str(path), "format": fmt, **out.info}
-    return out
+    """Read one log file whole into a :class:`LoadedTable` (the streamed reader's batches, joined);
+    see the module docstring. ``kg.read_log`` streams instead; this serves small side files."""
+    from .sources import RESTART, parts_of
+
+    (part,) = parts_of(Path(path), format=format, sep=sep, encoding=encoding, string_columns=list(string_columns))
+    frames: list[pd.DataFrame] = []
+    rows: list[np.ndarray] = []
+    for got in part.batches():
+        if got is RESTART:
+            frames, rows = [], []
+            continue
+        frames.append(got.frame)
+        rows.append(got.rows)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    return LoadedTable(frame, r, part.lines_of(r), part.rejected, dict(part.info))
 
 
 def _check_unique_columns(cols: list[Any], name: str) -> None:
@@ -183,65 +150,11 @@ def _check_unique_columns(cols: list[Any], name: str) -> None:
         )
 
 
-# ------------------------------------------------------------------------------------------------ CSV
-def _load_csv(path: Path, delim: str, encoding: str, string_columns: list[str]) -> LoadedTable:
-    import pyarrow as pa
-
-    name = repr(str(path))
-    open_bytes = _opener(path)
-    enc = encoding
-    if not _ascii_compatible(encoding):  # UTF-16/32: the scan works on ASCII-compatible bytes
-        try:
-            with open_bytes() as fh:
-                data = fh.read().decode(encoding).encode("utf-8")
-        except UnicodeDecodeError as err:
-            raise _not_text(name, encoding, str(err)) from err
-        open_bytes, enc = (lambda: io.BytesIO(data)), "utf-8"
-    try:
-        got = csvread.read_csv_checked(open_bytes, name=name, delim=delim, encoding=enc, string_columns=string_columns)
-    except pa.ArrowInvalid as err:
-        msg = str(err)
-        if "UTF8" in msg or "utf8" in msg.lower() or "decode" in msg.lower():
-            raise _not_text(name, encoding, msg.splitlines()[0]) from err
-        if "Empty CSV" in msg:
-            raise LogSchemaError(f"the log file {name} has no header line. Add one naming the columns.") from err
-        raise LogSchemaError(f"could not parse {name} as CSV: {msg.splitlines()[0]}") from err
-    except (OSError, EOFError, lzma.LZMAError) as err:
-        raise LogSchemaError(f"{name} could not be read ({err}). Check that the file is complete.") from err
-    binary = [f.name for f in got.table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
-    if binary:  # pyarrow reads bytes that are not UTF-8 as binary instead of failing
-        raise _not_text(name, encoding, f"column(s) {binary} hold bytes that are not {encoding} text")
-    info = {"delimiter": delim, "sha256": got.sha256, "n_bytes": got.n_bytes, "parser": got.parser}
-    if got.note:
-        info["parser_note"] = got.note
-    return LoadedTable(arrow_to_frame(got.table, name), got.rows, got.lines, got.rejected, info)
-
-
 def _not_text(name: str, encoding: str, detail: str) -> LogSchemaError:
     return LogSchemaError(
         f"{name} is not valid {encoding} text ({detail}). Pass the file's encoding, e.g. encoding='gb18030' "
         "for Chinese exports from Excel, to kg.read_log (or --encoding)."
     )
-
-
-# ------------------------------------------------------------------------------------------------ Parquet
-def _load_parquet(path: Path) -> LoadedTable:
-    import hashlib
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    data = path.read_bytes()
-    try:
-        table = pq.ParquetFile(pa.BufferReader(data)).read()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as err:
-        raise LogSchemaError(
-            f"{str(path)!r} is not a readable Parquet file ({str(err).splitlines()[0]}). "
-            "Check that the file is complete (a damaged or truncated copy?), or re-export it."
-        ) from err
-    rows = np.arange(table.num_rows, dtype=np.int64)
-    info = {"sha256": hashlib.sha256(data).hexdigest(), "n_bytes": len(data)}
-    return LoadedTable(arrow_to_frame(table, repr(str(path))), rows, None, [], info)
 
 
 def arrow_to_frame(table: Any, name: str = "the table") -> pd.DataFrame:
@@ -253,17 +166,16 @@ def arrow_to_frame(table: Any, name: str = "the table") -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ JSON lines
-def _load_jsonl(path: Path, encoding: str) -> LoadedTable:
+def _load_jsonl(data: bytes, encoding: str) -> LoadedTable:
+    """JSON lines (the file's bytes) into a LoadedTable; damaged lines set aside with their line."""
     import hashlib
 
     enc = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding  # a BOM is not data
-    with _opener(path)() as fh:
-        data = fh.read()
     digest = hashlib.sha256(data).hexdigest()
     try:
         text = data.decode(enc)
     except UnicodeDecodeError as err:
-        raise _not_text(repr(str(path)), encoding, str(err)) from err
+        raise _not_text("the JSON-lines file", encoding, str(err)) from err
     try:
         df = pd.read_json(io.StringIO(text), lines=True, dtype=False)
         rejected: list[RawRecord] = []
@@ -278,9 +190,7 @@ def _load_jsonl(path: Path, encoding: str) -> LoadedTable:
         if not len(df) and not rejected:
             df = pd.DataFrame()
         if len(rows) == 0 and rejected and len(rejected) == len(_nonblank_lines(text)):
-            raise LogSchemaError(
-                f"{str(path)!r} is not valid JSON lines ({err}). Each line must be one JSON object."
-            ) from err
+            raise LogSchemaError(f"is not valid JSON lines ({err}). Each line must be one JSON object.") from err
     info = {"sha256": digest, "n_bytes": len(data)}
     return LoadedTable(df, rows, at, rejected, info)
 

@@ -12,17 +12,24 @@ name raises :class:`~kocgraph.InvalidParameterError`. What a plot drew is record
 - :func:`concentration`: Lorenz curve, "top 1% of users → X% of reach";
 - :func:`ranking`: KOC scores as stacked bars of their terms;
 - :func:`communities`: community sizes and forwards between communities;
-- :func:`spread`: reach against k per seeding strategy; :func:`backtest`: backtest metrics.
+- :func:`spread`: reach against k per seeding strategy; :func:`backtest`: backtest metrics;
+- :func:`route`: the routes from the staff to one person; :func:`attribution`: who brought the sales.
 
-:func:`savefig_base64` renders a plot to a PNG data URI (for self-contained HTML).
+Every plot draws in one house style (:func:`house_style`, a ``matplotlib.rc_context``; use it for
+your own figures too), so the report, the notebooks and the docs show the same figures. Ids are drawn
+as plain text, never as mathtext. :func:`savefig_base64` renders a plot to a PNG data URI (for
+self-contained HTML).
 """
 
+from ._attribution import attribution
 from ._grow import backtest, spread
 from ._network import cascade, network
 from ._plots import communities, concentration, ranking, reach
 from ._route import route
+from ._style import house_style
 from ._utils import savefig_base64
 
-# savefig_base64 takes an Axes, not a graph: it is public but kept out of __all__, which lists the
-# plots (the functions that take ``g`` first).
-__all__ = ["network", "cascade", "reach", "concentration", "ranking", "communities", "spread", "backtest", "route"]
+# savefig_base64 and house_style take no graph: they are public but kept out of __all__, which lists
+# the plots (the functions that take ``g`` first).
+__all__ = ["network", "cascade", "reach", "concentration", "ranking", "communities", "spread", "backtest", "route",
+           "attribution"]

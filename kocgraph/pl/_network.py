@@ -11,11 +11,17 @@ from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from .._core.validation import check_int
 from ..exceptions import InvalidParameterError, NotComputedError, check_choice
+from ._backbone import Backbone, koc_codes, select_backbone, staff_codes
+from ._labels import LabelLayer
+from ._style import styled
 from ._utils import (
     EDGE_COLOR,
     HIGHLIGHT_COLOR,
+    INTRODUCER_COLOR,
+    PLAIN_DOT,
+    ROUTE_COLOR,
+    STAFF_COLOR,
     _igraph_rng,
-    _label_kw,
     _new_ax,
     _node_column,
     _numeric,
@@ -30,33 +36,21 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["network", "cascade"]
 
 _N_CATEGORIES = 8  # categorical colours before "other": tab10 without red (highlights) and grey
-_ARROWS_UP_TO = 400  # draw direction marks when at most this many edges are drawn
+_ARROWS_UP_TO = 120  # arrowheads on every link when at most this many are drawn (else on the routes only)
+_LABEL_ALL_UP_TO = 40  # labels="auto" names everyone on a map of at most this many people
+MAX_LABELS = 200  # at most this many names on a map
+_KK_UP_TO = 300  # layout="auto": Kamada-Kawai (even spacing) up to this many people, FR above
 
 
-def _highlight_codes(g: ShareGraph, highlight: Any) -> np.ndarray:
-    if highlight is None:
-        return np.empty(0, dtype=np.int64)
-    if isinstance(highlight, pd.DataFrame):
-        if "user" not in highlight.columns:
-            raise InvalidParameterError(
-                "highlight is a DataFrame without a 'user' column; pass user ids, e.g. "
-                "highlight=kg.get.kocs(g, n=20)['user']."
-            )
-        highlight = highlight["user"]
-    if isinstance(highlight, (str, bytes, int, np.integer)):
-        highlight = [highlight]
-    codes = g.user_codes(list(highlight), what="highlighted user")
-    return np.unique(codes)
-
-
-def _layout_one(graph: Any, layout: str) -> np.ndarray:
+def _layout_one(graph: Any, layout: str, seed: int) -> np.ndarray:
     n = graph.vcount()
     if n <= 1:
         return np.zeros((n, 2))
     if layout == "fr":
         lay = graph.layout_fruchterman_reingold(niter=500, grid="auto")
-    elif layout == "kk":
-        lay = graph.layout_kamada_kawai()
+    elif layout == "kk":  # from a seeded random start (igraph's default start, a circle, ignores the rng)
+        start = np.random.default_rng(seed).random((n, 2)).tolist()
+        lay = graph.layout_kamada_kawai(seed=start, maxiter=50 * n)
     else:
         lay = graph.layout_drl()
     return np.asarray(lay.coords, dtype=np.float64).reshape(n, 2)
@@ -90,9 +84,9 @@ def _layout(n: int, es: np.ndarray, et: np.ndarray, layout: str, seed: int) -> n
     giant = memb == int(np.argmax(sizes))
     with _igraph_rng(seed):
         if giant.all() or giant.sum() < 3:
-            return _fit(_layout_one(graph, layout), (0.0, 1.0, 0.0, 1.0))
-        main = _layout_one(graph.induced_subgraph(np.flatnonzero(giant).tolist()), layout)
-        rest = _layout_one(graph.induced_subgraph(np.flatnonzero(~giant).tolist()), layout)
+            return _fit(_layout_one(graph, layout, seed), (0.0, 1.0, 0.0, 1.0))
+        main = _layout_one(graph.induced_subgraph(np.flatnonzero(giant).tolist()), layout, seed)
+        rest = _layout_one(graph.induced_subgraph(np.flatnonzero(~giant).tolist()), layout, seed + 1)
     pos = np.empty((n, 2))
     pos[giant] = _fit(main, (0.0, 1.0, 0.0, 1.0))
     strip = 0.12 if (~giant).sum() <= 50 else 0.25
@@ -119,49 +113,250 @@ def _categorical_colors(values: pd.Series) -> tuple[np.ndarray, list[tuple[str, 
     return lut[np.where(codes >= 0, codes, len(uniques))], legend
 
 
+def _size_score(g: ShareGraph, size: str | None, where: str) -> tuple[np.ndarray, str | None]:
+    """Per person: the value that picks the backbone and sizes the dots, and its name (None: forwards)."""
+    if size == "auto":
+        size = "reach" if "reach" in g.nodes.columns else None
+    if size is None:
+        c, n = g.codes, g.n_users
+        return (np.bincount(c.src, minlength=n) + np.bincount(c.tgt, minlength=n)).astype(np.float64), None
+    return _numeric(_node_column(g, size, param="size", where=where), param="size", where=where), str(size)
+
+
+def _dot_sizes(v: np.ndarray, vmax: float, big: float) -> np.ndarray:
+    """Marker areas (pt²): the area grows with the square root of the value, so a heavy tail fits."""
+    frac = np.where(np.isfinite(v) & (v > 0), v, 0.0) / vmax if vmax > 0 else np.zeros(np.shape(v))
+    return 8.0 + big * np.sqrt(np.clip(frac, 0.0, 1.0))
+
+
+def _nice_steps(vmax: float) -> list[float]:
+    """Three round values (1-2-5 steps, a decade apart) at or below ``vmax``, for the size legend."""
+    if not (np.isfinite(vmax) and vmax > 0):
+        return []
+    e = np.floor(np.log10(vmax))
+    top = max(m * 10**e for m in (1, 2, 5) if m * 10**e <= vmax * (1 + 1e-9))
+    return [v for v in (top, top / 10, top / 100) if v >= 1 or v == top]
+
+
+def _draw_links(ax: Axes, g: ShareGraph, pos: np.ndarray, local: np.ndarray, bb: Backbone) -> None:
+    """Grey links (width by forwards), the best routes over them in dark grey with arrowheads."""
+    from matplotlib.collections import LineCollection
+
+    c = g.codes
+    es, et = local[c.edge_src[bb.edges]], local[c.edge_tgt[bb.edges]]
+    if bb.edges.size:
+        fw = g.edges["n_forwards"].to_numpy(np.float64)[bb.edges]
+        alpha = float(np.clip(40.0 / np.sqrt(bb.edges.size), 0.12, 0.6))
+        lw = 0.4 + 1.2 * np.log1p(fw) / max(np.log1p(fw.max()), 1e-12)
+        lc = LineCollection(np.stack([pos[es], pos[et]], axis=1), colors=EDGE_COLOR, linewidths=lw, alpha=alpha,
+                            zorder=1)
+        lc.set_gid("kocgraph-edges")
+        ax.add_collection(lc)
+    arrows = bb.route_edges if bb.edges.size > _ARROWS_UP_TO else bb.edges
+    if bb.route_edges.size:
+        rs, rt = local[c.edge_src[bb.route_edges]], local[c.edge_tgt[bb.route_edges]]
+        rc = LineCollection(np.stack([pos[rs], pos[rt]], axis=1), colors=ROUTE_COLOR, linewidths=1.6, alpha=0.85,
+                            zorder=1.5)
+        rc.set_gid("kocgraph-routes")
+        ax.add_collection(rc)
+    if arrows.size:  # direction marks: a small arrowhead 60% along each link, sender -> receiver
+        a, b = pos[local[c.edge_src[arrows]]], pos[local[c.edge_tgt[arrows]]]
+        d = b - a
+        length = np.hypot(d[:, 0], d[:, 1])
+        ok = length > 0
+        u = d[ok] / length[ok, None]
+        mid = a[ok] + 0.6 * d[ok]
+        ax.quiver(mid[:, 0], mid[:, 1], u[:, 0], u[:, 1], angles="xy", pivot="mid", units="dots",
+                  scale_units="dots", scale=1 / 9.0, width=1.2, headwidth=7, headlength=8, headaxislength=7,
+                  color=ROUTE_COLOR if bb.edges.size > _ARROWS_UP_TO else EDGE_COLOR, alpha=0.8, zorder=1.6)
+
+
+def _draw_people(ax: Axes, pos: np.ndarray, s: np.ndarray, col: pd.Series | None, keep: np.ndarray,
+                 color: str | None) -> tuple[list[tuple[str, Any]], Any]:
+    """The dots, biggest first so small ones stay visible; categorical legend entries or a colour scale."""
+    order = np.argsort(-s, kind="stable")
+    kw: dict[str, Any] = {"linewidths": 0.5, "edgecolors": "white", "zorder": 2}
+    legend_items: list[tuple[str, Any]] = []
+    mappable = None
+    if col is None:
+        sc = ax.scatter(pos[order, 0], pos[order, 1], s=s[order], c=PLAIN_DOT, **kw)
+    elif pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype) \
+            and color != "community":
+        cv = col.to_numpy(np.float64, na_value=np.nan)[keep]
+        sc = ax.scatter(pos[order, 0], pos[order, 1], s=s[order], c=cv[order], cmap="viridis",
+                        plotnonfinite=True, **kw)
+        mappable = sc
+    else:
+        rgba, legend_items = _categorical_colors(col.iloc[keep].reset_index(drop=True))
+        sc = ax.scatter(pos[order, 0], pos[order, 1], s=s[order], c=rgba[order], **kw)
+    sc.set_gid("kocgraph-nodes")
+    return legend_items, mappable
+
+
+def _draw_roles(ax: Axes, pos: np.ndarray, s: np.ndarray, staff: np.ndarray, kocs: np.ndarray,
+                intro: np.ndarray) -> None:
+    """Staff as navy squares, the marked KOCs with a red ring, introducers with an orange ring."""
+    if staff.size:
+        st = ax.scatter(pos[staff, 0], pos[staff, 1], s=s[staff], marker="s", c=STAFF_COLOR,
+                        edgecolors="white", linewidths=0.8, zorder=3)
+        st.set_gid("kocgraph-staff")
+    if intro.size:
+        ir = ax.scatter(pos[intro, 0], pos[intro, 1], s=s[intro] + 60.0, facecolors="none",
+                        edgecolors=INTRODUCER_COLOR, linewidths=2.0, zorder=3)
+        ir.set_gid("kocgraph-introducers")
+    if kocs.size:
+        hs = ax.scatter(pos[kocs, 0], pos[kocs, 1], s=s[kocs] + 60.0, facecolors="none",
+                        edgecolors=HIGHLIGHT_COLOR, linewidths=2.0, zorder=3)
+        hs.set_gid("kocgraph-highlight")
+
+
+def _legend(ax: Axes, *, roles: dict[str, bool], sizes: list[tuple[str, float]], size_label: str | None,
+            legend_items: list[tuple[str, Any]], color: str | None, marked: str) -> None:
+    """One legend beside the map: who is who, what the dot size means, what the colours mean."""
+    from matplotlib.lines import Line2D
+
+    def header(text: str) -> Line2D:
+        return Line2D([], [], ls="", marker="", label=text)
+
+    h: list[Line2D] = []
+    if roles.get("staff"):
+        h.append(Line2D([], [], ls="", marker="s", ms=8, mfc=STAFF_COLOR, mec="white", label="staff account"))
+    if roles.get("kocs"):
+        h.append(Line2D([], [], ls="", marker="o", ms=9, mfc="none", mec=HIGHLIGHT_COLOR, mew=2, label=marked))
+    if roles.get("introducers"):
+        h.append(Line2D([], [], ls="", marker="o", ms=9, mfc="none", mec=INTRODUCER_COLOR, mew=2,
+                        label="introducer (last person\nbefore a KOC on the route)"))
+    if roles.get("routes"):
+        h.append(Line2D([], [], color=ROUTE_COLOR, lw=1.6, label="best route from the staff"))
+    if sizes:
+        h.append(header(f"dot size: {size_label}"))
+        h += [Line2D([], [], ls="", marker="o", ms=float(np.sqrt(a)), mfc="#bbbbbb", mec="white", label=lb)
+              for lb, a in sizes]
+    if legend_items:
+        h.append(header(f"colour: {_short(color, 20)}"))
+        h += [Line2D([], [], ls="", marker="o", ms=8, color=cl, label=_short(lb, 16)) for lb, cl in legend_items]
+    if h:
+        ax.legend(handles=h, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, labelspacing=0.9,
+                  handletextpad=0.6, alignment="left")
+
+
+def _label_layer(ax: Axes, g: ShareGraph, pos: np.ndarray, s: np.ndarray, keep: np.ndarray, score: np.ndarray,
+                 roles: dict[str, np.ndarray], labels: Any) -> LabelLayer:
+    """Names on the map, most important first: staff, marked KOCs, introducers, others on the routes,
+    then the biggest dots; placed without overlaps at draw time (:class:`LabelLayer`)."""
+    anchors = list(dict.fromkeys(np.concatenate([roles["staff"], roles["kocs"], roles["introducers"],
+                                                 roles["routes"]]).tolist()))
+    by_size = np.argsort(-np.where(np.isnan(score[keep]), -np.inf, score[keep]), kind="stable")
+    if labels is False:
+        want: list[int] = []
+    elif labels is True or (labels == "auto" and keep.size <= _LABEL_ALL_UP_TO):
+        want = list(dict.fromkeys(anchors + by_size.tolist()))
+    else:
+        extra = 5 if labels == "auto" else int(labels)
+        want = list(dict.fromkeys(anchors + by_size[:extra].tolist()))
+    want = want[:MAX_LABELS * 2]  # candidates; at most MAX_LABELS are drawn
+    role_of = {}
+    for name in ("routes", "introducers", "kocs", "staff"):  # later roles win
+        role_of.update(dict.fromkeys(roles[name].tolist(), name))
+    style = {"staff": (STAFF_COLOR, "bold"), "kocs": (HIGHLIGHT_COLOR, "bold"),
+             "introducers": ("#b35900", "normal"), "routes": ("#333333", "normal")}
+    ids = g.nodes.index.to_numpy()[keep]
+    cols = [style.get(role_of.get(i, ""), ("#333333", "normal")) for i in want]
+    layer = LabelLayer(ax, pos[want], [_short(ids[i], 18) for i in want], radius_pt=np.sqrt(s[want] + 60.0) / 2,
+                       obstacles_xy=pos, obstacles_pt=np.sqrt(s) / 2, colors=[c_[0] for c_ in cols],
+                       weights=[c_[1] for c_ in cols], fontsize=8.0, max_labels=MAX_LABELS)
+    ax.add_artist(layer)
+    return layer
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _caption(g: ShareGraph, bb: Backbone, size_label: str | None, marked_kocs: bool) -> str:
+    n, keep = g.n_users, bb.keep
+    if keep.size == n and bb.edges.size == g.n_edges:
+        return f"all {_count(n, 'person', 'people')} and {_count(g.n_edges, 'link', 'links')}"
+    what = []
+    if bb.staff.size:
+        what.append("the staff")
+    if bb.kocs.size:
+        what.append(f"the top {bb.kocs.size:,} KOCs" if marked_kocs else f"{bb.kocs.size:,} marked people")
+    if bb.paths:
+        what.append("the people on their best routes")
+    by = size_label or "forwards sent and received"
+    what.append(f"those linked to them with the largest {by}" if what else f"the largest by {by}")
+    caption = (f"showing {keep.size:,} of {n:,} people ({', '.join(what[:-1]) + ' and ' if len(what) > 1 else ''}"
+               f"{what[-1]})")
+    if bb.edges.size < bb.n_inside:
+        caption += f";\n{bb.edges.size:,} strongest of the {bb.n_inside:,} links among them ({g.n_edges:,} in all)"
+    else:
+        caption += f";\n{bb.edges.size:,} of {_count(g.n_edges, 'link', 'links')}"
+    if bb.n_isolated:
+        caption += f"; {bb.n_isolated:,} more with no link among them left out"
+    return caption
+
+
+@styled
 def network(
     g: ShareGraph,
     *,
-    color: str | None = "community",
-    size: str | None = "reach",
+    color: str | None = "auto",
+    size: str | None = "auto",
     highlight: Any = None,
-    max_nodes: int = 2000,
+    staff: Any = None,
+    n_kocs: int = 20,
+    max_nodes: int = 100,
     layout: Literal["auto", "fr", "drl", "kk"] = "auto",
     labels: bool | int | Literal["auto"] = "auto",
     rng: Any = 0,
     ax: Axes | None = None,
 ) -> Axes:
-    """The diffusion map: who forwards to whom, sized by reach, coloured by community.
+    """The diffusion map: who forwards to whom, and how the staff reach the top KOCs.
 
-    On a big graph only a *backbone* is drawn: the ``max_nodes`` users with the largest ``size``
-    (highlighted users always among them) and the edges between them. A caption under the map says
-    what was left out ("showing 2,000 of 1,234,567 users and 12,345 of 9,876,543 edges"). The
-    selection is a vectorized top-k over ``g.nodes[size]`` and a mask over the edge code arrays; the
-    layout runs on the backbone only, in igraph's C core, so the map stays quick on a 10M-event log.
+    On a big graph a readable *backbone* is drawn: the staff accounts (navy squares), the top KOCs
+    (red rings), and the people on the best route from the staff to each KOC (the introducer, the
+    last person before the KOC, with an orange ring), then, up to ``max_nodes``, the people with the
+    largest ``size`` for context. Links: every link of a best route (dark, with arrowheads), each
+    drawn person's strongest link, and the strongest others, a few per person. A legend beside the
+    map explains the marks, the dot sizes and the colours; a caption under it says what was left out.
+    Names are placed so that no two overlap, most important first (:class:`~kocgraph.pl._labels.LabelLayer`).
+
+    Best routes come from :func:`kocgraph.tl.routes` when it ran; otherwise they are found here (one
+    Dijkstra from all staff at once, on ``g.edges["tie_strength"]`` or the weighted-cascade rule),
+    and nothing is written into ``g``. Every step is vectorized over the code arrays, and the layout
+    runs on the backbone only, so the map stays quick on a 10M-event log.
 
     Parameters
     ----------
     g
         The graph.
     color
-        ``"community"`` (needs :func:`kocgraph.tl.communities`), any column of ``g.nodes`` (numeric:
-        colour scale with a colorbar; otherwise categories, the 10 most frequent coloured), or None.
+        ``"auto"``: the communities when :func:`kocgraph.tl.communities` has run, else one colour;
+        ``"community"`` (requires it), any column of ``g.nodes`` (numeric: a colour scale; otherwise
+        categories, the 8 most frequent coloured), or None.
     size
-        Numeric column of ``g.nodes`` that picks the backbone and scales the markers (area ∝ value);
-        default ``"reach"`` (needs :func:`kocgraph.tl.cascades`). None: the backbone is the users with
-        the most forwards sent and received, drawn at one size.
+        Numeric column of ``g.nodes`` that picks the context people and sizes the dots (the area grows
+        with the square root of the value). ``"auto"``: ``"reach"`` when :func:`kocgraph.tl.cascades`
+        has run, else forwards sent and received; None: forwards, all dots one size.
     highlight
-        User ids to mark (red ring, labelled), e.g. ``kg.get.kocs(g, n=20)["user"]`` (a DataFrame with
-        a ``user`` column is accepted too). They are always drawn, within ``max_nodes``.
+        People to mark with a red ring, e.g. ``kg.get.kocs(g, n=20)`` (a DataFrame with a ``user``
+        column, or ids). None: the top ``n_kocs`` of :func:`kocgraph.tl.kocs` when it ran; ``[]``: nobody.
+    staff
+        Staff account ids, where routes start. None: those :func:`kocgraph.tl.kocs` excluded as staff
+        (else the sources of :func:`kocgraph.tl.routes`); ``[]``: no staff, no routes. At most 20 are drawn.
+    n_kocs
+        How many top KOCs to mark when ``highlight`` is None.
     max_nodes
-        At most this many users are drawn.
+        At most this many people are drawn (all of them when the graph is smaller).
     layout
-        igraph layout: ``"fr"`` (Fruchterman-Reingold), ``"drl"`` (DrL, for thousands of nodes),
-        ``"kk"`` (Kamada-Kawai, small graphs). ``"auto"`` is FR, which switches to its grid variant above
-        1,000 users: on a 2,000-user backbone it takes about 0.1 s where DrL takes 1.8 s and KK 3.4 s.
+        igraph layout: ``"fr"`` (Fruchterman-Reingold), ``"drl"`` (DrL), ``"kk"`` (Kamada-Kawai).
+        ``"auto"`` is FR, which switches to its grid variant above 1,000 people.
     labels
-        ``"auto"``: every user when at most 40 are drawn, else the highlighted users (up to 20) and the
-        5 largest; an int ``k``: the highlighted and the ``k`` largest; True: all; False: none.
+        ``"auto"``: everyone on a map of at most 40 people; else the staff, the marked people, the
+        people on the routes and the 5 biggest dots. An int: the same with that many of the biggest
+        dots. True: everyone drawn. False: no names. At most 200 names are drawn; a name with no free
+        spot is left out.
     rng
         Seed of the layout: the same ``rng`` gives the same map.
     ax
@@ -169,10 +364,10 @@ def network(
 
     Returns
     -------
-    The Axes. ``ax.kocgraph`` holds ``nodes`` (drawn user ids), ``highlight`` (highlighted ids),
-    ``pos`` (their coordinates, row = ``nodes``), ``edges`` (rows of ``g.edges`` drawn), ``n_edges``,
-    ``caption`` and ``layout``. When the backbone is truncated, its users with no edge inside it are
-    left out (named in the caption) unless highlighted.
+    The Axes. ``ax.kocgraph`` holds ``nodes`` (drawn user ids), ``pos`` (their coordinates, row =
+    ``nodes``), ``highlight`` (marked ids), ``staff``, ``introducers``, ``routes`` (the best routes,
+    lists of ids), ``edges`` (rows of ``g.edges`` drawn), ``n_edges``, ``caption``, ``layout`` and
+    ``labels`` (the :class:`~kocgraph.pl._labels.LabelLayer`; its ``placed`` texts after a draw).
 
     Examples
     --------
@@ -181,168 +376,87 @@ def network(
     >>> import matplotlib.pyplot as plt
     >>> import kocgraph as kg
     >>> g = kg.datasets.toy()
-    >>> kg.tl.cascades(g)
-    >>> kg.tl.communities(g, rng=0)
-    >>> ax = kg.pl.network(g, highlight=["alice", "bob"], rng=0)
+    >>> ax = kg.pl.network(g, highlight=["alice", "bob"], rng=0)  # nothing computed: still a map
     >>> ax.kocgraph["caption"]
-    'all 17 users and 24 edges'
+    'all 17 people and 24 links'
+    >>> plt.close(ax.figure)
+    >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
+    >>> ax = kg.pl.network(g, n_kocs=3, rng=0)
+    >>> ax.kocgraph["highlight"], ax.kocgraph["staff"]
+    (['alice', 'carol', 'bob'], ['brand', 'staff_li'])
     >>> plt.close(ax.figure)
     """
     where = "kg.pl.network"
     g = check_graph(g, where)
     max_nodes = check_int("max_nodes", max_nodes, minimum=1, where=where)
+    n_kocs = check_int("n_kocs", n_kocs, minimum=0, where=where)
     check_choice("layout", layout, ("auto", "fr", "drl", "kk"), where=where)
-    if not (isinstance(labels, (bool, np.bool_)) or labels == "auto" or isinstance(labels, (int, np.integer))):
+    if not (isinstance(labels, (bool, np.bool_)) or labels == "auto"
+            or (isinstance(labels, (int, np.integer)) and labels >= 0)):
         raise InvalidParameterError(
-            f"labels={labels!r} must be 'auto', True, False or an int (how many of the largest users to label)."
+            f"labels={labels!r} must be 'auto', True, False or an int >= 0 (how many of the biggest dots to name "
+            "besides the staff, the marked people and the routes)."
         )
+    labels = bool(labels) if isinstance(labels, np.bool_) else labels
     seed = _seed(rng)
-    n, c = g.n_users, g.codes
-    # what to draw: validate every column before any work
-    if size is None:
-        score = (np.bincount(c.src, minlength=n) + np.bincount(c.tgt, minlength=n)).astype(np.float64)
-        size_label = "forwards sent and received"
-    else:
-        score = _numeric(_node_column(g, size, param="size", where=where), param="size", where=where)
-        size_label = str(size)
+    score, size_label = _size_score(g, size, where)
+    if color == "auto":
+        color = "community" if "community" in g.nodes.columns else None
     col = None if color is None else _node_column(g, color, param="color", where=where)
-    hl = _highlight_codes(g, highlight)
-    if hl.size > max_nodes:
-        raise InvalidParameterError(
-            f"{hl.size:,} highlighted users but max_nodes={max_nodes:,}; pass max_nodes>={hl.size} or fewer ids."
-        )
-
-    # backbone: highlighted users, then the largest by score (one argpartition; ties resolved deterministically)
-    key = np.where(np.isnan(score), -np.inf, score)
-    if n <= max_nodes:
-        keep = np.arange(n, dtype=np.int64)
-    else:
-        key_nohl = key.copy()
-        key_nohl[hl] = np.inf  # highlighted users first
-        part = np.argpartition(-key_nohl, max_nodes - 1)[:max_nodes]
-        keep = np.sort(part)
-    mask = np.zeros(n, dtype=bool)
-    mask[keep] = True
-    eidx = np.flatnonzero(mask[c.edge_src] & mask[c.edge_tgt])
-    n_isolated = 0
-    if keep.size < n:  # a truncated backbone: users with no link inside it would float around the map
-        linked = np.zeros(n, dtype=bool)
-        linked[c.edge_src[eidx]] = True
-        linked[c.edge_tgt[eidx]] = True
-        linked[hl] = True
-        n_isolated = int(keep.size - linked[keep].sum())
-        keep = keep[linked[keep]]
+    staff_c = staff_codes(g, staff)
+    kocs = koc_codes(g, highlight, n_kocs)
+    bb = select_backbone(g, score, staff_c, kocs, max_nodes)
+    keep, n = bb.keep, g.n_users
     local = np.full(n, -1, dtype=np.int64)
     local[keep] = np.arange(keep.size)
-    es, et = local[c.edge_src[eidx]], local[c.edge_tgt[eidx]]
+    method = ("kk" if keep.size <= _KK_UP_TO else "fr") if layout == "auto" else layout
+    c = g.codes
+    pos = _layout(int(keep.size), local[c.edge_src[bb.edges]], local[c.edge_tgt[bb.edges]], method, seed)
 
-    method = "fr" if layout == "auto" else layout
-    pos = _layout(int(keep.size), es, et, method, seed)
-
-    ax = _new_ax(ax, figsize=(8.0, 8.0))
-    from matplotlib.collections import LineCollection
-
-    # edges: one LineCollection, width by forwards (log), alpha by how many are drawn
-    if eidx.size:
-        fw = g.edges["n_forwards"].to_numpy(np.float64)[eidx]
-        segs = np.stack([pos[es], pos[et]], axis=1)
-        alpha = float(np.clip(60.0 / np.sqrt(eidx.size), 0.08, 0.6))
-        lw = 0.4 + 0.8 * np.log1p(fw) / max(np.log1p(fw.max()), 1e-12)
-        lc = LineCollection(segs, colors=EDGE_COLOR, linewidths=lw, alpha=alpha, zorder=1)
-        lc.set_gid("kocgraph-edges")
-        ax.add_collection(lc)
-        if eidx.size <= _ARROWS_UP_TO:  # direction marks: a small arrowhead 60% along each edge
-            d = pos[et] - pos[es]
-            length = np.hypot(d[:, 0], d[:, 1])
-            ok = length > 0
-            u = d[ok] / length[ok, None]
-            mid = pos[es][ok] + 0.6 * d[ok]
-            ax.quiver(mid[:, 0], mid[:, 1], u[:, 0], u[:, 1], angles="xy", pivot="mid", units="dots",
-                      scale_units="dots", scale=1 / 9.0, width=1.2, headwidth=7, headlength=8,
-                      headaxislength=7, color=EDGE_COLOR, alpha=min(1.0, alpha + 0.3), zorder=1)
-
-    # nodes: area ∝ size
+    ax = _new_ax(ax, figsize=(10.0, 8.0))
     kv = score[keep]
-    if size is None:
-        s = np.full(keep.size, 60.0 if keep.size <= 200 else 15.0)
-    else:
-        vmax = np.nanmax(kv) if keep.size and np.isfinite(kv).any() else 0.0
-        frac = np.where(np.isfinite(kv) & (kv > 0), kv, 0.0) / vmax if vmax > 0 else np.zeros(keep.size)
-        big = 400.0 if keep.size <= 200 else 120.0
-        s = 8.0 + big * np.sqrt(frac)
-    order = np.argsort(s, kind="stable")  # small on top of... big first so small stay visible
-    order = order[::-1]
-    legend_items: list[tuple[str, Any]] = []
-    cbar_mappable = None
-    if col is None:
-        sc = ax.scatter(pos[order, 0], pos[order, 1], s=s[order], c="#1f77b4", linewidths=0.4,
-                        edgecolors="white", zorder=2)
-    elif pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype) \
-            and color != "community":
-        cv = col.to_numpy(np.float64, na_value=np.nan)[keep]
-        sc = ax.scatter(pos[order, 0], pos[order, 1], s=s[order], c=cv[order], cmap="viridis",
-                        linewidths=0.4, edgecolors="white", zorder=2, plotnonfinite=True)
-        cbar_mappable = sc
-    else:
-        rgba, legend_items = _categorical_colors(col.iloc[keep].reset_index(drop=True))
-        sc = ax.scatter(pos[order, 0], pos[order, 1], s=s[order], c=rgba[order], linewidths=0.4,
-                        edgecolors="white", zorder=2)
-    sc.set_gid("kocgraph-nodes")
+    not_staff = np.ones(keep.size, dtype=bool)
+    not_staff[local[bb.staff]] = False  # staff reach dwarfs everyone's: squares of one size, not in the scale
+    vmax = float(np.nanmax(kv[not_staff])) if not_staff.any() and np.isfinite(kv[not_staff]).any() else 0.0
+    big = 400.0 if keep.size <= 200 else 120.0
+    s = np.full(keep.size, 60.0 if keep.size <= 200 else 15.0) if size is None else _dot_sizes(kv, vmax, big)
+    if size is not None:
+        s[~not_staff] = 120.0
+    _draw_links(ax, g, pos, local, bb)
+    legend_items, mappable = _draw_people(ax, pos, s, col, keep, color)
+    intro = np.setdiff1d(bb.introducers, np.concatenate([bb.kocs, bb.staff]))
+    roles = {"staff": local[bb.staff], "kocs": local[bb.kocs], "introducers": local[intro],
+             "routes": local[np.setdiff1d(bb.on_routes, np.concatenate([bb.kocs, bb.staff, intro]))]}
+    _draw_roles(ax, pos, s, roles["staff"], roles["kocs"], roles["introducers"])
+    layer = _label_layer(ax, g, pos, s, keep, score, roles, labels)
 
-    # highlight: a red ring on top of exactly the highlighted users
-    hl_local = local[hl]
-    if hl_local.size:
-        hs = ax.scatter(pos[hl_local, 0], pos[hl_local, 1], s=s[hl_local] + 60.0, facecolors="none",
-                        edgecolors=HIGHLIGHT_COLOR, linewidths=2.0, zorder=3, label="highlighted")
-        hs.set_gid("kocgraph-highlight")
-
-    # labels
-    ids = g.nodes.index.to_numpy()[keep]
-    if labels is True or (labels == "auto" and keep.size <= 40):
-        lab = np.arange(keep.size)
-    elif labels is False:
-        lab = np.empty(0, dtype=np.int64)
-    else:
-        k = 5 if labels == "auto" else int(labels)
-        top = np.argsort(-key[keep], kind="stable")[:k]
-        lab = np.unique(np.concatenate([hl_local[:20] if labels == "auto" else hl_local, top]))
-    kw = _label_kw()
-    hl_set = set(hl_local.tolist())
-    for i in lab.tolist():  # bounded by the labels asked for, not by the graph
-        off = 0.75 * (np.sqrt(s[i] + (60.0 if i in hl_set else 0.0)) / 2) + 2  # clear of the marker
-        ax.annotate(_short(ids[i]), pos[i], xytext=(off, off), textcoords="offset points", fontsize=8,
-                    color=HIGHLIGHT_COLOR if i in hl_set else "#333333", zorder=4, **kw)
-
-    # caption and decorations
-    if keep.size == n and eidx.size == g.n_edges:
-        caption = f"all {n:,} users and {g.n_edges:,} edges"
-    else:
-        caption = (f"showing {keep.size:,} of {n:,} users (largest by {size_label}) "
-                   f"and {eidx.size:,} of {g.n_edges:,} edges")
-        if n_isolated:
-            caption += f";\n{n_isolated:,} more with no link among them left out"
+    # the marked people are "top KOCs" when they are the top of the ranking (however they were passed)
+    top_kocs = highlight is None or (bb.kocs.size > 0 and np.array_equal(
+        np.sort(bb.kocs), np.sort(koc_codes(g, None, int(bb.kocs.size)))))
+    caption = _caption(g, bb, size_label, top_kocs)
     ax.text(0.0, -0.01, caption, transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#555555")
-    ax.set_title("Diffusion map" + (f", coloured by {color}" if color else ""))
+    ax.set_title("Who forwards to whom" + (": the staff, the top KOCs and their best routes" if bb.paths else ""))
     ax.margins(0.05)
     ax.autoscale_view()
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_axis_off()
-    if cbar_mappable is not None:
-        ax.figure.colorbar(cbar_mappable, ax=ax, shrink=0.6, label=str(color))
-    elif legend_items:
-        from matplotlib.lines import Line2D
-
-        handles = [Line2D([], [], marker="o", ls="", color=cl, label=_short(lb, 14)) for lb, cl in legend_items]
-        if hl_local.size:
-            handles.append(Line2D([], [], marker="o", ls="", mfc="none", mec=HIGHLIGHT_COLOR, mew=2,
-                                  label="highlighted"))
-        ax.legend(handles=handles, title=str(color), loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                  fontsize=8, title_fontsize=8, frameon=False)
-    _store(ax, nodes=ids.tolist(), highlight=g.nodes.index.to_numpy()[hl].tolist(), pos=pos,
-           n_edges=int(eidx.size), edges=eidx, caption=caption, layout=method)
+    if mappable is not None:
+        ax.figure.colorbar(mappable, ax=ax, location="bottom", shrink=0.5, aspect=35, pad=0.07,
+                           label=str(color).replace("_", " "))
+    sizes = [] if size is None else [(f"{v:,.0f}" if v >= 1 else f"{v:.2g}", float(_dot_sizes(v, vmax, big)))
+                                     for v in _nice_steps(vmax)]
+    marked = "top KOC" if top_kocs else "marked person"
+    _legend(ax, roles={"staff": bool(bb.staff.size), "kocs": bool(bb.kocs.size), "introducers": bool(intro.size),
+                       "routes": bool(bb.route_edges.size)},
+            sizes=sizes, size_label=(size_label or "").replace("_", " ") + " (people)" if size_label == "reach"
+            else (size_label or "").replace("_", " "), legend_items=legend_items, color=color, marked=marked)
+    ids = g.nodes.index.to_numpy()
+    _store(ax, nodes=ids[keep].tolist(), pos=pos, highlight=ids[bb.kocs].tolist(), staff=ids[bb.staff].tolist(),
+           introducers=ids[intro].tolist(), routes=[ids[p].tolist() for p in bb.paths], edges=bb.edges,
+           n_edges=int(bb.edges.size), caption=caption, layout=method, labels=layer)
     return ax
 
-
+@styled
 def cascade(
     g: ShareGraph,
     item: Any,
@@ -352,10 +466,13 @@ def cascade(
     rng: Any = 0,
     ax: Axes | None = None,
 ) -> Axes:
-    """One item's cascade forest, roots at the top, coloured by depth or by join time.
+    """How one piece of content spread: its cascade forest, first sharers at the top, one row per
+    forward, coloured by depth or by when each person got it.
 
     Laid out with igraph's Reingold-Tilford tree layout (several roots: side by side). One segment per
-    tree link: a cascade of ``size`` holders and ``n_roots`` roots draws ``size - n_roots`` edges.
+    tree link: a cascade of ``size`` holders and ``n_roots`` roots draws ``size - n_roots`` edges. On
+    a cascade of thousands the dots shrink, and names are placed without overlaps and inside the
+    Axes, so none collides with the title or another name.
 
     Parameters
     ----------
@@ -365,7 +482,7 @@ def cascade(
         The item id.
     color
         ``"depth"`` (hops from the root) or ``"time"`` (when the user got the item, after the first
-        share); with a colorbar.
+        share, with a colour scale).
     labels
         ``"auto"``: every user when the cascade has at most 40 holders, else the roots and the five
         users with the largest reach; True: all; False: none.
@@ -376,7 +493,8 @@ def cascade(
 
     Returns
     -------
-    The Axes; ``ax.kocgraph`` holds ``item``, ``nodes`` (user ids), ``pos`` and ``n_edges``.
+    The Axes; ``ax.kocgraph`` holds ``item``, ``nodes`` (user ids), ``pos``, ``n_edges``, ``n_roots``
+    and ``labels`` (the :class:`~kocgraph.pl._labels.LabelLayer`).
 
     Examples
     --------
@@ -443,7 +561,7 @@ def cascade(
         cmap = colormaps["viridis"].resampled(dmax + 1)
         norm = BoundaryNorm(np.arange(-0.5, dmax + 1.5), cmap.N)
         cvals = depth
-        clabel = "depth (hops from the root)"
+        clabel = "forwards from the first sharer"
     else:
         tns = pd.DatetimeIndex(t["time"].iloc[rows]).asi8
         dt = (tns - tns.min()) / 1e9 if n else np.zeros(0)
@@ -459,13 +577,12 @@ def cascade(
         clabel = f"{unit} after the first share"
     s = 60.0 if n <= 100 else (20.0 if n <= 1000 else 6.0)
     sc = ax.scatter(pos[:, 0], pos[:, 1], c=cvals, cmap=cmap, norm=norm, s=s, edgecolors="white",
-                    linewidths=0.5, zorder=2)
+                    linewidths=0.5 if n <= 1000 else 0.0, zorder=2)
     sc.set_gid("kocgraph-nodes")
-    cb = ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=clabel)
+    if color == "time":  # depth needs no colour scale: the rows already say it
+        ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=clabel)
     d = int(depth.max()) if n else 0
     step = max(1, int(np.ceil((d + 1) / 12)))
-    if color == "depth":
-        cb.set_ticks(np.arange(0, d + 1, step))
     ids = g.nodes.index.to_numpy()[user]
     if labels is True or (labels == "auto" and n <= 40):
         lab = np.arange(n)
@@ -473,22 +590,24 @@ def cascade(
         lab = np.empty(0, dtype=np.int64)
     else:
         lab = np.unique(np.concatenate([roots[:10], np.argsort(-sub_size, kind="stable")[:5]]))
-    kw = _label_kw()
-    for i in lab:  # bounded: at most 40 labels, or 15 on a big cascade
-        ax.annotate(_short(ids[i], 12), pos[i], xytext=(0, 6), textcoords="offset points", ha="center",
-                    fontsize=7, color="#333333", zorder=3, **kw)
-    ax.set_title(f"Cascade of {_short(item, 30)!s}: {n:,} users, depth {d}, "
-                 f"{roots.size} root{'s' * (roots.size != 1)}")
+    # names placed without overlaps, inside the Axes (never on the title): roots first, then the
+    # biggest subtrees; at most 40 on a small cascade, 15 on a big one
+    layer = LabelLayer(ax, pos[lab], [_short(ids[i], 12) for i in lab], radius_pt=np.sqrt(s) / 2,
+                       obstacles_xy=pos if n <= 2000 else None, obstacles_pt=np.sqrt(s) / 2, fontsize=8.0)
+    ax.add_artist(layer)
+    ax.set_title(f"How “{_short(item, 30)!s}” spread: {n:,} {'person' if n == 1 else 'people'}, "
+                 f"up to {d} forward{'s' * (d != 1)} from {'its start' if roots.size == 1 else 'the start'}"
+                 f" ({roots.size:,} starting point{'s' * (roots.size != 1)})")
     if n:
         xlo, xhi = pos[:, 0].min(), pos[:, 0].max()
         ax.set_xlim(xlo - 0.7, xhi + 0.7)
-        ax.set_ylim(-d - 0.6, 0.6)
+        ax.set_ylim(-d - 0.6, 0.9)
     ax.set_xticks([])
     ax.set_yticks(-np.arange(0, d + 1, step))
     ax.set_yticklabels([str(i) for i in range(0, d + 1, step)])
-    ax.set_ylabel("depth")
+    ax.set_ylabel("forwards from the first sharer")
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     _store(ax, item=item, nodes=ids.tolist(), pos=pos, n_edges=int(child.size), n_roots=int(roots.size),
-           color=color)
+           color=color, labels=layer)
     return ax

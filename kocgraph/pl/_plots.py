@@ -11,7 +11,20 @@ from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from .._core.validation import check_int
 from ..exceptions import InvalidParameterError, NotComputedError
-from ._utils import FEATURE_COLORS, _label_kw, _new_ax, _node_column, _numeric, _short, _store
+from ._style import GRID, PALETTE, styled
+from ._utils import (
+    FEATURE_COLORS,
+    HIGHLIGHT_COLOR,
+    _new_ax,
+    _node_column,
+    _numeric,
+    _note_below,
+    _short,
+    _store,
+    _thousands,
+)
+
+from matplotlib.ticker import NullFormatter, PercentFormatter
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -44,6 +57,18 @@ def top_share(values: np.ndarray, top: float = 0.01) -> tuple[float, int]:
     return float(big.sum()) / total, k
 
 
+def _top_text(share: float, k: int, n: int, top: float, word: str) -> str:
+    """"top 1% of people (12 people) → 45% of reach", or, when the top fraction is a handful of people
+    who are a visibly larger share than asked (1 of 17 people is 6%, not 1%), "top 1 person (6% of 17
+    people) → 29% of reach": the words always name the point the arrow points at."""
+    if not np.isfinite(share):
+        return f"no {word} to show"
+    people = f"{k:,} {'person' if k == 1 else 'people'}"
+    if n and abs(k / n - top) <= 0.1 * top:
+        return f"top {100 * top:g}% of people ({people})\n→ {_pct(share)} of {word}"
+    return f"top {people} ({_pct(k / n)} of {n:,})\n→ {_pct(share)} of {word}"
+
+
 def _pct(p: float) -> str:
     if not np.isfinite(p):
         return "n/a"
@@ -51,11 +76,12 @@ def _pct(p: float) -> str:
     return f"{pct:.1f}%" if pct < 10 else f"{pct:.0f}%"
 
 
+@styled
 def reach(g: ShareGraph, *, key: str = "reach", ax: Axes | None = None) -> Axes:
-    """Complementary CDF of reach on log-log axes: how many users reached at least ``x`` others.
+    """Complementary CDF of reach on log-log axes: how many people reached at least ``x`` others.
 
-    A heavy tail (a straight-ish line over decades) means a few users move most of the content.
-    Users with reach 0 cannot sit on a log axis; the caption says how many were left out.
+    A heavy tail (a straight-ish line over decades) means a few people move most of the content.
+    People with reach 0 cannot sit on a log axis; the caption says how many were left out.
 
     Parameters
     ----------
@@ -90,29 +116,37 @@ def reach(g: ShareGraph, *, key: str = "reach", ax: Axes | None = None) -> Axes:
     x, y = ccdf(v)
     n_zero = int(np.sum(np.isfinite(v) & (v <= 0)))
     ax = _new_ax(ax)
-    line, = ax.plot(x, y, marker="o", ms=3, lw=1.2, color="#1f77b4", drawstyle="default")
+    line, = ax.plot(x, y, marker="o", ms=3, lw=1.2, color=PALETTE[0], drawstyle="default")
     line.set_gid("kocgraph-ccdf")
     if x.size:
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # 1, 10, 1,000 (plain numbers, no mathtext powers of ten)
+            axis.set_major_formatter(_thousands())
+            axis.set_minor_formatter(NullFormatter())
     word = key.replace("_", " ")
-    ax.set_xlabel(f"{word} x")
-    ax.set_ylabel(f"users with {word} ≥ x")
-    ax.set_title(f"Distribution of {word}")
-    ax.grid(True, which="major", alpha=0.3)
-    caption = f"{x.size and int(y[0]):,} users with {word} ≥ 1"
+    ax.set_xlabel(f"{word}: people reached (x, log scale)" if key == "reach" else f"{word} (x, log scale)")
+    ax.set_ylabel(f"people with {word} of at least x")
+    ax.set_title(f"How many people reach how many others ({word})")
+    ax.grid(True, which="major", **GRID)
+    n_pos = int(y[0]) if x.size else 0
+    caption = f"{n_pos:,} {'person' if n_pos == 1 else 'people'} with {word} of at least 1"
     if n_zero:
-        caption += f"; {n_zero:,} with {word} 0 not shown"
-    ax.text(0.02, 0.02, caption, transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="#555555")
+        caption += f"; {n_zero:,} with {word} 0, which a log scale cannot show"
+    _note_below(ax, caption)
     _store(ax, x=x, y=y, n_zero=n_zero, key=key, caption=caption)
     return ax
 
 
+@styled
 def concentration(g: ShareGraph, *, key: str = "reach", top: float = 0.01, ax: Axes | None = None) -> Axes:
-    """Lorenz-style concentration curve, annotated "top 1% of users → X% of reach".
+    """Lorenz-style concentration curve, annotated "top 1% of people → X% of reach".
 
-    Users are ranked from the largest ``key`` down; the curve gives the share of the total held by the
-    top fraction of users. The diagonal is an even spread. The Gini coefficient is in the legend.
+    People are ranked from the largest ``key`` down; the curve gives the share of the total held by
+    the top fraction of people. The diagonal is an even spread. The Gini coefficient is in the legend.
+    The top fraction is at least one person; when that person (or handful) is a visibly larger share
+    of everyone than ``top`` (1 of 17 people is 6%, not 1%), the words say so, so they always name the
+    point they point at.
 
     Parameters
     ----------
@@ -139,14 +173,15 @@ def concentration(g: ShareGraph, *, key: str = "reach", top: float = 0.01, ax: A
     >>> g = kg.datasets.toy()
     >>> kg.tl.cascades(g)
     >>> ax = kg.pl.concentration(g)
-    >>> ax.kocgraph["text"]
-    'top 1% of users (1 user) → 29% of reach'
+    >>> print(ax.kocgraph["text"])  # 1 of 17 people is 6%, and the point sits at 6%
+    top 1 person (5.9% of 17)
+    → 29% of reach
     >>> plt.close(ax.figure)
     """
     where = "kg.pl.concentration"
     g = check_graph(g, where)
     if isinstance(top, bool) or not isinstance(top, (int, float, np.floating)) or not 0 < float(top) <= 1:
-        raise InvalidParameterError(f"top={top!r} must be a fraction in (0, 1]; 0.01 means the top 1% of users.")
+        raise InvalidParameterError(f"top={top!r} must be a fraction in (0, 1]; 0.01 means the top 1% of people.")
     v = _numeric(_node_column(g, key, param="key", where=where), param="key", where=where)
     v = v[np.isfinite(v)]
     if (v < 0).any():
@@ -168,41 +203,40 @@ def concentration(g: ShareGraph, *, key: str = "reach", top: float = 0.01, ax: A
         if n > 4000:  # plot a few thousand points: dense at the top, even elsewhere
             idx = np.unique(np.concatenate([np.geomspace(1, n, 2000), np.linspace(1, n, 2000)]).astype(np.int64)) - 1
             x, cum = x[idx], cum[idx]
-        line, = ax.plot(np.r_[0.0, x], np.r_[0.0, cum], color="#1f77b4", lw=2, label=f"Gini {gini:.2f}")
+        line, = ax.plot(np.r_[0.0, x], np.r_[0.0, cum], color=PALETTE[0], lw=2, label=f"Gini {gini:.2f}")
         line.set_gid("kocgraph-lorenz")
     ax.plot([0, 1], [0, 1], ls="--", color="#999999", lw=1, label="even spread")
     ptop = k / n if n else float(top)
-    pct_top = f"{100 * float(top):g}%"
-    text = (f"top {pct_top} of users ({k:,} user{'s' * (k != 1)}) → {_pct(share)} of {word}"
-            if np.isfinite(share) else f"no {word} to show")
+    text = _top_text(share, k, n, float(top), word)
     if np.isfinite(share):
-        ax.plot([ptop, ptop, 0], [0, share, share], ls=":", color="#d62728", lw=1)
-        ax.scatter([ptop], [share], color="#d62728", zorder=3, s=25)
-        ax.annotate(text, (ptop, share), xytext=(0.18, max(0.12, min(share, 0.95) - 0.18)),
-                    textcoords="axes fraction", fontsize=10, color="#d62728",
-                    arrowprops={"arrowstyle": "->", "color": "#d62728", "lw": 1})
+        ax.plot([ptop, ptop, 0], [0, share, share], ls=":", color=HIGHLIGHT_COLOR, lw=1)
+        ax.scatter([ptop], [share], color=HIGHLIGHT_COLOR, zorder=3, s=25)
+        # the words sit in the empty corner under the diagonal, the arrow points at the point they name
+        ax.annotate(text, (ptop, share), xytext=(max(0.38, min(ptop + 0.12, 0.5)), 0.08),
+                    textcoords="axes fraction", ha="left", va="bottom", fontsize=10, color=HIGHLIGHT_COLOR,
+                    arrowprops={"arrowstyle": "->", "color": HIGHLIGHT_COLOR, "lw": 1, "shrinkB": 4})
     else:
         ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", fontsize=10, color="#555555")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("share of users, largest first")
-    ax.set_ylabel(f"share of total {word}")
-    ax.set_title(f"Concentration of {word}")
-    from matplotlib.ticker import PercentFormatter
-
+    ax.set_xlabel("share of people, largest first")
+    ax.set_ylabel(f"share of all {word}")
+    ax.set_title(f"How concentrated {word} is")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
-    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, alignment="left",
+              title="0 = everyone alike,\n1 = one person has it all" if np.isfinite(gini) else None)
+    ax.grid(True, **GRID)
     _store(ax, share=share, k=k, top=float(top), gini=gini, n=n, key=key, text=text)
     return ax
 
 
+@styled
 def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = None) -> Axes:
     """KOC scores as horizontal stacked bars of their explained terms, best at the top.
 
-    Each bar is one user's score split into ``weight × percentile`` per feature (the terms of
-    :func:`kocgraph.get.explain`), one colour per feature, so the bar lengths are the scores. Users
+    Each bar is one person's score split into its terms per feature (the contributions of
+    :func:`kocgraph.get.explain`), one colour per feature, so the bar lengths are the scores. People
     come in the order of :func:`kocgraph.get.kocs` (the per-community slate when one was built).
 
     Parameters
@@ -269,22 +303,22 @@ def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = N
         ax.barh(y, w, left=left, height=0.72, color=colour, label=_FEATURE_WORDS.get(f, f.replace("_", " ")),
                 edgecolor="white", linewidth=0.4)
         left = left + w
+    top = float(left.max()) if m else 1.0
     for i in range(m):  # n labels: the output size
-        ax.text(left[i] + 0.01, y[i], f"{scores[i]:.3f}", va="center", fontsize=8, color="#333333")
-    ax.set_yticks(y)
-    ax.set_yticklabels([f"{int(k)}. {_short(u)}" for k, u in zip(r_sorted, users)], fontsize=8, **_label_kw())
+        ax.text(left[i] + 0.01 * top, y[i], f"{scores[i]:.3f}", va="center", fontsize=9, color="#333333")
+    ax.set_yticks(y, [f"{int(k)}. {_short(u)}" for k, u in zip(r_sorted, users, strict=True)], fontsize=9, parse_math=False)
     ax.set_ylim(m - 0.5, -0.5)
-    ax.set_xlim(0, max(1.0, float(left.max()) + 0.08) if m else 1.0)
-    ax.set_xlabel("KOC score (sum of weight × percentile)")
+    ax.set_xlim(0, top * 1.12 if m and top > 0 else 1.0)
+    ax.set_xlabel("KOC score: the sum of its parts (kg.get.explain lists them)")
     ax.set_title(f"Top {m} KOCs: what their scores are made of")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, title="term",
-              title_fontsize=8)
-    ax.grid(True, axis="x", alpha=0.3)
-    ax.set_axisbelow(True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left",
+              title="part of the score")
+    ax.grid(True, axis="x", **GRID)
     _store(ax, users=users.tolist(), features=feats, scores=scores, key=key)
     return ax
 
 
+@styled
 def communities(g: ShareGraph, *, n: int = 15, key: str = "community", ax: Axes | None = None) -> Axes:
     """Community sizes (bars) beside the forwards between communities (a heatmap), rows aligned.
 
@@ -370,47 +404,49 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", ax: Axes 
         best[labels[o][first]] = o[first]
     ids = nodes.index.to_numpy()
 
-    ax = _new_ax(ax, figsize=(11.0, max(3.0, 0.34 * k + 1.6)))
+    ax = _new_ax(ax, figsize=(12.0, max(3.2, 0.38 * k + 1.8)))
     from matplotlib.colors import LogNorm
     from mpl_toolkits.axes_grid1 import make_axes_locatable
 
     y = np.arange(k)
-    colors = ["#1f77b4"] * shown.size + (["#c7c7c7"] if pooled else [])
+    rows = [f"group {nm}" if nm != "other" else f"{len(order) - shown.size:,} smaller groups" for nm in names]
+    colors = [PALETTE[0]] * shown.size + (["#c7c7c7"] if pooled else [])
     ax.barh(y, sizes, color=colors, height=0.72)
-    kw = _label_kw()
-    for i in range(k):  # one label per shown community
+    for i in range(k):  # one label per shown group: its size and its top person
         tag = f"{int(sizes[i]):,}"
         if i < shown.size and best[shown[i]] >= 0:
-            tag += f"  {_short(ids[best[shown[i]]], 14)}"
-        ax.text(sizes[i], y[i], " " + tag, va="center", fontsize=7, color="#333333", **kw)
-    ax.set_yticks(y)
-    ax.set_yticklabels(names, fontsize=8)
+            tag += f"  top: {_short(ids[best[shown[i]]], 16)}"
+        ax.text(sizes[i], y[i], " " + tag, va="center", fontsize=9, color="#333333")
+    ax.set_yticks(y, rows, fontsize=9, parse_math=False)
     ax.set_ylim(k - 0.5, -0.5)
-    ax.set_xlim(0, float(sizes.max()) * 1.6 if k else 1.0)
-    ax.set_xlabel("users")
-    ax.set_ylabel(key)
-    ax.set_title("Community sizes (top user)")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    ax.set_xlim(0, float(sizes.max()) * 1.9 if k else 1.0)
+    ax.xaxis.set_major_formatter(_thousands())
+    ax.set_xlabel("people in the group")
+    ax.set_title("How big each group is, and its top person")
 
     divider = make_axes_locatable(ax)
-    hax = divider.append_axes("right", size="100%", pad=0.5, sharey=ax)
+    hax = divider.append_axes("right", size="90%", pad=1.4, sharey=ax)
     cax = divider.append_axes("right", size="4%", pad=0.1)
     masked = np.ma.masked_less_equal(flows, 0)
     vmax = float(flows.max()) if k and flows.max() > 0 else 1.0
     im = hax.imshow(masked, cmap="magma_r", norm=LogNorm(vmin=1.0, vmax=max(vmax, 1.0 + 1e-9)),
                     aspect="auto", interpolation="nearest", extent=(-0.5, k - 0.5, k - 0.5, -0.5))
-    hax.set_xticks(y)
-    hax.set_xticklabels(names, fontsize=8, rotation=90 if k > 8 else 0)
-    hax.tick_params(axis="y", labelleft=False)
-    hax.set_xlabel(f"to {key}")
-    hax.set_title(f"Forwards from {key} (row) to {key} (column)")
+    short = [nm if nm != "other" else "smaller" for nm in names]
+    hax.set_xticks(y, short, fontsize=9, rotation=90 if k > 10 else 0, parse_math=False)
+    hax.tick_params(axis="y", labelleft=True, labelsize=9)
+    hax.set_xlabel("to group")
+    hax.set_ylabel("from group")
+    hax.set_title("Forwards between groups (the diagonal: within a group)")
+    for side in ("top", "right"):
+        hax.spines[side].set_visible(True)
     if k <= 8:
         for i in range(k):
             for j in range(k):
                 if flows[i, j] > 0:
-                    hax.text(j, i, f"{int(flows[i, j]):,}", ha="center", va="center", fontsize=7,
+                    hax.text(j, i, f"{int(flows[i, j]):,}", ha="center", va="center", fontsize=9,
                              color="white" if flows[i, j] > np.sqrt(vmax) else "#333333")
-    ax.figure.colorbar(im, cax=cax, label="forwards")
+    cb = ax.figure.colorbar(im, cax=cax, label="forwards (log scale)")
+    cb.ax.yaxis.set_major_formatter(_thousands())
+    cb.ax.yaxis.set_minor_formatter(NullFormatter())
     _store(ax, communities=names, sizes=sizes, flows=flows, heatmap=hax, key=key)
     return ax

@@ -9,15 +9,15 @@ import numpy as np
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from ..exceptions import InvalidParameterError, NotComputedError
-from ._utils import EDGE_COLOR, HIGHLIGHT_COLOR, _label_kw, _new_ax, _short, _store
+from ._style import styled
+from ._utils import EDGE_COLOR, HIGHLIGHT_COLOR, INTRODUCER_COLOR, STAFF_COLOR, _new_ax, _short, _store
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
 __all__ = ["route"]
 
-SOURCE_COLOR = "#1f77b4"
-INTRODUCER_COLOR = "#ff7f0e"
+SOURCE_COLOR = STAFF_COLOR
 INNER_COLOR = "#9a9a9a"
 
 
@@ -38,6 +38,7 @@ def _tie_strengths(g: ShareGraph, weight: str, pairs: list[tuple[int, int]]) -> 
     return out
 
 
+@styled
 def route(
     g: ShareGraph,
     user: Any,
@@ -49,7 +50,7 @@ def route(
     """The routes :func:`kocgraph.tl.routes` found to one user: who can introduce us, and through whom.
 
     One horizontal lane per route, best on top, read left to right: the staff account that starts it
-    (blue square), the people it passes through (grey), the *introducer* (orange: the last person
+    (navy square), the people it passes through (grey), the *introducer* (orange: the last person
     before the user, the one to ask) and the user (red star, on the right, where every lane ends).
     Each lane is labelled with its rank and strength (the product of its tie strengths: the chance the
     content travels all of it); with ``edge_labels`` every hop carries its tie strength. A user shared
@@ -127,7 +128,6 @@ def route(
     code_of = dict(zip(on_routes, g.user_codes(on_routes).tolist(), strict=True)) if on_routes else {}
     pairs = [(code_of[a], code_of[b]) for p in paths for a, b in zip(p[:-1], p[1:], strict=True)]
     ties = _tie_strengths(g, weight, pairs) if edge_labels else {}
-    kw = _label_kw()
     labels: list[Any] = []
     drawn_edge_labels: dict[tuple[Any, Any], float] = {}
     for j, path in enumerate(paths):
@@ -144,7 +144,7 @@ def route(
             ax.scatter([xs[i]], [ys[i]], s=110 if role != "inner" else 70, marker="s" if role == "source" else "o",
                        color=color, edgecolors="white", linewidths=0.8, zorder=3)
             ax.annotate(_short(who, 14), (xs[i], ys[i]), xytext=(0, 9), textcoords="offset points", ha="center",
-                        fontsize=8, color="#222222", zorder=4, **kw)
+                        fontsize=8, color="#222222", zorder=4)
             labels.append(who)
         if edge_labels:
             for i in range(h):
@@ -154,14 +154,14 @@ def route(
                     continue
                 drawn_edge_labels[(a, b)] = p
                 ax.annotate(f"{p:.2f}", ((xs[i] + xs[i + 1]) / 2, (ys[i] + ys[i + 1]) / 2), ha="center",
-                            va="center", fontsize=7, color="#444444", zorder=2,
+                            va="center", fontsize=8, color="#444444", zorder=2,
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
         ax.annotate(f"#{j + 1}  {strengths[j]:.1%}", (xs[0], ys[0]), xytext=(-14, 0), textcoords="offset points",
                     ha="right", va="center", fontsize=8, color="#222222", zorder=4)
     # the user, where every lane ends
     ax.scatter([max_h], [0.0], s=260, marker="*", color=HIGHLIGHT_COLOR, edgecolors="white", linewidths=0.8, zorder=5)
     ax.annotate(_short(user, 14), (max_h, 0.0), xytext=(12, 0), textcoords="offset points", ha="left", va="center",
-                fontsize=9, fontweight="bold", color=HIGHLIGHT_COLOR, zorder=5, **kw)
+                fontsize=9, fontweight="bold", color=HIGHLIGHT_COLOR, zorder=5)
     labels.append(user)
 
     unreachable = r.attrs.get("unreachable") if n_routes == 0 else None

@@ -7,7 +7,6 @@ import io
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,8 +48,40 @@ FEATURE_COLORS: dict[str, str] = {
     "conversions": "#d62728",
     "conversion_value": "#e377c2",
 }
-HIGHLIGHT_COLOR = "#d62728"
+HIGHLIGHT_COLOR = "#d62728"  # the people a plot marks (top KOCs)
 EDGE_COLOR = "#7f7f7f"
+STAFF_COLOR = "#1f3b73"  # staff / brand accounts: where routes start
+INTRODUCER_COLOR = "#ff7f0e"  # the last person before a KOC on a route: the one to ask
+ROUTE_COLOR = "#333333"  # the links of a best route
+PLAIN_DOT = "#6b9ac4"  # a person, when no colour is asked for
+
+
+def _count_label(v: float, _pos: Any = None) -> str:
+    """A tick label for a count: 1, 250, 1,000, 0.5 (never a mathtext power of ten)."""
+    if not np.isfinite(v):
+        return ""
+    return f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:g}"
+
+
+def _thousands() -> Any:
+    """A new formatter for counts (one per axis: a matplotlib formatter belongs to one axis)."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(_count_label)
+
+
+def _whole_numbers(axis: Any) -> None:
+    """Ticks at whole numbers only, with thousands separators."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    axis.set_major_formatter(_thousands())
+
+
+def _note_below(ax: Any, text: str, *, offset_pt: float = 32.0) -> None:
+    """A small grey note under the x-axis label, clear of the data, whatever the figure size."""
+    ax.annotate(text, xy=(0.0, 0.0), xycoords="axes fraction", xytext=(0.0, -offset_pt), textcoords="offset points",
+                ha="left", va="top", fontsize=8, color="#555555")
 
 
 def _new_ax(ax: Axes | None, *, figsize: tuple[float, float] = (6.4, 4.8)) -> Axes:
@@ -125,23 +156,6 @@ def _igraph_rng(seed: int) -> Iterator[None]:
         yield
     finally:
         ig.set_random_number_generator(random)
-
-
-@lru_cache(maxsize=1)
-def _label_family() -> tuple[str, ...] | None:
-    """A font fallback list with a CJK font when one is installed (Chinese nicknames as labels)."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = [n for n in ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-                       "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC",
-                       "Droid Sans Fallback") if n in names]
-    return ("DejaVu Sans", *cjk) if cjk else None
-
-
-def _label_kw() -> dict[str, Any]:
-    fam = _label_family()
-    return {"family": list(fam)} if fam else {}
 
 
 def _short(x: Any, width: int = 18) -> str:

@@ -22,11 +22,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from .._core.validation import (
-    _BAND_UNITS,
-    _BANDS,
+    EPOCH_BAND_UNITS,
+    EPOCH_BANDS,
     REASON_CODES,
     REASONS,
-    _from_epoch,
+    epoch_to_ns,
     check_columns,
     datetime_text_times,
     normalized_category as _normalized_category,
@@ -196,7 +196,7 @@ def _time_stats(kind: str) -> Any:
                 v = s.to_numpy(dtype="float64", na_value=np.nan)
                 vals = v[~np.isnan(v)]
                 nonnull = int(vals.size)
-            band = np.bincount(np.searchsorted(_BANDS, np.abs(vals), side="right"), minlength=4)
+            band = np.bincount(np.searchsorted(EPOCH_BANDS, np.abs(vals), side="right"), minlength=4)
             yield pd.DataFrame({"nonnull": [nonnull], "num": [int(vals.size)],
                                 "b0": [int(band[0])], "b1": [int(band[1])], "b2": [int(band[2])], "b3": [int(band[3])]})
 
@@ -238,10 +238,10 @@ def _decide_time(df: DataFrame, name: str, unit: str) -> tuple[Any, dict[str, An
     info = {"kind": "epoch"}
     if unit == "auto":
         main = int(np.argmax(counts))
-        dec.update(unit=_BAND_UNITS[main], main=main)
+        dec.update(unit=EPOCH_BAND_UNITS[main], main=main)
         if int((counts > 0).sum()) > 1:
-            info["mixed_units"] = {u: int(k) for u, k in zip(_BAND_UNITS, counts) if k}
-        info.update(unit=_BAND_UNITS[main], unit_detected=True)
+            info["mixed_units"] = {u: int(k) for u, k in zip(EPOCH_BAND_UNITS, counts) if k}
+        info.update(unit=EPOCH_BAND_UNITS[main], unit_detected=True)
     else:
         info.update(unit=unit, unit_detected=False)
     return expr, dec, info
@@ -286,14 +286,14 @@ def _batch_time(s: pd.Series, dec: dict[str, Any], tz: str) -> tuple[np.ndarray,
     reason[null] = REASON_CODES["null_time"]
     ok = ~null
     if dec.get("auto"):
-        band = np.searchsorted(_BANDS, np.abs(fvals[ok]), side="right")
+        band = np.searchsorted(EPOCH_BANDS, np.abs(fvals[ok]), side="right")
         off = np.flatnonzero(ok)[band != dec["main"]]
         reason[off] = REASON_CODES["mixed_epoch_units"]
         ok[off] = False
     idx = np.flatnonzero(ok)
     if idx.size:
-        sub_ns, sub_reason, _ = _from_epoch(vals[idx], dec["unit"], np.zeros(idx.size, dtype=np.int8), {})
-        ns[idx] = sub_ns
+        sub_reason = np.zeros(idx.size, dtype=np.int8)
+        ns[idx] = epoch_to_ns(vals[idx], sub_reason, dec["unit"], None)
         reason[idx] = sub_reason
     reason[nonnum] = REASON_CODES["unparseable_time"]
     return ns, reason

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
+from .._core.progress import advance, check_progress, progress_bar
 from .._core.tools import check_graph, record
 from .._core.validation import check_rng
 from ..algorithms import centrality as K
@@ -218,6 +219,7 @@ def betweenness(
     flavor: Literal["igraph", "networkx"] = "igraph",
     key_added: str = "betweenness",
     copy: bool = False,
+    progress: bool | None = None,
 ) -> ShareGraph | None:
     """Directed betweenness: the share of ordered user pairs (s, t) whose shortest forwarding paths
     pass through each user, i.e. ``b(v) / (n (n - 1))``.
@@ -226,7 +228,8 @@ def betweenness(
     from Riondato–Kornaropoulos pair sampling: with probability at least ``1 - delta`` every user's
     estimate is within ``epsilon`` of the exact value (the bound and the sample size go to
     ``g.meta[key_added]``). ``"auto"`` is exact up to 5,000 users, sampled above. ``weight=None`` counts
-    hops; a column name uses it as an edge *length* (exact method only).
+    hops; a column name uses it as an edge *length* (exact method only). ``progress``: a bar over the
+    sampled pairs (None: only in a terminal or Jupyter; True: always; False: never).
 
     Writes
     ------
@@ -243,6 +246,7 @@ def betweenness(
     g = _prepare(g, copy, "kg.tl.betweenness")
     check_choice("method", method, ("auto", "exact", "sampled"), where="kg.tl.betweenness")
     check_choice("flavor", flavor, ("igraph", "networkx"), where="kg.tl.betweenness")
+    check_progress(progress, where="kg.tl.betweenness")
     for nm, v in (("epsilon", epsilon), ("delta", delta)):
         if not (0.0 < float(v) < 1.0):
             raise InvalidParameterError(f"{nm}={v!r} must be strictly between 0 and 1 (e.g. {nm}=0.01).")
@@ -273,7 +277,10 @@ def betweenness(
                 "method='sampled' counts hops only; pass weight=None, or method='exact' for weighted lengths."
             )
         seed = int(check_rng(rng).integers(2**31 - 1))
-        vals, info = K.betweenness_sampled(c.edge_src, c.edge_tgt, n, epsilon=epsilon, delta=delta, rng=seed)
+        with progress_bar(progress, total=None, desc="betweenness (sampled pairs)", unit="pair",
+                          where="kg.tl.betweenness") as bar:
+            vals, info = K.betweenness_sampled(c.edge_src, c.edge_tgt, n, epsilon=epsilon, delta=delta, rng=seed,
+                                               callback=advance(bar))
     g.nodes[key_added] = vals
     record(g, key_added, {"method": method, "epsilon": epsilon if method == "sampled" else None,
                           "delta": delta if method == "sampled" else None, "weight": weight, "flavor": flavor},

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
+from .._core.progress import advance, check_progress, progress_bar
 from .._core.tools import check_graph, record
 from .._core.validation import check_int, check_rng
 from ..algorithms import opim as OPIM
@@ -54,13 +55,15 @@ def simulate(
     rng: Any = 0,
     key_added: str = "simulate",
     copy: bool = False,
+    progress: bool | None = None,
 ) -> ShareGraph | None:
     """Expected spread of a seed set, with a confidence interval, and each user's activation chance.
 
     ``model="ic"``: Independent Cascade with the learned tie strengths (each new sharer gets one chance
     per follower, succeeding with the edge's probability). ``"lt"``: Linear Threshold with the tie
     strengths rescaled so every user's incoming weights sum to at most 1. ``n`` runs, many at once;
-    the same ``rng`` gives identical results.
+    the same ``rng`` gives identical results. ``progress``: a bar over the runs (None: only in a
+    terminal or Jupyter; True: always; False: never).
 
     Writes
     ------
@@ -84,16 +87,19 @@ def simulate(
     n = check_int("n", n, minimum=1, where="kg.tl.simulate")
     if not 0 < level < 1:
         raise InvalidParameterError(f"level={level!r} must be in (0, 1), e.g. 0.95.")
+    check_progress(progress, where="kg.tl.simulate")
     s = _codes(g, seeds, "seed")
     indptr, indices, p, computed = edge_probabilities(g, weight)
     gen = check_rng(rng)
-    if model == "ic":
-        spread, act = SP.simulate_ic(indptr, indices, p, s, n_sims=n, rng=gen)
-    else:
-        tgt = g.codes.edge_tgt
-        insum = np.bincount(tgt, weights=p, minlength=g.n_users)
-        w = p / np.maximum(insum[tgt], 1.0)
-        spread, act = SP.simulate_lt(indptr, indices, w, s, n_sims=n, rng=gen)
+    with progress_bar(progress, total=n, desc=f"simulate ({model.upper()})", unit="run",
+                      where="kg.tl.simulate") as bar:
+        if model == "ic":
+            spread, act = SP.simulate_ic(indptr, indices, p, s, n_sims=n, rng=gen, callback=advance(bar))
+        else:
+            tgt = g.codes.edge_tgt
+            insum = np.bincount(tgt, weights=p, minlength=g.n_users)
+            w = p / np.maximum(insum[tgt], 1.0)
+            spread, act = SP.simulate_lt(indptr, indices, w, s, n_sims=n, rng=gen, callback=advance(bar))
     mean, lo, hi = SP.spread_ci(spread, level)
     g.nodes[key_added + "_p"] = act / n
     record(g, key_added, {"model": model, "n": n, "weight": weight, "level": level, "n_seeds": int(s.size),
@@ -117,6 +123,7 @@ def seeds(
     rng: Any = 0,
     key_added: str = "seeds",
     copy: bool = False,
+    progress: bool | None = None,
 ) -> ShareGraph | None:
     """Choose whom to develop as partners: the ``k`` users whose recruitment buys the most reach.
 
@@ -140,6 +147,9 @@ def seeds(
         nobody; users they reach for certain are not sampled at all), and never pick them.
     n_check
         IC runs to measure the cumulative spread of each prefix of the seed list (0 to skip).
+    progress
+        A bar over the RR sets sampled, then the check runs (None: only in a terminal or Jupyter;
+        True: always; False: never).
 
     Writes
     ------
@@ -164,6 +174,7 @@ def seeds(
     if copy:
         g = g.copy()
     k = check_int("k", k, minimum=1, where="kg.tl.seeds")
+    check_progress(progress, where="kg.tl.seeds")
     if not (0 < float(epsilon) < 1 - 1 / np.e):
         raise InvalidParameterError(f"epsilon={epsilon!r} must be in (0, 0.63); 0.1 is usual.")
     n_users = g.n_users
@@ -192,8 +203,10 @@ def seeds(
             raise InvalidParameterError(f"budget={budget!r} must be > 0.")
     indptr, indices, p, computed = edge_probabilities(g, weight)
     gen = check_rng(rng)
-    res = OPIM.opim_c(indptr, indices, p, k, epsilon=epsilon, ell=ell, rng=gen, candidates=allowed, exclude=excl,
-                      costs=costs, budget=budget)
+    with progress_bar(progress, total=None, desc="seeds: sampling RR sets", unit="set",
+                      where="kg.tl.seeds") as bar:
+        res = OPIM.opim_c(indptr, indices, p, k, epsilon=epsilon, ell=ell, rng=gen, candidates=allowed,
+                          exclude=excl, costs=costs, budget=budget, callback=advance(bar))
     S = res["seeds"]
     tab = pd.DataFrame({
         "order": np.arange(1, S.size + 1), "user": S, "marginal_gain": res["gains"], "spread": res["spread"],
@@ -205,8 +218,10 @@ def seeds(
         # every prefix of the seed list in the same random worlds (paired), in one pass: the staff
         # first (their own reach is the baseline), then the seeds one by one
         world = int(gen.integers(2**62))
-        cum, _ = SP.simulate_ic_prefixes(indptr, indices, p, [excl] + [S[j : j + 1] for j in range(S.size)],
-                                         n_sims=n_check, worlds=world)
+        with progress_bar(progress, total=n_check, desc="seeds: checking the spread", unit="run",
+                          where="kg.tl.seeds") as bar:
+            cum, _ = SP.simulate_ic_prefixes(indptr, indices, p, [excl] + [S[j : j + 1] for j in range(S.size)],
+                                             n_sims=n_check, worlds=world, callback=advance(bar))
         sims = [SP.spread_ci(cum[:, j + 1] - cum[:, 0]) for j in range(S.size)]
         tab["spread_sim"] = [m for m, _, _ in sims]
         tab["spread_lo"] = [lo for _, lo, _ in sims]

@@ -1,0 +1,575 @@
+"""Streamed ingest: batches of a log in, compact validated arrays out.
+
+:class:`Ingest` takes the batches of every part of a log (see :mod:`kocgraph.io.sources`), one at a
+time, and keeps only what the graph needs: int32 user and item codes against dictionaries that grow
+as batches arrive (:class:`IdDictionary`), time chunks, small categorical codes, order values and a
+reason code per row. The original rows of a batch are kept only when they are rejected (or when the
+whole part is one batch). :meth:`Ingest.finish` decides what needs the whole log (the epoch unit,
+exact duplicates across files) and returns a :class:`Ingested`.
+
+Every row is accounted for: rows read = rows parsed + records set aside before parsing, and each
+rejected row keeps its reason, its part (file) and its record index in that part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .._core.validation import (
+    REASON_CODES,
+    REASONS,
+    MISSING_TOKENS,
+    TimeChunk,
+    finish_epoch,
+    missing_tokens_to_null,
+    normalized_category,
+    parse_value,
+    time_chunk,
+)
+from ..exceptions import DataQualityWarning, LogSchemaError
+from .csvread import RawRecord
+
+__all__ = ["IdDictionary", "Ingest", "Ingested"]
+
+_RC = REASON_CODES
+
+
+# ------------------------------------------------------------------------------------------------ ids
+class IdDictionary:
+    """Factorize a stream of Arrow arrays (text or integers) into int32 codes against one dictionary
+    in first-seen order.
+
+    ``add`` dictionary-encodes a batch (Arrow's hash table, in C) and returns a handle and the
+    batch's own dictionary; ``finish`` merges the batch dictionaries (Arrow's dictionary unifier,
+    over the distinct ids of each batch, never over the rows); ``codes(handle)`` is then the
+    batch's codes (-1 for null). Pending dictionaries are merged early when they hold more than
+    ``merge_at`` ids, so memory stays bounded on logs of any length.
+
+    >>> import pyarrow as pa
+    >>> d = IdDictionary()
+    >>> h1, h2 = d.add(pa.array(["b", "a", "b"]))[0], d.add(pa.array(["c", None, "a"]))[0]
+    >>> d.finish(); d.codes(h1).tolist(), d.codes(h2).tolist(), d.values.to_pylist()
+    ([0, 1, 0], [2, -1, 1], ['b', 'a', 'c'])
+    """
+
+    def __init__(self, *, merge_at: int = 1 << 23) -> None:
+        self.values: Any = None  # the merged dictionary (a pyarrow Array)
+        self._pending: list[tuple[int, Any, np.ndarray]] = []  # handle, batch dictionary, batch indices
+        self._pending_size = 0
+        self._codes: dict[int, np.ndarray] = {}
+        self._dropped: set[int] = set()
+        self._next = 0
+        self._merge_at = merge_at
+        self.as_text = False  # integer ids were turned into text (the stream mixed the two)
+
+    def add(self, arr: Any) -> tuple[int, Any, np.ndarray]:
+        """Encode a batch; returns its handle, its own dictionary and its rows' indices into that
+        dictionary (-1 for null), for checks made once per distinct id."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        enc = pc.dictionary_encode(arr)
+        idx = enc.indices
+        local = np.asarray((pc.fill_null(idx, -1) if idx.null_count else idx).to_numpy(zero_copy_only=False),
+                           dtype=np.int32)
+        h = self._next
+        self._next += 1
+        self._pending.append((h, enc.dictionary, local))
+        self._pending_size += len(enc.dictionary)
+        if self._pending_size >= self._merge_at:
+            self._merge()
+        return h, enc.dictionary, local
+
+    def drop(self, handles: list[int]) -> None:
+        """Forget batches (a part read again): their codes are not wanted (their ids may stay)."""
+        self._dropped |= set(handles)
+        for h in handles:
+            self._codes.pop(h, None)
+
+    def _merge(self) -> None:
+        """Unify the merged dictionary and the pending ones (identity indices: the unifier's output
+        indices are then each batch's local -> global map), and map each batch's codes."""
+        import pyarrow as pa
+
+        if not self._pending:
+            return
+        dicts = ([self.values] if self.values is not None else []) + [d for _, d, _ in self._pending]
+        target = _common_type([d.type for d in dicts])
+        if target is not None:
+            self.as_text = self.as_text or any(pa.types.is_integer(d.type) for d in dicts)
+            dicts = [_as_text(d, target) for d in dicts]
+        typ = dicts[0].type
+        ident = [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d), dtype=np.int32)), d) for d in dicts]
+        unified = pa.chunked_array(ident, type=pa.dictionary(pa.int32(), typ)).unify_dictionaries()
+        self.values = unified.chunk(0).dictionary if len(ident) else self.values
+        first = 1 if len(dicts) > len(self._pending) else 0
+        for (h, _, local), ch in zip(self._pending, unified.chunks[first:]):
+            if h in self._dropped:
+                continue
+            tmap = np.append(np.asarray(ch.indices.to_numpy(zero_copy_only=False), dtype=np.int32), -1)
+            self._codes[h] = tmap[local]
+        self._pending = []
+        self._pending_size = 0
+
+    def finish(self) -> None:
+        self._merge()
+
+    def codes(self, handle: int) -> np.ndarray:
+        return self._codes[handle]
+
+    def release(self, handle: int) -> None:
+        """Free a batch's codes once they are laid out elsewhere."""
+        self._codes.pop(handle, None)
+
+
+def _common_type(types: list[Any]) -> Any:
+    """None when the dictionaries share one type; else the text type every one is turned into."""
+    import pyarrow as pa
+
+    if len({str(t) for t in types}) <= 1:
+        return None
+    if all(pa.types.is_integer(t) for t in types):
+        return None if len({t for t in types}) == 1 else pa.int64() if not any(
+            t == pa.uint64() for t in types) else pa.string()
+    return pa.large_string() if any(pa.types.is_large_string(t) for t in types) else pa.string()
+
+
+def _as_text(arr: Any, target: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return arr if arr.type == target else pc.cast(arr, target)
+
+
+def _arrow_ids(s: pd.Series, role: str) -> tuple[Any, np.ndarray, bool]:
+    """An id column as an Arrow array of text or integers (null where missing or invalid), the mask
+    of invalid values, and whether integers were turned into text (the column mixes the two)."""
+    import pyarrow as pa
+
+    from .._core.validation import _clean_id_column
+
+    if isinstance(s.dtype, pd.ArrowDtype):
+        at = s.dtype.pyarrow_dtype
+        if pa.types.is_string(at) or pa.types.is_large_string(at) or pa.types.is_integer(at):
+            arr = s.array.__arrow_array__()
+            return arr, np.zeros(len(s), dtype=bool), False
+    clean, invalid = _clean_id_column(s, role)
+    if isinstance(clean.dtype, pd.ArrowDtype) and pa.types.is_null(clean.dtype.pyarrow_dtype):
+        return pa.nulls(len(clean), pa.string()), invalid, False
+    if isinstance(clean.dtype, pd.StringDtype) or str(clean.dtype) == "str":
+        return pa.array(clean.to_numpy(dtype=object, na_value=None), pa.string()), invalid, False
+    if clean.dtype.kind in "iu" or isinstance(clean.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype):
+        return pa.array(clean.astype(object).where(clean.notna(), None).tolist(),
+                        pa.uint64() if clean.dtype.kind == "u" else pa.int64()), invalid, False
+    vals = clean.to_numpy(dtype=object)
+    is_str = np.fromiter((isinstance(v, str) for v in vals), dtype=bool, count=len(vals))
+    is_int = np.fromiter((isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals),
+                         dtype=bool, count=len(vals))
+    if is_str.any() and is_int.any():
+        text = [str(v) if i else (v if s_ else None) for v, s_, i in zip(vals, is_str, is_int)]
+        return pa.array(text, pa.string()), invalid, True
+    if is_int.any():
+        ints = [int(v) if i else None for v, i in zip(vals, is_int)]
+        try:
+            return pa.array(ints, pa.int64()), invalid, False
+        except (OverflowError, pa.ArrowInvalid):
+            try:
+                return pa.array(ints, pa.uint64()), invalid, False
+            except (OverflowError, pa.ArrowInvalid):
+                return pa.array([None if v is None else str(v) for v in ints], pa.string()), invalid, True
+    return pa.array([v if s_ else None for v, s_ in zip(vals, is_str)], pa.string()), invalid, False
+
+
+def _blank_ids(dictionary: Any, missing: tuple[str, ...]) -> np.ndarray:
+    """Which entries of an Arrow dictionary mean "no id": blank text, and the ``missing`` texts."""
+    import pyarrow as pa
+
+    from .._core.validation import _missing_arrow
+
+    if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+        return np.zeros(len(dictionary), dtype=bool)
+    return _missing_arrow(dictionary, missing)
+
+
+# ------------------------------------------------------------------------------------------------ the accumulator
+class _Kept(NamedTuple):
+    part: int
+    rows: np.ndarray  # record index in the part
+    handles: tuple[int, int, int]  # source, target, item dictionary handles (-1: no item column)
+    time: TimeChunk | None
+    reason: np.ndarray  # int8
+    cats: dict[str, pd.Categorical]
+    value: np.ndarray | None
+    frame: pd.DataFrame | None  # the batch as given (kept for one-batch parts only)
+    rejected: pd.DataFrame | None  # the batch's rows rejected already, as given
+
+
+@dataclass
+class Ingested:
+    """The validated log: int32 codes (-1 where missing), the ids, UTC ns times, per-row reasons
+    (0 = accepted), categorical extras, part and record index of every row, the rejected rows."""
+
+    src: np.ndarray
+    tgt: np.ndarray
+    item: np.ndarray
+    users: pd.Index
+    item_ids: pd.Index
+    time: np.ndarray
+    reason: np.ndarray
+    extra: dict[str, Any]
+    part: np.ndarray
+    row: np.ndarray
+    time_info: dict[str, Any]
+    ids_as_text: dict[str, int] = field(default_factory=dict)
+
+
+class Ingest:
+    """Accumulate batches (see the module docstring). ``mapping`` maps canonical roles to the log's
+    column names (None for absent optional roles)."""
+
+    def __init__(self, mapping: dict[str, Any], *, time_unit: str, tz: str, missing_ids: tuple[str, ...]) -> None:
+        self.mapping = mapping
+        self.time_unit, self.tz, self.missing = time_unit, tz, missing_ids
+        self.dicts = {"source": IdDictionary(), "target": IdDictionary(), "item": IdDictionary()}
+        self.kept: list[_Kept] = []
+        self.time_info: dict[str, Any] = {}
+        self.text_mix = False
+        self.n_rows = 0
+        self.columns: list[str] = []
+        self.single: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}  # one-batch parts: the frame as given
+        self._seen_parts: set[int] = set()
+        self.first_bad: dict[str, Any] = {}  # role -> the first value of a wrong type
+        self.any_valid: dict[str, bool] = {}
+
+    # -- one batch
+    def add(self, part: int, frame: pd.DataFrame, rows: np.ndarray, *, keep_frame: bool) -> None:
+        m = self.mapping
+        if not self.columns:
+            self.columns = [str(c) for c in frame.columns]
+        n = len(frame)
+        reason = np.zeros(n, dtype=np.int8)
+
+        def flag(mask: np.ndarray, name: str) -> None:
+            reason[mask & (reason == 0)] = _RC[name]
+
+        handles = []
+        null_of: dict[str, np.ndarray] = {}
+        inval = np.zeros(n, dtype=bool)
+        arrs = {}
+        for role in ("source", "target", "item"):
+            if m[role] is None:
+                handles.append(-1)
+                continue
+            arr, bad, mixed = _arrow_ids(frame[m[role]], role)
+            self.text_mix |= mixed
+            if bad.any() and role not in self.first_bad:
+                self.first_bad[role] = frame[m[role]].iloc[int(np.flatnonzero(bad)[0])]
+            if not self.any_valid.get(role):
+                self.any_valid[role] = bool(arr.null_count < len(arr))
+            arrs[role] = arr
+            inval |= bad
+            h, batch_dict, local = self.dicts[role].add(arr)
+            blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
+            null_of[role] = (local < 0) & ~bad | blank_rows
+            handles.append(h)
+        flag(null_of["source"], "null_source")
+        flag(null_of["target"], "null_target")
+        if "item" in null_of:
+            flag(null_of["item"], "null_item")
+        flag(inval, "invalid_id")
+        tchunk = None
+        if m["time"] is not None:
+            tchunk = time_chunk(missing_tokens_to_null(frame[m["time"]]), tz=self.tz, info=self.time_info,
+                                unit=self.time_unit)
+            sel = (tchunk.reason > 0) & (reason == 0)
+            reason[sel] = tchunk.reason[sel]
+        cats = {}
+        for opt in ("event_type", "channel"):
+            if m[opt] is not None:
+                cats[opt] = normalized_category(missing_tokens_to_null(frame[m[opt]]), lower=opt == "event_type")
+        value = None
+        if m["value"] is not None:
+            value, vbad, vinf = parse_value(missing_tokens_to_null(frame[m["value"]]))
+            flag(vbad, "unparseable_value")
+            flag(vinf, "non_finite_value")
+        flag(_same(arrs["source"], arrs["target"]), "self_forward")
+        rej = np.flatnonzero(reason > 0)
+        if not keep_frame and part not in self._seen_parts:
+            keep_frame = True  # a part's first batch is kept whole: a small file rejects rows as given
+        elif not keep_frame:
+            self._let_go(part)
+        self._seen_parts.add(part)
+        rejected = frame.iloc[rej].copy() if rej.size and not keep_frame else None
+        if keep_frame:
+            self.single[part] = (frame, rows)
+        self.kept.append(_Kept(part, rows, tuple(handles), tchunk, reason, cats, value,  # type: ignore[arg-type]
+                               frame if keep_frame else None, rejected))
+        self.n_rows += n
+
+    def _let_go(self, part: int) -> None:
+        """A part has a second batch: keep only the rejected rows of its first one."""
+        if self.single.pop(part, None) is None:
+            return
+        for i, k in enumerate(self.kept):
+            if k.part == part and k.frame is not None:
+                early = np.flatnonzero(k.reason > 0)
+                self.kept[i] = k._replace(frame=None, rejected=k.frame.iloc[early].copy() if early.size else None)
+
+    def drop_part(self, part: int) -> None:
+        """Forget a part's batches (it is being read again)."""
+        self.single.pop(part, None)
+        self._seen_parts.discard(part)
+        gone = [k for k in self.kept if k.part == part]
+        for role, j in (("source", 0), ("target", 1), ("item", 2)):
+            self.dicts[role].drop([k.handles[j] for k in gone if k.handles[j] >= 0])
+        self.n_rows -= sum(len(k.rows) for k in gone)
+        self.kept = [k for k in self.kept if k.part != part]
+
+    # -- the whole log
+    def finish(self) -> Ingested:
+        """Merge the id dictionaries, give the time column its unit, and lay every batch's arrays
+        end to end (each filled in place into one preallocated array; batch arrays freed as they go)."""
+        from .._core.validation import _bad_id
+        from ..algorithms._parallel import side_by_side
+
+        m = self.mapping
+        for role, value in self.first_bad.items():
+            if not self.any_valid.get(role):  # a column of no valid id: the column is wrong, not a row
+                raise _bad_id(value, role)
+        side_by_side(*[d.finish for d in self.dicts.values()])  # Arrow's unifier releases the GIL
+        kept = self.kept
+        src = self._laid("source", 0)
+        tgt = self._laid("target", 1)
+        users, tgt, as_text = _merge_users(self.dicts["source"], self.dicts["target"], src, tgt)
+        if m["item"] is not None:
+            item = self._laid("item", 2)
+            item_ids = _index_of(self.dicts["item"].values)
+            items_text = self.dicts["item"].as_text
+        else:
+            item = np.zeros(self.n_rows, dtype=np.int32)
+            item_ids = pd.Index(["*"], dtype=object)
+            items_text = False
+        reason = _laid_out([k.reason for k in kept], np.int8, self.n_rows)
+        if m["time"] is not None:
+            self._raw_time = [k.time for k in kept]  # epoch numbers as given, for rebuilt rejected rows
+            chunks = finish_epoch(self._raw_time, self.time_unit, self.time_info)  # type: ignore[arg-type]
+            tns = _laid_out([c.values for c in chunks], np.int64, self.n_rows)
+            treason = _laid_out([c.reason for c in chunks], np.int8, self.n_rows)
+            del chunks
+            sel = (treason > 0) & (reason == 0)
+            reason[sel] = treason[sel]
+            del treason, sel
+        else:
+            tns = np.arange(self.n_rows, dtype=np.int64)
+        extra: dict[str, Any] = {}
+        for opt in ("event_type", "channel"):
+            if m[opt] is not None:
+                extra[opt] = _union_categoricals([k.cats[opt] for k in kept])
+        if m["value"] is not None:
+            extra["value"] = _laid_out([k.value for k in kept], np.float64, self.n_rows)  # type: ignore[misc]
+        part = _laid_out([np.full(len(k.rows), k.part, dtype=np.int32) for k in kept], np.int32, self.n_rows)
+        row = _laid_out([k.rows for k in kept], np.int64, self.n_rows)
+        text_users = int(as_text or self.text_mix)
+        if text_users or items_text:
+            import warnings
+
+            warnings.warn(
+                "the log's ids mix integer and text ids; every id is read as its text, so 7 and '7' are one user. "
+                "Convert the columns to one type to silence this.", DataQualityWarning, stacklevel=3)
+        as_text_info = {k: v for k, v in (("users", text_users), ("items", int(items_text))) if v}
+        return Ingested(src, tgt, item, users, item_ids, tns, reason, extra, part, row, self.time_info, as_text_info)
+
+    def _laid(self, role: str, j: int) -> np.ndarray:
+        """One role's int32 codes for every kept row, end to end (-1 where the id is missing)."""
+        out = np.empty(self.n_rows, dtype=np.int32)
+        d = self.dicts[role]
+        at = 0
+        for k in self.kept:
+            n = len(k.rows)
+            seg = out[at:at + n]
+            seg[:] = d.codes(k.handles[j])
+            seg[k.reason == _RC["null_" + role]] = -1
+            d.release(k.handles[j])
+            at += n
+        return out
+
+    def rejected_frame(self, ing: Ingested, parts: list[Any], *, with_file: bool, with_line: bool) -> pd.DataFrame:
+        """Every rejected row: the row as given where it was kept, otherwise the log's mapped columns
+        rebuilt from the validated arrays; ``row``, ``reason`` (``line``, ``file``) first."""
+        names = np.array(list(REASON_CODES), dtype=object)
+        pieces = []
+        start = 0
+        for k in self.kept:
+            n = len(k.rows)
+            rsn = ing.reason[start:start + n]
+            bad = np.flatnonzero(rsn > 0)
+            if bad.size:
+                if k.frame is not None:
+                    given = k.frame.iloc[bad].copy()
+                else:
+                    early = np.flatnonzero(k.reason > 0)
+                    late = np.setdiff1d(bad, early)
+                    frames = []
+                    if early.size:
+                        frames.append(k.rejected.set_axis(early))  # type: ignore[union-attr]
+                    if late.size:
+                        frames.append(self._rebuilt(ing, start + late, raw=k.time, local=late).set_axis(late))
+                    given = pd.concat(frames).sort_index() if len(frames) > 1 else frames[0]
+                given = given.reset_index(drop=True)
+                head = {"row": k.rows[bad], "reason": names[rsn[bad] - 1]}
+                if with_line:
+                    lines = parts[k.part].lines_of(k.rows[bad])
+                    head["line"] = pd.array(lines if lines is not None else [pd.NA] * bad.size, dtype="Int64")
+                if with_file:
+                    head["file"] = parts[k.part].name
+                pieces.append(pd.concat([pd.DataFrame(head), given], axis=1))
+            start += n
+        for i, p in enumerate(parts):
+            if p.rejected:
+                cols: dict[str, Any] = {"row": [r.row for r in p.rejected], "reason": [r.reason for r in p.rejected]}
+                if with_line:
+                    cols["line"] = pd.array([r.line for r in p.rejected], dtype="Int64")
+                if with_file:
+                    cols["file"] = p.name
+                cols["raw_text"] = [r.text for r in p.rejected]
+                pieces.append(pd.DataFrame(cols))
+        return self._tidy(pieces, with_file=with_file, with_line=with_line)
+
+    def duplicates_frame(self, parts: list[Any], dup: np.ndarray, *, part: np.ndarray, row: np.ndarray,
+                         arrays: dict[str, np.ndarray], users: pd.Index, item_ids: pd.Index, extra: dict[str, Any],
+                         with_file: bool, with_line: bool) -> pd.DataFrame:
+        """The exact duplicates (indices ``dup`` into the accepted rows, whose part, record index and
+        code arrays are given): as given for a one-batch part, else rebuilt from the arrays."""
+        pieces = []
+        for p in np.unique(part[dup]) if dup.size else []:
+            sel = dup[part[dup] == p]
+            head: dict[str, Any] = {"row": row[sel], "reason": "duplicate"}
+            if with_line:
+                lines = parts[p].lines_of(row[sel])
+                head["line"] = pd.array(lines if lines is not None else [pd.NA] * sel.size, dtype="Int64")
+            if with_file:
+                head["file"] = parts[p].name
+            frame, frame_rows = self.single.get(int(p), (None, None))
+            if frame is not None:
+                given = frame.iloc[np.searchsorted(frame_rows, row[sel])].reset_index(drop=True)
+            else:
+                m = self.mapping
+                given = pd.DataFrame({m["source"]: users.take(arrays["src"][sel]).to_numpy(dtype=object),
+                                      m["target"]: users.take(arrays["tgt"][sel]).to_numpy(dtype=object)})
+                if m["item"] is not None:
+                    given[m["item"]] = item_ids.take(arrays["item"][sel]).to_numpy(dtype=object)
+                if m["time"] is not None:
+                    given[m["time"]] = pd.to_datetime(arrays["time"][sel], unit="ns", utc=True)
+                for opt in ("event_type", "channel", "value"):
+                    if m[opt] is not None:
+                        given[m[opt]] = np.asarray(extra[opt][sel], dtype=object)
+            pieces.append(pd.concat([pd.DataFrame(head), given], axis=1))
+        return self._tidy(pieces, with_file=with_file, with_line=with_line)
+
+    def _tidy(self, pieces: list[pd.DataFrame], *, with_file: bool, with_line: bool) -> pd.DataFrame:
+        """Pieces of the rejected table as one frame with the log's columns (raw lines last)."""
+        base = {"row": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=object)}
+        if with_line:
+            base["line"] = pd.Series(dtype="Int64")
+        if with_file:
+            base["file"] = pd.Series(dtype=object)
+        out = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(base)
+        for c in self.columns:  # the log's columns, even where no kept row has them
+            if c not in out.columns:
+                out[c] = pd.Series([pd.NA] * len(out), dtype=object)
+        if "raw_text" in out.columns:  # the unparsed lines last
+            out = out[[c for c in out.columns if c != "raw_text"] + ["raw_text"]]
+        return out
+
+    def _rebuilt(self, ing: Ingested, idx: np.ndarray, *, raw: TimeChunk | None = None,
+                 local: np.ndarray | None = None) -> pd.DataFrame:
+        """The mapped columns of rows rejected after their batch was let go, from the validated arrays
+        (epoch times as the numbers given, from the batch's ``raw`` time chunk)."""
+        m = self.mapping
+        out: dict[str, Any] = {}
+        out[m["source"]] = ing.users.take(ing.src[idx]).to_numpy(dtype=object)
+        out[m["target"]] = ing.users.take(ing.tgt[idx]).to_numpy(dtype=object)
+        if m["item"] is not None:
+            out[m["item"]] = ing.item_ids.take(ing.item[idx]).to_numpy(dtype=object)
+        if m["time"] is not None:
+            if raw is not None and raw.epoch and local is not None:
+                out[m["time"]] = raw.values[local]
+            else:
+                out[m["time"]] = pd.to_datetime(ing.time[idx], unit="ns", utc=True)
+        for opt in ("event_type", "channel"):
+            if m[opt] is not None:
+                out[m[opt]] = np.asarray(ing.extra[opt][idx], dtype=object)
+        if m["value"] is not None:
+            out[m["value"]] = ing.extra["value"][idx]
+        return pd.DataFrame(out)
+
+
+def _same(a: Any, b: Any) -> np.ndarray:
+    """Rows whose source and target ids are equal (as text when the two columns differ in type)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if a.type != b.type:
+        a, b = pc.cast(a, pa.string()), pc.cast(b, pa.string())
+    return np.asarray(pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _laid_out(arrs: list[np.ndarray], dtype: Any, n: int) -> np.ndarray:
+    """Arrays end to end in one array of ``dtype`` (no intermediate copy)."""
+    out = np.empty(n, dtype=dtype)
+    at = 0
+    for a in arrs:
+        out[at:at + a.shape[0]] = a
+        at += a.shape[0]
+    return out
+
+
+def _index_of(values: Any) -> pd.Index:
+    """The ids of an Arrow dictionary as a pandas Index (see :func:`ids_index`)."""
+    from .._core.validation import ids_index
+
+    if values is None or not len(values):
+        return pd.Index([], dtype=object)
+    return ids_index(values.to_numpy(zero_copy_only=False))
+
+
+def _merge_users(src_d: IdDictionary, tgt_d: IdDictionary, src: np.ndarray,
+                 tgt: np.ndarray) -> tuple[pd.Index, np.ndarray, bool]:
+    """One user dictionary: the sources' ids in first-seen order, then the targets' new ones (as
+    ``pd.factorize`` of sources then targets); target codes moved onto it."""
+    import pyarrow as pa
+
+    a, b = src_d.values, tgt_d.values
+    if a is None or b is None:
+        d = a if a is not None else b
+        return _index_of(d), tgt, bool(src_d.as_text or tgt_d.as_text)
+    as_text = bool(src_d.as_text or tgt_d.as_text)
+    target = _common_type([a.type, b.type])
+    if target is not None:
+        as_text = as_text or pa.types.is_string(target) or pa.types.is_large_string(target)
+        a, b = _as_text(a, target), _as_text(b, target)
+    ident = [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d), dtype=np.int32)), d) for d in (a, b)]
+    unified = pa.chunked_array(ident).unify_dictionaries()
+    users = unified.chunk(0).dictionary
+    remap = np.append(np.asarray(unified.chunk(1).indices.to_numpy(zero_copy_only=False), dtype=np.int32), -1)
+    np.take(remap, tgt, out=tgt, mode="wrap")  # -1 takes remap[-1] == -1
+    return _index_of(users), tgt, as_text
+
+
+def _union_categoricals(cats: list[pd.Categorical]) -> pd.Categorical:
+    """Categoricals of several batches as one (categories in first-seen order)."""
+    if not cats:
+        return pd.Categorical([])
+    if len(cats) == 1:
+        return cats[0]
+    from pandas.api.types import union_categoricals
+
+    return union_categoricals(cats)
+
+
+_ = (REASONS, MISSING_TOKENS, LogSchemaError, RawRecord)
