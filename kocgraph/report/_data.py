@@ -13,7 +13,7 @@ Examples
 >>> from kocgraph.report import report_data
 >>> d = report_data(kg.datasets.toy(), staff=["brand", "staff_li"], top=3, seeds=2, progress=False)
 >>> d.kocs["user"].tolist(), d.contacts["introducer"].tolist()
-(['alice', 'carol', 'bob'], [None, 'bob', 'alice'])
+(['alice', 'carol', 'bob'], [None, 'bob', None])
 >>> d.partners["user"].tolist()
 ['alice', 'judy']
 >>> d.verdict.outcome in ("better", "worse", "even")
