@@ -109,10 +109,10 @@ def text_of(fragment: str) -> str:
 def tables(fragment: str) -> list[tuple[list[str], list[list[str]]]]:
     """Every table of a fragment as (header texts, rows of cell texts)."""
     out = []
-    for t in re.findall(r"<table.*?</table>", fragment, flags=re.S):
-        heads = [text_of(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", t, flags=re.S)]
-        rows = [[text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S)]
-                for r in re.findall(r"<tr>(.*?)</tr>", t.split("</thead>", 1)[-1], flags=re.S)]
+    for t in re.findall(r"<table.*?</table>", fragment, flags=re.DOTALL):
+        heads = [text_of(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", t, flags=re.DOTALL)]
+        rows = [[text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.DOTALL)]
+                for r in re.findall(r"<tr>(.*?)</tr>", t.split("</thead>", 1)[-1], flags=re.DOTALL)]
         out.append((heads, rows))
     return out
 
@@ -177,7 +177,7 @@ def test_what_to_do_next_comes_first(toy_report: str) -> None:
     p = parse(toy_report)
     assert p.sections()[0] == "next"
     assert p.sections() == list(SECTIONS)  # then the evidence, then the appendix, in the documented order
-    first = [a for t, a in p.tags if t == "section"][0]
+    first = next(a for t, a in p.tags if t == "section")
     assert "lead" in str(first.get("class"))
     nxt = section_html(toy_report, "next")
     assert "<h2>What to do next</h2>" in nxt
@@ -410,7 +410,7 @@ def test_one_vocabulary(toy_report: str) -> None:
 
 # ------------------------------------------------------------------------------------------------ the pipeline
 def test_pipeline_runs_once_through_run_stages(monkeypatch: pytest.MonkeyPatch) -> None:
-    import kocgraph.pipeline as pipeline
+    from kocgraph import pipeline
 
     calls: list[Any] = []
     real = pipeline.run_stages

@@ -279,7 +279,7 @@ def section_kocs(d: ReportData) -> str:
     rows = []
     for r in d.kocs.itertuples(index=False):
         c = ways[r.user]
-        comm = count(getattr(r, "community")) if "community" in d.kocs.columns else "–"
+        comm = count(r.community) if "community" in d.kocs.columns else "–"
         rows.append((count(r.rank), r.user, f"{float(r.score):.3f}", people(r.reach), comm, r.reason,
                      c.route or "no route", _ask(c), pct(c.chance)))
     out.append(table(["rank", "person", "score", "people reached", "group", "why", "best route", "whom to ask",
@@ -450,8 +450,8 @@ def section_ingest(d: ReportData) -> str:
         out.append("<h3>Which columns were used</h3>" + table(
             ["meaning", "column in the log"],
             [(words.get(k, k), f"<code>{esc(c)}</code>") for k, c in cols.items() if c is not None], raw=[1]))
-    facts = [f"{people(v.n_users)} people, {count(v.n_items)} pieces of content, {count(v.n_events)} forwards, "
-             f"{count(v.n_edges)} distinct forwarding links (one person to another)."]
+    facts = [(f"{people(v.n_users)} people, {count(v.n_items)} pieces of content, {count(v.n_events)} forwards, "
+              f"{count(v.n_edges)} distinct forwarding links (one person to another).")]
     span = _time_span(g)
     if span:
         facts.append(f"Time span: {esc(span[0])} to {esc(span[1])}.")
