@@ -2,7 +2,7 @@
 
 Every subcommand that reads a log takes the same column options as :func:`kocgraph.read_log`, with
 the same names and defaults (``nominate`` names the log's file format ``--log-format``, because its
-``--format`` is the output's). The job logic lives in :mod:`kocgraph._jobs`; this module only parses
+``--format`` is the output's). The job logic lives in :mod:`kocgraph.jobs`; this module only parses
 flags and prints. Exit codes (the full table is in ``docs/errors.md``): 0 ok; 2 usage error (a bad
 flag value, an output path that cannot or must not be written; all checked before the log is read);
 3 data error (the log, the staff file, a damaged save, an unknown user, nothing usable left, out of
@@ -19,11 +19,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._jobs import (
+from .jobs import (
+    KEY_ENV,
     NominateConfig,
     check_config,
     format_top_table,
     nominate,
+    resolve_key,
+    verify_outputs,
 )
 from ._version import __version__
 from .cli_args import add_log_options as _add_log_options
@@ -83,15 +86,17 @@ def cmd_describe(args: argparse.Namespace) -> int:
 def cmd_nominate(args: argparse.Namespace) -> int:
     quiet = bool(args.quiet)
     ids = [s.strip() for s in str(args.staff_ids or "").split(",") if s.strip()]
+    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
+    key = resolve_key(salt=args.pseudonymize, key_file=args.pseudonymize_key_file, key_env=args.pseudonymize_key_env,
+                      warn=say)
     cfg = NominateConfig(
         log=str(args.log), read_options=read_options(args), staff_file=args.staff, staff_ids=ids,
-        top=args.top, out=args.out, format=args.format, pseudonymize=args.pseudonymize,
+        top=args.top, out=args.out, format=args.format, pseudonymize=key,
         bootstrap=args.bootstrap, per_community=args.per_community, kol_threshold=args.kol_threshold,
         rng=args.rng, progress=False if (args.no_progress or quiet) else None,
     )
     if args.format is not None and args.out is None:
         raise UsageError(f"--format {args.format} needs --out FILE (without --out nothing is written).")
-    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
     if getattr(args, "engine", "memory") == "spark":
         try:
             from .spark import nominate as nominate_spark  # needs `pip install kocgraph[spark]`
@@ -115,6 +120,22 @@ def cmd_nominate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    path = str(args.manifest)
+    if not path.endswith(".manifest.json"):
+        path += ".manifest.json"
+    problems = verify_outputs(path)
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return EXIT_DATA
+    from pathlib import Path
+
+    man = json.loads(Path(path).read_text(encoding="utf-8"))
+    print(f"ok: run {man.get('run_id')} ({man.get('status')}): {len(man.get('files') or {})} file(s) as written")
+    return EXIT_OK
+
+
 def _add_nominate(sub: Any) -> None:
     n = sub.add_parser(
         "nominate", help="rank KOC candidates and write the table, rejected rows and a run manifest",
@@ -130,8 +151,13 @@ def _add_nominate(sub: Any) -> None:
     o.add_argument("--out", default=None, metavar="FILE", help="write the table here (default: print only)")
     o.add_argument("--format", default=None, choices=["csv", "parquet", "json"],
                    help="output format (default: from --out's extension, else csv)")
-    o.add_argument("--pseudonymize", default=None, metavar="SALT",
-                   help="replace every user id in every output by p_ + HMAC-SHA256(SALT, id)[:16]")
+    o.add_argument("--pseudonymize-key-file", default=None, metavar="FILE",
+                   help="replace every user id in every output by p_ + HMAC-SHA256(key, id)[:16], the key read "
+                        "from the first line of FILE")
+    o.add_argument("--pseudonymize-key-env", default=None, metavar="VAR",
+                   help=f"the same, the key read from the environment variable VAR (e.g. {KEY_ENV})")
+    o.add_argument("--pseudonymize", default=None, metavar="KEY",
+                   help="the same, the key given here (shown in the process list and shell history: prefer the two above)")
     o.add_argument("--bootstrap", type=_nonneg_int, default=0, metavar="B",
                    help="resample items B times for rank intervals (default: 0, off; at most 10,000)")
     o.add_argument("--per-community", type=_positive_int, default=None, metavar="N",
@@ -164,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print JSON instead of text")
     d.set_defaults(func=cmd_describe)
     _add_nominate(sub)
+    v = sub.add_parser("verify", help="check that an output set is whole: every file its manifest lists, unchanged",
+                       description="Exit 0 when every file the manifest lists is there with the manifest's SHA-256 "
+                                   "(one run's complete output set), 3 otherwise, with what is wrong.")
+    v.add_argument("manifest", help="the manifest of a run, e.g. kocs.csv.manifest.json (or the table: kocs.csv)")
+    v.set_defaults(func=cmd_verify)
     add_report_command(sub)
     from .bench.cli import add_bench_command  # imported when the parser is built: bench loads its stage table
 

@@ -22,6 +22,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from .jobs import check_log_name, check_read_options, read_input
+
 __all__ = ["add_log_options", "read_options", "load_graph", "positive_int", "nonneg_int", "seed",
            "kol_threshold"]
 
@@ -67,8 +69,6 @@ def read_options(args: argparse.Namespace) -> dict[str, Any]:
 def load_graph(args: argparse.Namespace) -> Any:
     """Read the log named on the command line (or a bundled sample) into a ShareGraph; the read
     options are checked first (a bad --encoding, --tz or --sep is a usage error before any reading)."""
-    from ._jobs import check_log_name, check_read_options, read_input
-
     opts = read_options(args)
     check_log_name(str(args.log))
     check_read_options(opts)

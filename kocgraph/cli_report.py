@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_args import add_log_options, kol_threshold, load_graph, positive_int, seed
+from .jobs import KEY_ENV
 
 __all__ = ["add_report_command", "cmd_report"]
 
@@ -32,8 +33,8 @@ DEFAULT_SEEDS = 10
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``kocgraph report``: read the log, build the page, write it atomically."""
-    from ._jobs import NoUsableDataError, check_outputs, resolve_staff
     from .exceptions import LogSchemaError
+    from .jobs import NoUsableDataError, check_outputs, resolve_key, resolve_staff
     from .report import build_report, write_report
     from .report._data import resolve_pseudonymizer
 
@@ -45,7 +46,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"staff file {str(args.staff)!r} does not exist. Pass --staff with a text file of staff ids, one per line, "
             "or --staff-ids id1,id2."
         )
-    pseudo = resolve_pseudonymizer(args.pseudonymize)
+    key = resolve_key(salt=args.pseudonymize, key_file=args.pseudonymize_key_file,
+                      key_env=args.pseudonymize_key_env, warn=lambda m: print(m, file=sys.stderr))
+    pseudo = resolve_pseudonymizer(key)
     g = load_graph(args)
     if g.n_events == 0:
         rep = g.meta.get("read_log") or {}
@@ -91,8 +94,14 @@ def add_report_command(sub: Any) -> None:
     o.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS, metavar="K",
                    help=f"partners to recruit, chosen for the widest extra spread (default: {DEFAULT_SEEDS})")
     o.add_argument("--no-seeds", action="store_true", help="leave out the partners to recruit (no seeding)")
-    o.add_argument("--pseudonymize", default=None, metavar="SALT",
-                   help="replace every user id on the page by p_ + HMAC-SHA256(SALT, id)[:16]")
+    o.add_argument("--pseudonymize-key-file", default=None, metavar="FILE",
+                   help="replace every user id on the page by p_ + HMAC-SHA256(key, id)[:16], the key read from the "
+                        "first line of FILE")
+    o.add_argument("--pseudonymize-key-env", default=None, metavar="VAR",
+                   help=f"the same, the key read from the environment variable VAR (e.g. {KEY_ENV})")
+    o.add_argument("--pseudonymize", default=None, metavar="KEY",
+                   help="the same, the key given here (shown in the process list and shell history: prefer the two "
+                        "above)")
     o.add_argument("--title", default=None, help="the page title (default: 'KOC report — <log>')")
     o.add_argument("--kol-threshold", type=kol_threshold, default="auto", metavar="N|auto|none",
                    help="exclude accounts with more distinct receivers than N (default: auto)")

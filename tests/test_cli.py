@@ -2,7 +2,7 @@
 
 Runs in-process through ``kocgraph.cli.main([...])`` (output captured with capsys), plus real
 subprocess calls of the installed ``kocgraph`` console script. The job logic itself
-(``kocgraph._jobs``) is also tested directly, without argparse.
+(``kocgraph.jobs``) is also tested directly, without argparse.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 import kocgraph as kg
-from kocgraph import _jobs, cli
+from kocgraph import cli
+from kocgraph import jobs as _jobs
 
 TOY_CSV = Path(kg.__file__).parent / "datasets" / "data" / "toy.csv"
 STAFF = ["brand", "staff_li"]
@@ -513,7 +514,7 @@ def test_job_checks_everything_before_reading(tmp_path: Path, monkeypatch: pytes
     def trap(*a: Any, **k: Any) -> Any:
         raise AssertionError("read before checking")
 
-    monkeypatch.setattr(_jobs, "read_input", trap)
+    monkeypatch.setattr(_jobs.nomination, "read_input", trap)
     fifo = tmp_path / "k.csv"
     os.mkfifo(fifo)
     bad = [
@@ -579,7 +580,7 @@ def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path: Path) -> None:
 
 def test_manifest_hash_is_of_the_bytes_read(tmp_path, monkeypatch):
     # D6: a log that grows while the job runs keeps, in the manifest, the hash of what was read
-    from kocgraph._jobs import NominateConfig, nominate
+    from kocgraph.jobs import NominateConfig, nominate
 
     log = tmp_path / "grow.csv"
     kg.datasets.toy_frame().to_csv(log, index=False)

@@ -499,7 +499,7 @@ def test_ingest_counts_rejected_rows_in_plain_words(tmp_path: Path) -> None:
 def test_pseudonymize_reaches_tables_and_pictures(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ids that cannot occur in ordinary words ("uid_..."): none may survive, in the HTML or drawn
     in any figure (labels, tick labels, legends, annotations)."""
-    from kocgraph._jobs import Pseudonymizer
+    from kocgraph.jobs import Pseudonymizer
 
     df = toy_frame()
     for c in ("source", "target"):
@@ -631,6 +631,28 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert not (tmp_path / "r.html").exists()
     err = capsys.readouterr().err
     assert "does not exist" in err and "no usable event" in err
+
+
+def test_cli_pseudonymize_key_from_a_file_or_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from kocgraph.jobs import Pseudonymizer
+
+    keyfile = tmp_path / "key.txt"
+    keyfile.write_text("pepper\n", encoding="utf-8")
+    monkeypatch.setenv("KG_TEST_KEY", "pepper")
+    pages = []
+    for flags in (["--pseudonymize-key-file", str(keyfile)], ["--pseudonymize-key-env", "KG_TEST_KEY"],
+                  ["--pseudonymize", "pepper"]):
+        out = tmp_path / "r.html"
+        rc = cli.main(["report", "sample:toy", "--staff-ids", "brand,staff_li", "--out", str(out), "--no-backtest",
+                       "--no-seeds", *flags])
+        err = capsys.readouterr().err
+        assert rc == 0, err
+        assert ("process list" in err) == (flags[0] == "--pseudonymize")  # the key on the command line warns
+        page = out.read_text(encoding="utf-8")
+        assert ">alice<" not in page and Pseudonymizer("pepper")("alice") in page
+        pages.append(re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC|\d+\.\d\d s", "", page))
+    assert len({len(p) for p in pages}) == 1  # the same pseudonyms whichever way the key came
 
 
 def test_no_import_cycle_with_the_cli() -> None:

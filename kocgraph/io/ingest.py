@@ -242,6 +242,7 @@ class Ingest:
         self.n_rows = 0
         self.columns: list[str] = []
         self.single: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}  # one-batch parts: the frame as given
+        self._seen_parts: set[int] = set()
         self.first_bad: dict[str, Any] = {}  # role -> the first value of a wrong type
         self.any_valid: dict[str, bool] = {}
 
@@ -298,6 +299,11 @@ class Ingest:
             flag(vinf, "non_finite_value")
         flag(_same(arrs["source"], arrs["target"]), "self_forward")
         rej = np.flatnonzero(reason > 0)
+        if not keep_frame and part not in self._seen_parts:
+            keep_frame = True  # a part's first batch is kept whole: a small file rejects rows as given
+        elif not keep_frame:
+            self._let_go(part)
+        self._seen_parts.add(part)
         rejected = frame.iloc[rej].copy() if rej.size and not keep_frame else None
         if keep_frame:
             self.single[part] = (frame, rows)
@@ -305,9 +311,19 @@ class Ingest:
                                frame if keep_frame else None, rejected))
         self.n_rows += n
 
+    def _let_go(self, part: int) -> None:
+        """A part has a second batch: keep only the rejected rows of its first one."""
+        if self.single.pop(part, None) is None:
+            return
+        for i, k in enumerate(self.kept):
+            if k.part == part and k.frame is not None:
+                early = np.flatnonzero(k.reason > 0)
+                self.kept[i] = k._replace(frame=None, rejected=k.frame.iloc[early].copy() if early.size else None)
+
     def drop_part(self, part: int) -> None:
         """Forget a part's batches (it is being read again)."""
         self.single.pop(part, None)
+        self._seen_parts.discard(part)
         gone = [k for k in self.kept if k.part == part]
         for role, j in (("source", 0), ("target", 1), ("item", 2)):
             self.dicts[role].drop([k.handles[j] for k in gone if k.handles[j] >= 0])

@@ -116,6 +116,6 @@ def build_report(
 
 def write_report(page: str, out: str | Path) -> Path:
     """Write the page atomically (a temporary file beside ``out``, then a rename)."""
-    from .._jobs import atomic_write
+    from ..jobs import atomic_write
 
     return atomic_write(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))

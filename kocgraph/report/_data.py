@@ -122,8 +122,8 @@ def plain_words(text: Any) -> str:
 
 # ------------------------------------------------------------------------------------------------ checks
 def resolve_pseudonymizer(pseudonymize: Any) -> Any:
-    """A :class:`~kocgraph._jobs.Pseudonymizer` from a salt (or one given), or None."""
-    from .._jobs import Pseudonymizer
+    """A :class:`~kocgraph.jobs.Pseudonymizer` from a salt (or one given), or None."""
+    from ..jobs import Pseudonymizer
 
     if pseudonymize is None or isinstance(pseudonymize, Pseudonymizer):
         return pseudonymize
@@ -137,7 +137,7 @@ def resolve_pseudonymizer(pseudonymize: Any) -> Any:
 def _check(g: Any, staff: Any, top: Any, seeds: Any, rng: Any) -> tuple[Any, list[Any], int, int | None, int]:
     from .._core.tools import check_graph
     from .._core.validation import check_int
-    from .._jobs import NoUsableDataError
+    from ..jobs import NoUsableDataError
 
     where = "kocgraph.report.build_report"
     g = check_graph(g, where)

@@ -214,7 +214,7 @@ def test_read_log_raise_names_the_row(spark):
 
 def test_cli_nominate_engine_spark_writes_the_same_files(spark, tmp_path):
     from kocgraph import cli
-    from kocgraph._jobs import NominateConfig, nominate
+    from kocgraph.jobs import NominateConfig, nominate
 
     frame = _dirty_toy()
     log_path = tmp_path / "log.csv"
