@@ -1,4 +1,4 @@
-"""``kocgraph bench``: registered on the command line by :mod:`kocgraph.cli` (``_register_bench``)."""
+"""``kocgraph bench``: registered on the command line by :mod:`kocgraph.cli` (``build_parser``)."""
 
 from __future__ import annotations
 
@@ -125,7 +125,8 @@ def _positive_float_below(limit: float) -> Any:
 
 def add_bench_command(sub: Any) -> None:
     """Register ``kocgraph bench`` on the CLI's subparsers (called from :mod:`kocgraph.cli`)."""
-    from ..cli import _nonneg_int, _positive_int
+    from ..cli_args import nonneg_int as _nonneg_int
+    from ..cli_args import positive_int as _positive_int
 
     b = sub.add_parser(
         "bench", help="time every pipeline stage (and raw igraph / networkx with --peers); quality figures",
