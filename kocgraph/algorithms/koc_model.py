@@ -518,7 +518,7 @@ def fit_weights(cuts: Sequence[Cut], names: Sequence[str], singles: Sequence[str
     ...     cuts.append(Cut(x, np.expm1(x[:, 0] + 0.1 * rng.normal(size=400)).clip(0), 0.7, f"c{i}"))
     >>> res = fit_weights(cuts, ["good", "noise"], ["good", "noise"])
     >>> res.chosen, round(res.weights["good"], 1), "noise" in res.weights  # the blend is not clearly better
-    ('good', 1.0, False)
+    ('good', 1.3, False)
     """
     names = list(names)
     targets = [c.target for c in cuts]
