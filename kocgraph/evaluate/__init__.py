@@ -10,4 +10,6 @@ in the same random worlds.
 from ._backtest import BASELINES, backtest, verdict
 from ._seeds import STRATEGIES, compare_seeds
 
-__all__ = ["backtest", "verdict", "BASELINES", "compare_seeds", "STRATEGIES"]
+__all__ = ["backtest", "BASELINES", "compare_seeds", "STRATEGIES"]
+# verdict is public too (kg.evaluate.verdict), kept out of __all__, which lists the functions that take
+# ``g`` first: it takes a backtest table
