@@ -332,6 +332,8 @@ CONTENDER_FACTOR = 2
 ZERO_WEIGHT = 0.2
 #: the inner cuts: fractions of the window's time span (time split), or of its items (item split)
 TIME_CUTS = (0.6, 0.7, 0.8)
+#: 1971-01-01 in ns since the epoch: earlier times are read as offsets from a per-item zero
+_YEAR_1971_NS = 31_536_000 * 10**9
 ITEM_CUT = 0.7
 N_ITEM_DRAWS = 3
 
@@ -355,13 +357,14 @@ def split_mode(time: np.ndarray, item: np.ndarray, *, has_time: bool) -> tuple[s
 
     By time when the log has real times on one shared clock. By item when it has no time column,
     one timestamp for every event, or *relative* times: each item's clock starting at zero (as in
-    adoption data that give delays from each cascade's seed), seen as half the items or more
-    starting in the first 5% of the log's time span. Not at all with fewer than 3 items then.
+    adoption data that give delays from each cascade's seed), seen as times that are offsets rather
+    than dates (before 1971-01-01, i.e. within a year of the zero of the clock) with half the items
+    or more starting in the first 5% of the log's time span. Not at all with fewer than 3 items then.
 
     >>> split_mode(np.array([1, 2, 3, 9]), np.array([0, 0, 1, 2]), has_time=True)[0]
     'time'
-    >>> split_mode(np.array([0, 95, 1, 7, 0, 2]), np.array([0, 0, 1, 1, 2, 2]), has_time=True)
-    ('item', 'half the items or more start in the first 5% of the time span (relative times): split by item')
+    >>> split_mode(np.array([0, 95, 1, 7, 0, 2]) * 10**9, np.array([0, 0, 1, 1, 2, 2]), has_time=True)
+    ('item', 'the times are offsets from zero and half the items start in the first 5% of the span (relative times): split by item')
     """
     t = np.asarray(time, dtype=np.int64)
     it = np.asarray(item, dtype=np.int64)
@@ -375,9 +378,11 @@ def split_mode(time: np.ndarray, item: np.ndarray, *, has_time: bool) -> tuple[s
         np.minimum.at(start, it, t)
         start = start[start < np.iinfo(np.int64).max]
         t0, span = int(t.min()), float(int(t.max()) - int(t.min()))
-        if start.size < 3 or float(np.median(start - t0)) > 0.05 * span:
+        offsets = t0 < _YEAR_1971_NS
+        if start.size < 3 or not offsets or float(np.median(start - t0)) > 0.05 * span:
             return "time", "the log has times: split by time"
-        why = "half the items or more start in the first 5% of the time span (relative times): split by item"
+        why = ("the times are offsets from zero and half the items start in the first 5% of the span "
+               "(relative times): split by item")
     if n_items < 3:
         return None, why.split(":")[0] + f", and only {n_items} item(s): no split possible"
     return "item", why

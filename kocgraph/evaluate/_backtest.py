@@ -276,7 +276,7 @@ def backtest(
     ks = _check_k(k)
     names = _check_baselines(baselines)
     check_choice("split_by", split_by, ("auto", "time", "item"), where="kg.evaluate.backtest")
-    for bad in ("copy", "key_added", "split_by"):
+    for bad in ("copy", "key_added"):
         if bad in kocs_kwargs:
             raise InvalidParameterError(
                 f"{bad}={kocs_kwargs[bad]!r} cannot be passed through to kg.tl.kocs: backtest ranks a "
