@@ -220,7 +220,7 @@ def test_network_colour_and_size_options(toy: kg.ShareGraph) -> None:
         plt.close(ax.figure)
     ax = kg.pl.network(toy, color="koc_excluded", highlight=kg.get.kocs(toy, n=2))  # categorical; a DataFrame
     try:
-        assert sorted(ax.kocgraph["highlight"]) == ["alice", "carol"]
+        assert sorted(ax.kocgraph["highlight"]) == ["alice", "bob"]
         assert ax.get_legend() is not None
     finally:
         plt.close(ax.figure)

@@ -166,7 +166,7 @@ def test_kocs_routes_and_introducers(toy_report: str) -> None:
         assert f">{u}<" in sec
         assert reason in sec
         assert r["path"] in sec  # e.g. "brand → bob → carol"
-    carol = re.search(r"<tr><td[^>]*>2</td><td[^>]*>carol</td>(.*?)</tr>", sec)
+    carol = re.search(r"<tr><td[^>]*>3</td><td[^>]*>carol</td>(.*?)</tr>", sec)
     assert carol is not None
     assert "brand → bob → carol" in carol.group(1) and ">bob<" in carol.group(1) and ">20%<" in carol.group(1)
     assert "none needed (direct)" in sec  # alice: a staff account forwards to her itself
@@ -274,8 +274,9 @@ def test_backtest_table_in_plain_words(toy_report: str) -> None:
     sec = section_html(toy_report, "backtest")
     assert "KOC score (this report&#x27;s ranking)" in sec and "largest reach so far" in sec
     assert "<strong>" in sec  # the best value per column is marked
-    # the toy has 15 rankable users: top 50 and top 100 would pick everyone, so they are left out
-    assert "top 10" in sec and "top 50</th>" not in sec and "no more than 15 people could be ranked" in sec
+    # the toy has 10 users the KOC ranking ranks on its first 70% (every method ranks the same ones):
+    # top 50 and top 100 would pick everyone, so they are left out
+    assert "top 10" in sec and "top 50</th>" not in sec and "no more than 10 people could be ranked" in sec
 
 
 def test_no_staff_and_graph_left_untouched() -> None:

@@ -257,7 +257,8 @@ def backtest(
         ``precision``, ``reach_share``, ``spearman``, ``n_eligible``, ``split_time`` (NaT for an item
         split). ``df.attrs`` holds the split, the event and user counts on both sides, who was left
         out and why, the future-reach totals, the number of true top-k users per k, the KOC features,
-        weights and fit, and ``verdict`` (:func:`verdict` at k = 50, or the nearest k).
+        weights and fit, and ``verdict`` (:func:`verdict` at the k nearest 50 among those below the eligible
+        count).
 
     Examples
     --------
@@ -328,7 +329,9 @@ def backtest(
         "ties": ("ties at the k-th place are broken uniformly at random in expectation (exact); scores are "
                  "compared to 30 bits of mantissa (about 9 significant digits), so float rounding never splits a tie"),
     }
-    df.attrs["verdict"] = verdict(df, k=min(ks, key=lambda x: (abs(x - 50), x))) if names else None
+    # the verdict at the k nearest 50 that is below the eligible count (a top k of everyone says nothing)
+    k_v = min([x for x in ks if x < df.attrs["n_eligible"]] or ks[:1], key=lambda x: (abs(x - 50), x))
+    df.attrs["verdict"] = verdict(df, k=k_v) if names else None
     return df
 
 
