@@ -134,13 +134,11 @@ def cost(size: str, repeats: int) -> dict[str, Any]:
         res = nominate(NominateConfig(f"sample:synthetic-{size}", progress=False))
         wall = time.perf_counter() - t0
         g = res.graph
-        c = g.codes
-        F = M.user_features(c.src, c.tgt, c.item, c.time, g.n_users, forest=g._forest,
-                            pagerank=g.nodes["pagerank"].to_numpy(np.float64),
-                            coreness=g.nodes["coreness"].to_numpy(np.float64))
+        names = list(M.COUNT_FEATURES[:-2] if _conversions(g) is None else M.COUNT_FEATURES) + [
+            f"{r}@{h:g}" for r in M.RECENCY_FEATURES for h in M.HALF_LIVES]
         staff = g.user_codes(g.meta.get("dataset", {}).get("staff") or [])
         t1 = time.perf_counter()
-        _w, info = _fit(g, F, np.asarray(staff, dtype=np.int64), "auto", _conversions(g), "auto", 0)
+        _w, info = _fit(g, names, np.asarray(staff, dtype=np.int64), "auto", _conversions(g), "auto", 0)
         calib = time.perf_counter() - t1
         runs.append({"nominate_s": wall, "kocs_stage_s": float(res.manifest["timings_s"].get("kocs", float("nan"))),
                      "calibration_s": calib, "sample": info.get("sample"), "chosen": info.get("chosen")})

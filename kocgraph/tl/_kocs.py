@@ -196,11 +196,10 @@ def _eligibility(g: ShareGraph, receivers: np.ndarray, staff_codes: np.ndarray, 
     return excluded, cut
 
 
-def _fit(g: ShareGraph, F: dict[str, np.ndarray], staff_codes: np.ndarray, kol_threshold: Any,
+def _fit(g: ShareGraph, names: list[str], staff_codes: np.ndarray, kol_threshold: Any,
          conv: Any, split_by: str, rng: Any) -> tuple[dict[str, float], dict[str, Any]]:
     """Weights from the inner backtest, or the prior with the reason."""
     c = g.codes
-    names = [k for k in F if k in M.COUNT_FEATURES or "@" in k]
     staff = np.zeros(g.n_users, dtype=bool)
     staff[staff_codes] = True
     res, info = M.calibrate(
@@ -340,27 +339,29 @@ def kocs(
         raise InvalidParameterError("bootstrap is not available with weights='percentile'; use weights='fit'.")
     computed = _ensure_inputs(g, per_community is not None, rng)
     n, c = g.n_users, g.codes
+    fit_info: dict[str, Any] = {"kind": mode}
+    if mode == "fit":
+        names = present + [f"{r}@{h:g}" for r in M.RECENCY_FEATURES for h in M.HALF_LIVES]
+        w_use, info = _fit(g, names, staff_codes, kol_threshold, conv, split_by, rng)
+        fit_info.update(info)
+    elif mode == "prior":
+        w_use = dict(PRIOR_WEIGHTS)
+    elif mode == "percentile":
+        w_use = {k: v for k, v in DEFAULT_WEIGHTS.items() if k in present}
+    else:
+        w_use = dict(w_in)
+    # the whole log's features; recency only at the half-lives the weights use
     F = M.user_features(c.src, c.tgt, c.item, c.time, n, forest=g._forest,
                         pagerank=g.nodes["pagerank"].to_numpy(np.float64),
                         coreness=g.nodes["coreness"].to_numpy(np.float64),
                         conversions=None if conv is None else conv[0],
                         conversion_value=None if conv is None else conv[1],
-                        half_lives=sorted(set(M.HALF_LIVES) | {_split_name(k)[1] for k in w_in if "@" in k}))
+                        half_lives=sorted({_split_name(k)[1] for k, v in w_use.items() if "@" in k and v > 0}))
+    dropped = [k for k, v in w_use.items() if v > 0 and k not in F]
+    if dropped:  # e.g. conversions on a log without purchase events, a wall clock on one timestamp
+        fit_info["dropped"] = dropped
     excluded, kol_cut = _eligibility(g, F["receivers"], staff_codes, kol_threshold)
     eligible = pd.isna(excluded)
-    fit_info: dict[str, Any] = {"kind": mode}
-    if mode == "fit":
-        w_use, info = _fit(g, F, staff_codes, kol_threshold, conv, split_by, rng)
-        fit_info.update(info)
-    elif mode == "prior":
-        w_use = dict(PRIOR_WEIGHTS)
-    elif mode == "percentile":
-        w_use = {k: v for k, v in DEFAULT_WEIGHTS.items() if k in F}
-    else:
-        w_use = dict(w_in)
-        dropped = [k for k, v in w_use.items() if v > 0 and k not in F]
-        if dropped:
-            fit_info["dropped"] = dropped  # e.g. conversions on a log without purchase events
     feats = [k for k in F if w_use.get(k, 0.0) > 0]
     wvec = np.array([w_use[k] for k in feats], dtype=np.float64)
     if mode == "percentile":
