@@ -226,4 +226,10 @@ def test_calibrate_samples_big_logs() -> None:
     res, info = M.calibrate(**_arrays(g), max_events=2000, rng=0)
     assert info["sample"].endswith("events)") and "items drawn at random" in info["sample"]
     mask, how = M.sample_events(g.codes.item, g.codes.time, 2000, "time", 0)
-    assert mask.sum() <= 2000 and how == info["sample"]
+    # each item kept with probability 2000 / n_events: about 2000 events, whole items
+    n_items = np.unique(g.codes.item).size
+    assert 1000 <= mask.sum() <= 3000 and how.startswith(f"{np.unique(g.codes.item[mask]).size} of {n_items} items")
+    kept = np.unique(g.codes.item[mask])
+    assert mask.sum() == np.isin(g.codes.item, kept).sum()
+    few, how = M.sample_events(np.zeros(5000, int), np.arange(5000), 2000, "time", 0)
+    assert how == "the latest 2,000 events" and few[-2000:].all() and not few[:3000].any()
