@@ -28,7 +28,7 @@ from .centrality import coreness as _coreness
 from .centrality import pagerank as _pagerank
 
 __all__ = [
-    "COUNT_FEATURES", "RECENCY_FEATURES", "HALF_LIVES", "user_features", "log_features", "event_ages",
+    "COUNT_FEATURES", "RECENCY_FEATURES", "HALF_LIVES", "distinct", "user_features", "log_features", "event_ages",
     "wall_ages", "subtree_sums", "recency_parts", "item_user_matrices", "topk_hits", "precision_at", "Cut",
     "FitResult", "fit_weights", "calibrate", "kol_cut", "split_mode", "time_cut", "item_cut", "nnls_weights",
     "contenders", "eligible_users", "sample_events", "MIN_SPREADERS",
@@ -41,6 +41,22 @@ COUNT_FEATURES = ("reach", "resharers", "direct_reach", "forwards", "receivers",
 RECENCY_FEATURES = ("reach_recent_event", "forwards_recent_event", "reach_recent_wall", "forwards_recent_wall")
 #: the half-lives (fractions of the window) the fit chooses among
 HALF_LIVES = (0.05, 0.1, 0.2, 0.4)
+
+
+def distinct(a: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array (a sort and a diff: several times faster than
+    ``np.unique``'s hashing on millions of values).
+
+    >>> distinct(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    s = np.sort(np.asarray(a).ravel())
+    if s.size == 0:
+        return s
+    keep = np.empty(s.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 def event_ages(time: np.ndarray) -> np.ndarray:
@@ -134,6 +150,7 @@ def user_features(
     conversions: np.ndarray | None = None,
     conversion_value: np.ndarray | None = None,
     half_lives: Sequence[float] = HALF_LIVES,
+    edges: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The raw candidate features of every user code on one window of events.
 
@@ -152,6 +169,8 @@ def user_features(
         Value of each event (read where ``conversions``).
     half_lives : sequence of float
         Half-lives of the recency features, as fractions of the window.
+    edges : (source codes, target codes) of the distinct pairs, optional
+        Already known (``g.codes.edge_src``, ``edge_tgt``).
 
     Returns
     -------
@@ -175,8 +194,9 @@ def user_features(
     if forest is None:
         forest = build_forest(src, tgt, np.asarray(item), time, n)
     um = user_metrics(forest, n)
-    key = np.unique(src * max(n, 1) + tgt)
-    e_src, e_tgt = key // max(n, 1), key % max(n, 1)
+    key = distinct(src * max(n, 1) + tgt) if edges is None else None
+    e_src, e_tgt = (key // max(n, 1), key % max(n, 1)) if edges is None else (
+        np.asarray(edges[0], dtype=np.int64), np.asarray(edges[1], dtype=np.int64))
     if pagerank is None or coreness is None:
         A = sp.csr_matrix((np.ones(src.shape[0]), (src, tgt)), shape=(n, n))
         if pagerank is None:
@@ -368,7 +388,7 @@ def split_mode(time: np.ndarray, item: np.ndarray, *, has_time: bool) -> tuple[s
     """
     t = np.asarray(time, dtype=np.int64)
     it = np.asarray(item, dtype=np.int64)
-    n_items = int(np.unique(it).size)
+    n_items = int(distinct(it).size)
     if not has_time:
         why = "the log has no time column: split by item"
     elif t.size == 0 or int(t.max()) == int(t.min()):
@@ -413,7 +433,7 @@ def item_cut(item: np.ndarray, frac: float, rng: Any, within: np.ndarray | None 
     """
     it = np.asarray(item, dtype=np.int64)
     w = np.ones(it.shape[0], dtype=bool) if within is None else np.asarray(within, dtype=bool)
-    items = np.unique(it[w])
+    items = distinct(it[w])
     gen = np.random.default_rng(rng)
     k = int(round(frac * items.size))
     take = np.zeros(int(it.max(initial=0)) + 1, dtype=bool)
@@ -589,7 +609,7 @@ def sample_events(item: np.ndarray, time: np.ndarray, max_events: int, mode: str
     n = item.shape[0]
     if n <= max_events:
         return np.ones(n, dtype=bool), "all events"
-    items = np.unique(item)
+    items = distinct(item)
     if mode == "item" or items.size >= 20:
         gen = np.random.default_rng(rng)
         take = np.zeros(int(item.max()) + 1, dtype=bool)

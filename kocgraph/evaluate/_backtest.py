@@ -342,7 +342,8 @@ def _baseline_scores(past: ShareGraph, names: list[str]) -> dict[str, np.ndarray
     c = past.codes
     F = M.user_features(c.src, c.tgt, c.item, c.time, past.n_users, forest=past._forest,
                         pagerank=past.nodes["pagerank"].to_numpy(np.float64),
-                        coreness=past.nodes["coreness"].to_numpy(np.float64), half_lives=(0.1,))
+                        coreness=past.nodes["coreness"].to_numpy(np.float64), half_lives=(0.1,),
+                        edges=(c.edge_src, c.edge_tgt))
     out = {}
     for b in names:
         if b == "pagerank_plain":

@@ -355,7 +355,7 @@ def kocs(
                         pagerank=g.nodes["pagerank"].to_numpy(np.float64),
                         coreness=g.nodes["coreness"].to_numpy(np.float64),
                         conversions=None if conv is None else conv[0],
-                        conversion_value=None if conv is None else conv[1],
+                        conversion_value=None if conv is None else conv[1], edges=(c.edge_src, c.edge_tgt),
                         half_lives=sorted({_split_name(k)[1] for k, v in w_use.items() if "@" in k and v > 0}))
     dropped = [k for k, v in w_use.items() if v > 0 and k not in F]
     if dropped:  # e.g. conversions on a log without purchase events, a wall clock on one timestamp
