@@ -664,6 +664,15 @@ def calibrate(
     gen = np.random.default_rng(rng)
     use, how = sample_events(item, time, max_events, mode, gen)
     info["sample"] = how
+    if not use.all():  # work on the sample alone, its users renumbered 0..n-1 (every array shrinks)
+        users = distinct(np.concatenate([src[use], tgt[use]]))
+        code = np.full(n_users, -1, dtype=np.int64)
+        code[users] = np.arange(users.size)
+        src, tgt, item, time = code[src[use]], code[tgt[use]], item[use], time[use]
+        staff = np.asarray(staff, dtype=bool)[users]
+        conversions = None if conversions is None else conversions[use]
+        conversion_value = None if conversion_value is None else conversion_value[use]
+        n_users, use = int(users.size), np.ones(src.shape[0], dtype=bool)
     specs: list[tuple[str, float, Any]] = (
         [(f"time {f:.0%}", f, None) for f in TIME_CUTS] if mode == "time"
         else [(f"item draw {i + 1} ({ITEM_CUT:.0%} of items)", ITEM_CUT, int(gen.integers(2**31))) for i in range(N_ITEM_DRAWS)]
