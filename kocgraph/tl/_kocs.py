@@ -82,11 +82,14 @@ def _split_name(name: str) -> tuple[str, float | None]:
 
 
 def feature_words(name: str, *, long: bool = False) -> str:
-    """Plain words for a feature: ``"resharers"``, ``"recent reach (event clock, half-life 10% of the
-    log)"``; ``long=True`` gives the sentence ``kg.get.explain`` shows.
+    """Plain words for a feature: ``"resharers"``, ``"recent reach (half-life 10%)"`` (event clock),
+    ``"recent reach (wall clock, half-life 10%)"``; ``long=True`` gives the sentence
+    ``kg.get.explain`` shows. Half-lives are shares of the log (of its events, or of its time span).
 
     >>> feature_words("forwards_recent_wall@0.2")
-    'recent forwards sent (wall clock, half-life 20% of the log)'
+    'recent forwards sent (wall clock, half-life 20%)'
+    >>> feature_words("reach_recent_event@0.1", long=True)
+    "people who got an item through this user's forwards, directly or further down, each weighing half as much for every 10% of the log's events that came after it"
     """
     base, h = _split_name(name)
     if base in _WORDS:
@@ -96,7 +99,7 @@ def feature_words(name: str, *, long: bool = False) -> str:
         head = _MEANING[what] if long else f"recent {_WORDS[what]}"
         pct = f"{100 * h:g}%"
         tail = (f", each weighing half as much for every {pct} of the log's {'events' if clock == 'event' else 'time'} "
-                "that came after it" if long else f" ({_CLOCK[clock]}, half-life {pct} of the log)")
+                "that came after it" if long else f" ({'wall clock, ' if clock == 'wall' else ''}half-life {pct})")
         return head + tail
     return name.replace("_", " ")
 
