@@ -130,8 +130,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def cost(size: str, repeats: int) -> dict[str, Any]:
     """Calibration time against the nominate job's wall time on ``sample:synthetic-<size>``."""
     from kocgraph._jobs import NominateConfig, nominate
-    from kocgraph.tl._kocs import _conversions, _fit
     from kocgraph.algorithms import koc_model as M
+    from kocgraph.tl._kocs import _conversions, _fit
 
     runs = []
     for _ in range(repeats):
@@ -173,6 +173,25 @@ def splits(root: Path) -> dict[str, list[float]]:
     return out
 
 
+def _inner_cuts(M: Any, g: Any, names: list[str]) -> list[Any]:
+    """The inner cuts ``calibrate`` builds on ``g`` (caught on their way to ``fit_weights``)."""
+    c = g.codes
+    cuts: list[Any] = []
+    orig = M.fit_weights
+
+    def grab(cs: Any, *a: Any, **k: Any) -> Any:
+        cuts.extend(cs)
+        return orig(cs, *a, **k)
+
+    M.fit_weights = grab
+    try:
+        M.calibrate(c.src, c.tgt, c.item, c.time, g.n_users, has_time=g.has_time, staff=np.zeros(g.n_users, bool),
+                    kol_threshold="auto", names=names, singles=names, half_lives=(0.1,), rng=0)
+    finally:
+        M.fit_weights = orig
+    return cuts
+
+
 def prior(root: Path) -> dict[str, float]:
     """Re-derive ``PRIOR_WEIGHTS`` (see the module docstring)."""
     from kocgraph.algorithms import koc_model as M
@@ -182,21 +201,7 @@ def prior(root: Path) -> dict[str, float]:
     Xs, ys, ws = [], [], []
     for name in ("douban", "higgs-twitter", "stackexchange-christianity"):
         g, _ = load(name, root)
-        c = g.codes
-        cuts: list[M.Cut] = []
-        orig = M.fit_weights
-
-        def grab(cs: Any, *a: Any, **k: Any) -> Any:
-            cuts.extend(cs)
-            return orig(cs, *a, **k)
-
-        M.fit_weights = grab  # type: ignore[assignment]
-        try:
-            M.calibrate(c.src, c.tgt, c.item, c.time, g.n_users, has_time=g.has_time,
-                        staff=np.zeros(g.n_users, bool), kol_threshold="auto", names=names, singles=names,
-                        half_lives=(0.1,), rng=0)
-        finally:
-            M.fit_weights = orig  # type: ignore[assignment]
+        cuts = _inner_cuts(M, g, names)
         X = np.vstack([cu.X for cu in cuts])
         y = np.concatenate([cu.target for cu in cuts])
         keep = M.contenders(X, M.CONTENDER_FACTOR * max(M.FIT_KS))

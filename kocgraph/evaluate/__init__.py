@@ -7,7 +7,8 @@ eligible users. :func:`verdict` says in one line whether the KOC list beat the b
 in the same random worlds.
 """
 
-from ._backtest import BASELINES, backtest, verdict
+from ._backtest import BASELINES, backtest
+from ._backtest import verdict as verdict
 from ._seeds import STRATEGIES, compare_seeds
 
 __all__ = ["backtest", "BASELINES", "compare_seeds", "STRATEGIES"]

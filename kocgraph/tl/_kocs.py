@@ -12,7 +12,13 @@ from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
 from .._core.validation import check_int, check_rng
 from ..algorithms import koc_model as M
-from ..algorithms.scoring import additive_scores, bootstrap_rank_intervals, koc_scores, percentile_ranks, rank_with_ties
+from ..algorithms.scoring import (
+    additive_scores,
+    bootstrap_rank_intervals,
+    koc_scores,
+    percentile_ranks,
+    rank_with_ties,
+)
 from ..exceptions import InvalidParameterError, check_choice
 from ._cascades import cascades as _cascades
 from ._centrality import communities as _communities

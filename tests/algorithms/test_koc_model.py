@@ -223,7 +223,7 @@ def test_calibrate_without_a_clock_splits_by_item_and_is_seeded() -> None:
 
 def test_calibrate_samples_big_logs() -> None:
     g = kg.datasets.synthetic(3000, 200, rng=4)
-    res, info = M.calibrate(**_arrays(g), max_events=2000, rng=0)
+    _, info = M.calibrate(**_arrays(g), max_events=2000, rng=0)
     assert info["sample"].endswith("events)") and "items drawn at random" in info["sample"]
     mask, how = M.sample_events(g.codes.item, g.codes.time, 2000, "time", 0)
     # each item kept with probability 2000 / n_events: about 2000 events, whole items
