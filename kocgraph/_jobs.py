@@ -10,7 +10,7 @@ Examples
 >>> from kocgraph._jobs import NominateConfig, nominate
 >>> res = nominate(NominateConfig("sample:toy", staff_ids=["brand", "staff_li"], top=3, progress=False))
 >>> res.table["user"].tolist()
-['alice', 'bob', 'carol']
+['alice', 'bob', 'nina']
 >>> res.outputs
 {}
 """

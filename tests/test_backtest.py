@@ -122,13 +122,13 @@ def test_known_answer_hand_log() -> None:
 def test_kol_accounts_are_left_out_of_every_method() -> None:
     # hub h forwards to 5 people in the past (the KOL), a to 2, b to 1; in the future h reaches 9,
     # a 2, b 1. With kol_threshold=3, h is left out of the KOC ranking AND of every baseline, so the
-    # true top-1 is a, and out_degree (a 2 > b 1) gets it right.
+    # true top-1 is a, and out_degree (a 2 > b 1) and the KOC score on past reach get it right.
     past = [("h", f"x{i}", "p", _t(i)) for i in range(5)] + [("a", "y1", "q", _t(6)), ("a", "y2", "q", _t(7)),
                                                             ("b", "y3", "r", _t(8))]
     fut = ([("h", f"z{i}", "s", _t(20 + i)) for i in range(9)] + [("a", "w1", "t", _t(40)), ("a", "w2", "t", _t(41)),
                                                                ("b", "w3", "u", _t(42))])
     g = kg.read_log(pd.DataFrame(past + fut, columns=["source", "target", "item", "time"]))
-    df = kocgraph.evaluate.backtest(g, split="2026-01-01T00:00:15Z", k=1, kol_threshold=3,
+    df = kocgraph.evaluate.backtest(g, split="2026-01-01T00:00:15Z", k=1, kol_threshold=3, weights={"reach": 1},
                                     baselines=("out_degree", "past_reach"))
     assert df.attrs["n_kol_excluded"] == 1 and (df["n_eligible"] == 2).all()
     assert df.set_index("method")["precision"].to_dict() == {"koc": 1.0, "out_degree": 1.0, "past_reach": 1.0}

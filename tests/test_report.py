@@ -168,7 +168,7 @@ def test_kocs_routes_and_introducers(toy_report: str) -> None:
         assert f">{u}<" in sec
         assert reason in sec
         assert r["path"] in sec  # e.g. "brand → bob → carol"
-    carol = re.search(r"<tr><td[^>]*>3</td><td[^>]*>carol</td>(.*?)</tr>", sec)
+    carol = re.search(r"<tr><td[^>]*>4</td><td[^>]*>carol</td>(.*?)</tr>", sec)
     assert carol is not None
     assert "brand → bob → carol" in carol.group(1) and ">bob<" in carol.group(1) and ">20%<" in carol.group(1)
     assert "none needed (direct)" in sec  # alice: a staff account forwards to her itself

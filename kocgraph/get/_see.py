@@ -99,9 +99,9 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> top = kg.get.kocs(g, n=3)
     >>> top["user"].tolist()
-    ['alice', 'bob', 'carol']
+    ['alice', 'bob', 'nina']
     >>> top["reason"].iloc[0]
-    'reached 16 users across 3 items, 4 passed it on, brought 1 conversion; top 8% by reach'
+    'reached 16 users across 3 items, 4 passed it on, brought 1 conversion; top 8% by people received from'
     >>> kg.get.kocs(g, excluded=True)[["user", "excluded"]].values.tolist()
     [['brand', 'staff'], ['staff_li', 'staff']]
     """

@@ -31,8 +31,9 @@ __all__ = ["kocs", "PRIOR_WEIGHTS", "DEFAULT_WEIGHTS", "FEATURES", "CONVERSION_T
 #: back). Derived once from real logs: the blend of :func:`kocgraph.algorithms.koc_model.fit_weights`
 #: (least squares over the contenders) pooled over the inner cuts of the Douban, Higgs-Twitter and
 #: Stack Exchange logs, each log weighing the same, on the count features and the event-clock recency
-#: features of half-life 0.1; rounded (``benchmarks/bench_backtest.py --prior`` re-derives them).
-PRIOR_WEIGHTS: dict[str, float] = {"reach": 0.25, "senders": 0.4, "pagerank": 0.15, "reach_recent_event@0.1": 0.45}
+#: features of half-life 0.1; rounded to 2 decimals (``benchmarks/bench_backtest.py --prior`` re-derives them).
+PRIOR_WEIGHTS: dict[str, float] = {"reach": 0.01, "resharers": 0.2, "senders": 0.37, "items_started": 0.15,
+                                   "reach_recent_event@0.1": 0.75}
 #: the first version's weights on feature percentiles (``weights="percentile"``; the Spark engine's score)
 DEFAULT_WEIGHTS: dict[str, float] = {
     "reach": 0.25, "resharers": 0.35, "direct_reach": 0.10, "items_started": 0.05, "pagerank": 0.10,
@@ -323,7 +324,7 @@ def kocs(
     >>> g = kg.datasets.toy()
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> g.nodes.sort_values("koc_rank").index[:3].tolist()
-    ['alice', 'bob', 'carol']
+    ['alice', 'bob', 'nina']
     >>> g.meta["koc"]["fit"]["fell_back"]  # 30 events: too few to fit, the prior weights are used
     True
     >>> g.nodes.loc["brand", "koc_excluded"]
