@@ -82,7 +82,7 @@ def test_readme_first_command_prints_only(tmp_path: Path, capsys: pytest.Capture
     assert rc == 0, err
     lines = out.strip().splitlines()
     assert lines[1].split()[:3] == ["rank", "user", "score"]
-    assert [ln.split()[1] for ln in lines[2:5]] == ["alice", "carol", "bob"]
+    assert [ln.split()[1] for ln in lines[2:5]] == ["alice", "bob", "nina"]
     assert len(lines) == 2 + 10
     assert "excluded 2 staff" in lines[0]
     assert list(tmp_path.iterdir()) == []  # no --out: nothing written
@@ -101,7 +101,7 @@ def test_csv_output_manifest_and_rejected_rows(tmp_path: Path, bad_log: Path, st
                            "--out", str(out)], capsys)
     assert rc == 0, err
     tab = pd.read_csv(out)
-    assert tab["user"].tolist()[:3] == ["alice", "carol", "bob"] and len(tab) == 5
+    assert tab["user"].tolist()[:3] == ["alice", "bob", "nina"] and len(tab) == 5
     assert {"rank", "user", "score", "community", "reach", "reason"} <= set(tab.columns)
     # rejected rows: a file next to the output, and the counts in the manifest add up
     rej = pd.read_csv(tmp_path / "kocs.rejected.csv")
@@ -144,7 +144,7 @@ def test_formats_are_readable(fmt: str, suffix: str, tmp_path: Path, capsys: pyt
         tab = pd.DataFrame(recs)
     else:
         tab = pd.read_csv(out)
-    assert tab["user"].tolist() == ["alice", "carol", "bob", "judy"]
+    assert tab["user"].tolist() == ["alice", "bob", "nina", "carol"]
     assert {"rank_lo", "rank_hi"} <= set(tab.columns)  # --bootstrap gives rank intervals
     assert manifest_of(out)["parameters"]["format"] == fmt
 
@@ -466,7 +466,7 @@ def test_describe_keeps_its_format_flag(capsys: pytest.CaptureFixture[str]) -> N
 def test_job_without_argparse(tmp_path: Path) -> None:
     res = _jobs.nominate(_jobs.NominateConfig(toy_frame(), staff_ids=STAFF, top=3, out=tmp_path / "k.json",
                                               progress=False))
-    assert res.table["user"].tolist() == ["alice", "carol", "bob"]
+    assert res.table["user"].tolist() == ["alice", "bob", "nina"]
     assert res.manifest["input"]["kind"] == "DataFrame" and Path(res.outputs["table"]).is_file()
     assert res.manifest["rows"]["rows_read"] == 30
     with pytest.raises(kg.InvalidParameterError):
@@ -489,7 +489,7 @@ def test_console_script_in_a_pipeline(tmp_path: Path) -> None:
                            "--out", str(out)], capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "alice" in proc.stdout and "\r" not in proc.stderr and "stage" not in proc.stderr  # no bar in a pipe
-    assert pd.read_csv(out)["user"].tolist() == ["alice", "carol", "bob"]
+    assert pd.read_csv(out)["user"].tolist() == ["alice", "bob", "nina"]
     proc = subprocess.run([*_console(), "nominate", str(tmp_path / "missing.csv")], capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr and "does not exist" in proc.stderr
