@@ -13,7 +13,7 @@ Examples
 >>> from kocgraph.report import report_data
 >>> d = report_data(kg.datasets.toy(), staff=["brand", "staff_li"], top=3, seeds=2, progress=False)
 >>> d.kocs["user"].tolist(), d.contacts["introducer"].tolist()
-(['alice', 'carol', 'bob'], [None, 'bob', None])
+(['alice', 'bob', 'nina'], [None, None, 'bob'])
 >>> d.partners["user"].tolist()
 ['alice', 'judy']
 >>> d.verdict.outcome in ("better", "worse", "even")
@@ -32,19 +32,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..pl import METHOD_WORDS as PLOT_METHOD_WORDS
 from ..exceptions import InvalidParameterError
 
 __all__ = ["ReportData", "Verdict", "report_data", "verdict", "shown_ks", "METHOD_WORDS", "SEED_OPTIONS"]
 
-#: the backtest's methods, in plain words
-METHOD_WORDS = {
-    "koc": "KOC score (this report's ranking)",
-    "out_degree": "most people forwarded to",
-    "in_degree": "most people received from",
-    "pagerank_plain": "plain PageRank",
-    "coreness": "most central in the network (coreness)",
-    "past_reach": "largest reach so far",
-}
+#: the backtest's methods, in plain words (one table with kg.pl's; the KOC row names the report's ranking)
+METHOD_WORDS = {**PLOT_METHOD_WORDS, "koc": "KOC score (this report's ranking)"}
 #: the seeding settings: sized to finish in seconds on a 1e6-event log (about 4 s on this project's
 #: 2-core machine for 10 partners, with 100 simulations to check the spread); the guarantee is
 #: (1 - 1/e - 0.2) = 0.43 of the best possible spread
