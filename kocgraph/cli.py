@@ -114,6 +114,15 @@ def cmd_nominate(args: argparse.Namespace) -> int:
         print(f"kocgraph {__version__} nominate: {graph['n_events']:,} events, {graph['n_users']:,} users, "
               f"{graph['n_items']:,} items; {rows['rows_rejected']:,} row(s) rejected; "
               f"{rk.get('n_eligible', 0):,} eligible" + (f"; excluded {ex}" if ex else ""))
+        fit = rk.get("fit") or {}
+        if fit.get("fell_back"):
+            print(f"score: prior weights ({fit.get('reason') or 'the log is too thin to fit'})")
+        elif fit:
+            print(f"score: weights fitted on this log's own history ({fit.get('chosen', 'blend')})")
+        big = res.excluded[res.excluded["excluded"] == "kol"] if "excluded" in res.excluded.columns else res.excluded[:0]
+        if len(big):
+            shown = ", ".join(f"{u} (reach {int(r):,})" for u, r in zip(big["user"][:5], big["reach"][:5]))
+            print(f"big accounts, left out (buy, don't develop): {shown}" + (" ..." if len(big) > 5 else ""))
         print(format_top_table(res.table))
         for kind, path in res.outputs.items():
             print(f"wrote {kind}: {path}", file=sys.stderr)

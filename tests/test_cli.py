@@ -81,9 +81,11 @@ def test_readme_first_command_prints_only(tmp_path: Path, capsys: pytest.Capture
     rc, out, err = run(["nominate", "sample:toy", "--staff-ids", "brand,staff_li", "--top", "10"], capsys)
     assert rc == 0, err
     lines = out.strip().splitlines()
-    assert lines[1].split()[:3] == ["rank", "user", "score"]
-    assert [ln.split()[1] for ln in lines[2:5]] == ["alice", "bob", "nina"]
-    assert len(lines) == 2 + 10
+    # the summary, how the score was weighted (the toy is too thin to fit: said so), the table
+    assert lines[1].startswith("score: prior weights (the log has 30 events")
+    assert lines[2].split()[:4] == ["rank", "user", "score", "next_reach"]
+    assert [ln.split()[1] for ln in lines[3:6]] == ["alice", "bob", "nina"]
+    assert len(lines) == 3 + 10
     assert "excluded 2 staff" in lines[0]
     assert list(tmp_path.iterdir()) == []  # no --out: nothing written
     assert "Traceback" not in err

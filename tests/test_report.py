@@ -363,8 +363,8 @@ def test_verdict_known_answers() -> None:
     # better by more than a point
     v = verdict(_bt({10: 0.5, 50: 0.50}, {"past_reach": {10: 0.1, 50: 0.42}}, 500))
     assert v.outcome == "better" and v.sentence.startswith("Yes:")
-    # within a point: even
-    v = verdict(_bt({10: 0.5, 50: 0.425}, {"past_reach": {10: 0.1, 50: 0.42}}, 500))
+    # within half a point (kg.evaluate.TIE_MARGIN): even
+    v = verdict(_bt({10: 0.5, 50: 0.424}, {"past_reach": {10: 0.1, 50: 0.42}}, 500))
     assert v.outcome == "even" and v.sentence.startswith("About even")
     # 30 people could be ranked: top 50 and 100 pick everyone, so k = 10 (the largest k below 30)
     v = verdict(_bt({10: 0.5, 50: 1.0, 100: 1.0}, {"coreness": {10: 0.8, 50: 1.0, 100: 1.0}}, 30))

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import nnls
 
 from .cascades import Forest, build_forest, user_metrics
 from .centrality import coreness as _coreness
@@ -459,6 +458,8 @@ def nnls_weights(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None 
     if sample_weight is not None:
         s = np.sqrt(np.asarray(sample_weight, dtype=np.float64))
         X, y = X * s[:, None], y * s
+    from scipy.optimize import nnls  # imported when used (scipy.optimize costs ~0.2 s to import)
+
     return nnls(X, y, maxiter=50 * max(X.shape[1], 1))[0]
 
 

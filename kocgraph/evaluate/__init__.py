@@ -7,10 +7,11 @@ eligible users. :func:`verdict` says in one line whether the KOC list beat the b
 in the same random worlds.
 """
 
-from ._backtest import BASELINES, backtest
+from ._backtest import BASELINES, TIE_MARGIN, Judgement, backtest
+from ._backtest import judge as judge
 from ._backtest import verdict as verdict
 from ._seeds import STRATEGIES, compare_seeds
 
 __all__ = ["backtest", "BASELINES", "compare_seeds", "STRATEGIES"]
-# verdict is public too (kg.evaluate.verdict), kept out of __all__, which lists the functions that take
+# verdict and judge are public too (kg.evaluate.verdict), kept out of __all__, which lists the functions that take
 # ``g`` first: it takes a backtest table

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import datetime as _dt
 from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
@@ -134,6 +135,8 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     # a constant column has no rank correlation; scipy would warn (warnings are errors in tests)
     if x.size < 2 or np.all(x == x[0]) or np.all(y == y[0]):
         return float("nan")
+    from scipy.stats import spearmanr  # imported when used: scipy.stats costs ~0.4 s to import
+
     return float(spearmanr(x, y).statistic)
 
 
@@ -386,23 +389,35 @@ def _measure(scores: dict[str, np.ndarray], reach: np.ndarray, ks: list[int], sp
     return df, n_relevant
 
 
-def verdict(result: pd.DataFrame, k: int = 50, *, metric: str = "precision") -> str:
-    """One line: did the KOC list beat the best simple rule of a backtest, and by how much?
+#: a KOC list within this of the best rule (as a share, 0.01 = 1 point of precision) ties with it
+TIE_MARGIN = 0.005
 
-    ``result`` is a :func:`backtest` table. The best rule is the baseline with the highest
-    ``metric`` at ``k`` (the first listed among equals). The line names the rule in words and gives
-    the difference to two decimals: "beat" when the KOC list is ahead, "tied with" within 0.005,
-    else it says which rule did better and recommends it.
 
-    Examples
-    --------
+@dataclass(frozen=True)
+class Judgement:
+    """What :func:`judge` decided: ``outcome`` is ``"better"``, ``"worse"``, ``"tied"`` (within
+    :data:`TIE_MARGIN`) or ``"undefined"`` (no eligible user spread afterwards); the KOC list's and the
+    best rule's ``metric`` at ``k``, and which rule that is."""
+
+    outcome: Literal["better", "worse", "tied", "undefined"]
+    k: int
+    metric: str
+    koc: float
+    best: float
+    best_method: str
+
+
+def judge(result: pd.DataFrame, k: int = 50, *, metric: str = "precision") -> Judgement:
+    """Compare the KOC list with the best simple rule of a :func:`backtest` table at ``k``.
+
+    The best rule is the baseline with the highest ``metric`` at ``k`` (the first listed among
+    equals); :func:`verdict` says the result in one line and the HTML report in an operator's words.
+
     >>> import pandas as pd
-    >>> t = pd.DataFrame({"method": ["koc", "out_degree", "past_reach"], "k": 50,
-    ...                   "precision": [0.56, 0.50, 0.52]})
-    >>> verdict(t)
-    'the KOC list beat the best simple rule (largest reach so far) by +0.04 precision@50 (0.56 against 0.52)'
-    >>> verdict(t.assign(precision=[0.40, 0.50, 0.52]))
-    'the KOC list did not beat the simple rules: largest reach so far did better (0.52 against 0.40 precision@50); use that rule on this log'
+    >>> t = pd.DataFrame({"method": ["koc", "out_degree", "past_reach"], "k": 50, "precision": [0.56, 0.50, 0.52]})
+    >>> j = judge(t)
+    >>> j.outcome, j.best_method, round(j.koc - j.best, 2)
+    ('better', 'past_reach', 0.04)
     """
     if not {"method", "k", metric} <= set(result.columns):
         raise InvalidParameterError("result must be the DataFrame returned by kg.evaluate.backtest.")
@@ -416,14 +431,39 @@ def verdict(result: pd.DataFrame, k: int = 50, *, metric: str = "precision") -> 
         raise InvalidParameterError("the backtest needs the KOC ranking and at least one baseline for a verdict.")
     koc = vals.pop(KOC_METHOD)
     best = max(vals, key=lambda m: (np.nan_to_num(vals[m], nan=-np.inf)))
-    words = BASELINES.get(best, best)
-    name = f"{metric}@{int(k)}"
     diff = koc - vals[best]
-    if not np.isfinite(diff):
+    outcome: Literal["better", "worse", "tied", "undefined"] = (
+        "undefined" if not np.isfinite(diff) else "tied" if abs(diff) < TIE_MARGIN else
+        "better" if diff > 0 else "worse")
+    return Judgement(outcome, int(k), metric, float(koc), float(vals[best]), str(best))
+
+
+def verdict(result: pd.DataFrame, k: int = 50, *, metric: str = "precision") -> str:
+    """One line: did the KOC list beat the best simple rule of a backtest, and by how much?
+
+    ``result`` is a :func:`backtest` table; see :func:`judge` for the comparison. The line names the
+    rule in words and gives the difference to two decimals: "beat" when the KOC list is ahead,
+    "tied with" within :data:`TIE_MARGIN`, else it says which rule did better and recommends it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"method": ["koc", "out_degree", "past_reach"], "k": 50,
+    ...                   "precision": [0.56, 0.50, 0.52]})
+    >>> verdict(t)
+    'the KOC list beat the best simple rule (largest reach so far) by +0.04 precision@50 (0.56 against 0.52)'
+    >>> verdict(t.assign(precision=[0.40, 0.50, 0.52]))
+    'the KOC list did not beat the simple rules: largest reach so far did better (0.52 against 0.40 precision@50); use that rule on this log'
+    """
+    j = judge(result, k, metric=metric)
+    words = BASELINES.get(j.best_method, j.best_method)
+    name = f"{metric}@{j.k}"
+    if j.outcome == "undefined":
         return f"no verdict: {name} is undefined on this log (no eligible user spread afterwards)"
-    if abs(diff) < 0.005:
-        return f"the KOC list tied with the best simple rule ({words}) at {name} {koc:.2f}"
-    if diff > 0:
-        return f"the KOC list beat the best simple rule ({words}) by {diff:+.2f} {name} ({koc:.2f} against {vals[best]:.2f})"
-    return (f"the KOC list did not beat the simple rules: {words} did better ({vals[best]:.2f} against {koc:.2f} "
+    if j.outcome == "tied":
+        return f"the KOC list tied with the best simple rule ({words}) at {name} {j.koc:.2f}"
+    if j.outcome == "better":
+        return (f"the KOC list beat the best simple rule ({words}) by {j.koc - j.best:+.2f} {name} "
+                f"({j.koc:.2f} against {j.best:.2f})")
+    return (f"the KOC list did not beat the simple rules: {words} did better ({j.best:.2f} against {j.koc:.2f} "
             f"{name}); use that rule on this log")

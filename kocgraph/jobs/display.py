@@ -15,6 +15,8 @@ def format_top_table(df: pd.DataFrame, *, max_reason: int = 90) -> str:
         return "(no eligible user to rank)"
     cols: dict[str, Any] = {"rank": df["rank"], "user": df["user"].astype(str),
                             "score": df["score"].map(lambda v: f"{v:.3f}")}
+    if "expected_reach" in df.columns:  # the score on a scale people read: people reached next period
+        cols["next_reach"] = df["expected_reach"].map(lambda v: f"{v:,.0f}" if pd.notna(v) else "")
     if "rank_lo" in df.columns:
         cols["interval"] = [f"{lo}-{hi}" if pd.notna(lo) else "" for lo, hi in zip(df["rank_lo"], df["rank_hi"])]
     if "community" in df.columns:

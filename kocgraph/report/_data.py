@@ -45,15 +45,13 @@ METHOD_WORDS = {**PLOT_METHOD_WORDS, "koc": "KOC score (this report's ranking)"}
 SEED_OPTIONS: dict[str, Any] = {"epsilon": 0.2, "n_check": 100}
 #: simulations of what the staff reach on their own (the baseline the partners add to)
 STAFF_REACH_RUNS = 100
-#: a KOC list "beats" a rule when its hit rate is higher by more than this (a share, 0.01 = 1 point)
-VERDICT_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
 class Verdict:
     """Did the KOC list beat the simplest rules on this log's own history?
 
-    ``outcome``: ``"better"``, ``"worse"``, ``"even"`` (within :data:`VERDICT_MARGIN`) or
+    ``outcome``: ``"better"``, ``"worse"``, ``"even"`` (within :data:`kocgraph.evaluate.TIE_MARGIN`) or
     ``"unknown"`` (no backtest); ``sentence`` says it in words (plain text).
     """
 
@@ -225,7 +223,7 @@ def verdict(bt: pd.DataFrame | None, why_not: str | None = None) -> Verdict:
 
     Compares the hit rate (``precision``) of the KOC ranking with the best baseline's at ``k = 50``,
     or the largest shown ``k`` below 50 (see :func:`shown_ks`). A difference within
-    :data:`VERDICT_MARGIN` is a draw.
+    :data:`kocgraph.evaluate.TIE_MARGIN` is a draw (the comparison is :func:`kocgraph.evaluate.judge`).
 
     >>> import pandas as pd
     >>> bt = pd.DataFrame({"method": ["koc", "past_reach", "koc", "past_reach"], "k": [10, 10, 50, 50],
@@ -234,34 +232,33 @@ def verdict(bt: pd.DataFrame | None, why_not: str | None = None) -> Verdict:
     >>> v.outcome, v.k, v.best_method
     ('worse', 50, 'past_reach')
     >>> v.sentence
-    "No: on this log's own history, a simpler rule did better. Ranked on the first 70% of the time, 30% of this list's top 50 were among the top 50 spreaders afterwards, against 42% for the best simple rule, “largest reach so far”. Check the list against that rule before acting on it."
+    "No: on this log's own history, a simpler rule did better. Ranked on the first 70% of the time, 30% of this list's top 50 were among the top 50 spreaders afterwards, against 42% for the best simple rule, “largest reach so far”. Use that rule for this log, or check the list against it before acting on it."
     """
     if bt is None or not len(bt) or "koc" not in set(bt["method"]):
         why = str(why_not or "no backtest was run").rstrip(". ")
         return Verdict("unknown", f"Whether this list beats simpler rules could not be checked: {why}.")
+    from ..evaluate import judge
+
     ks = shown_ks(bt)
     k = 50 if 50 in ks else max([x for x in ks if x < 50] or ks[:1])
-    at = bt[bt["k"].astype(int) == k].set_index("method")["precision"].astype(float)
-    koc = float(at["koc"])
-    rules = at.drop("koc").dropna()
-    if rules.empty:
+    if len(set(bt["method"])) < 2:
         return Verdict("unknown", "Whether this list beats simpler rules could not be checked: the backtest ran no "
-                                  "simple rule.", k=k, koc=koc)
-    best_m = str(rules.idxmax())
-    best = float(rules.max())
+                                  "simple rule.", k=k)
+    j = judge(bt, k)
+    koc, best, best_m = j.koc, j.best, j.best_method
     rule = METHOD_WORDS.get(best_m, best_m)
     figures = (f"{_pct(koc)} of this list's top {k:,} were among the top {k:,} spreaders afterwards, against "
                f"{_pct(best)} for the best simple rule, “{rule}”")
-    if not (np.isfinite(koc) and np.isfinite(best)):
+    if j.outcome == "undefined":
         return Verdict("unknown", "Whether this list beats simpler rules could not be checked: the backtest gave no "
                                   "hit rate.", k, koc, best, best_m)
-    if koc > best + VERDICT_MARGIN:
+    if j.outcome == "better":
         return Verdict("better", f"Yes: on this log's own history, this list beat the simple rules. Ranked on the "
                                  f"first 70% of the time, {figures}.", k, koc, best, best_m)
-    if koc < best - VERDICT_MARGIN:
+    if j.outcome == "worse":
         return Verdict("worse", f"No: on this log's own history, a simpler rule did better. Ranked on the first 70% "
-                                f"of the time, {figures}. Check the list against that rule before acting on it.",
-                       k, koc, best, best_m)
+                                f"of the time, {figures}. Use that rule for this log, or check the list against it "
+                                "before acting on it.", k, koc, best, best_m)
     return Verdict("even", f"About even: on this log's own history, this list did no better than the simple rules. "
                            f"Ranked on the first 70% of the time, {figures}.", k, koc, best, best_m)
 
