@@ -15,7 +15,7 @@ Pure kernels: numpy (and scipy.sparse) in, numpy out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -208,8 +208,11 @@ def bootstrap_rank_intervals(
     alpha: float = 0.1,
     users: np.ndarray | None = None,
     batch_size: int | None = None,
+    callback: Callable[[int, int | None], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap intervals of each user's KOC rank, resampling items.
+
+    ``callback(draws, B)``, when given, is called after each batch of draws (for a progress bar).
 
     The score is ``base + Σ_j weights[j] * log1p(feature_j)``: ``base`` holds the terms of the
     features that are not sums over items (influence PageRank, coreness, distinct receivers and
@@ -304,6 +307,8 @@ def bootstrap_rank_intervals(
             r = np.empty_like(order)
             np.put_along_axis(r, order, np.arange(1, elig.size + 1)[None, :], axis=1)
             ranks[b0 : b0 + nb] = r[:, np.maximum(want_pos, 0)]
+        if callback is not None:
+            callback(nb, B)
     lower = np.full(want.size, -1, dtype=np.int64)
     upper = np.full(want.size, -1, dtype=np.int64)
     ok = want_pos >= 0

@@ -197,6 +197,7 @@ def backtest(
     baselines: Iterable[str] | None = _DEFAULT_BASELINES,
     split_by: Literal["auto", "time", "item"] = "auto",
     rng: Any = 0,
+    progress: bool | None = None,
     **kocs_kwargs: Any,
 ) -> pd.DataFrame:
     """Rank users on the past part of the log; measure them on what they did next.
@@ -250,6 +251,9 @@ def backtest(
         fit splits the past by item too.
     rng
         Seed of the item split and of :func:`kocgraph.tl.kocs`; the measures are deterministic.
+    progress
+        A progress bar over the steps (rank the past, the baselines, the future): None (default)
+        only when someone watches (a terminal or Jupyter), True always, False never.
     **kocs_kwargs
         Further options of :func:`kocgraph.tl.kocs` (``weights``, ``kol_threshold``, ...).
 
@@ -292,19 +296,26 @@ def backtest(
     staff_ids = g.nodes.index[g.user_codes(staff_list, what="staff")] if staff_list else g.nodes.index[:0]
     past, future, mode, info = _split(g, split, split_by, rng)
 
-    # ---- the past: rank (the KOC ranking's own fit sees the past only)
-    users = past.nodes.index
-    is_staff = np.asarray(users.isin(staff_ids), dtype=bool)
-    _cascades(past)
-    kocs_kwargs.setdefault("rng", rng)
-    _kocs(past, staff=users[is_staff].tolist() or None, split_by="item" if mode == "item" else "auto", **kocs_kwargs)
-    elig = past.nodes["koc_rank"].notna().to_numpy()
-    scores = {KOC_METHOD: past.nodes["koc_score"].to_numpy(np.float64)}
-    scores.update(_baseline_scores(past, names))
-    scores = {name: _snap(v[elig]) for name, v in scores.items()}
+    from .._core.progress import progress_bar
 
-    # ---- the future: measure
-    _cascades(future)
+    with progress_bar(progress, total=3, desc="backtest", unit="step", where="kg.evaluate.backtest") as bar:
+        # ---- the past: rank (the KOC ranking's own fit sees the past only)
+        users = past.nodes.index
+        is_staff = np.asarray(users.isin(staff_ids), dtype=bool)
+        _cascades(past)
+        kocs_kwargs.setdefault("rng", rng)
+        kocs_kwargs.setdefault("progress", False)
+        _kocs(past, staff=users[is_staff].tolist() or None, split_by="item" if mode == "item" else "auto",
+              **kocs_kwargs)
+        bar.update(1)
+        elig = past.nodes["koc_rank"].notna().to_numpy()
+        scores = {KOC_METHOD: past.nodes["koc_score"].to_numpy(np.float64)}
+        scores.update(_baseline_scores(past, names))
+        scores = {name: _snap(v[elig]) for name, v in scores.items()}
+        bar.update(1)
+        # ---- the future: measure
+        _cascades(future)
+        bar.update(1)
     reach = future.nodes["reach"].reindex(users, fill_value=0).to_numpy(np.float64)[elig]
     df, n_relevant = _measure(scores, reach, ks, info["split_time"])
     meta = past.meta.get("koc", {})

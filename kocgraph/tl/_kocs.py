@@ -238,6 +238,7 @@ def kocs(
     bootstrap: int = 0,
     alpha: float = 0.1,
     rng: Any = 0,
+    progress: bool | None = None,
     key_added: str = "koc",
     copy: bool = False,
 ) -> ShareGraph | None:
@@ -306,6 +307,9 @@ def kocs(
     rng
         Seed of the fit's item draws, the bootstrap and the communities (when computed here). The
         same log and seed give the same weights and ranking.
+    progress
+        A progress bar over the bootstrap draws: None (default) only when someone watches (a
+        terminal or Jupyter), True always, False never.
 
     Writes
     ------
@@ -380,7 +384,8 @@ def kocs(
     else:
         score, contrib = additive_scores(M.log_features(F, feats), wvec, eligible)
     _write(g, key_added, F, feats, score, contrib, excluded, eligible, conv, per_community, mode)
-    boot_info = _bootstrap(g, key_added, F, feats, wvec, eligible, conv, bootstrap, alpha, rng) if bootstrap else None
+    boot_info = _bootstrap(g, key_added, F, feats, wvec, eligible, conv, bootstrap, alpha, rng,
+                           progress) if bootstrap else None
     counts = pd.Series(excluded[~eligible]).value_counts().to_dict()
     record(
         g, key_added,
@@ -435,7 +440,7 @@ def _write(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], 
 
 
 def _bootstrap(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], wvec: np.ndarray,
-               eligible: np.ndarray, conv: Any, B: int, alpha: float, rng: Any) -> dict[str, Any]:
+               eligible: np.ndarray, conv: Any, B: int, alpha: float, rng: Any, progress: bool | None) -> dict[str, Any]:
     """Rank intervals of the top ``BOOTSTRAP_TOP`` (see ``kocs``' ``bootstrap``)."""
     c, n = g.codes, g.n_users
     mats = M.item_user_matrices(g._forest, c.src, c.item, c.time, n, g.n_items, feats,
@@ -448,9 +453,12 @@ def _bootstrap(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[st
         base = M.log_features(F, fixed) @ np.array([wvec[feats.index(k)] for k in fixed])
     rank = g.nodes[f"{key}_rank"].to_numpy(dtype=np.float64, na_value=np.inf)
     top = np.argsort(rank, kind="stable")[: min(BOOTSTRAP_TOP, int(eligible.sum()))]
-    lo, hi = bootstrap_rank_intervals(base, [mats[k] for k in resampled],
-                                      np.array([wvec[feats.index(k)] for k in resampled]), eligible, B=B,
-                                      rng=check_rng(rng), alpha=alpha, users=top)
+    from .._core.progress import advance, progress_bar
+
+    with progress_bar(progress, total=B, desc="bootstrap", unit="draw", where="kg.tl.kocs") as bar:
+        lo, hi = bootstrap_rank_intervals(base, [mats[k] for k in resampled],
+                                          np.array([wvec[feats.index(k)] for k in resampled]), eligible, B=B,
+                                          rng=check_rng(rng), alpha=alpha, users=top, callback=advance(bar))
     for name, vals in (("lo", lo), ("hi", hi)):
         col = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
         col[top] = vals
