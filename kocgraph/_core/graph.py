@@ -320,7 +320,7 @@ class ShareGraph:
             ge.add_edges(np.column_stack([self._codes.edge_src, self._codes.edge_tgt]))
             ge.vs["name"] = [str(u) for u in self.nodes.index]
             self._igraph = ge
-        from ..io.export import refresh_igraph
+        from .interop import refresh_igraph
 
         return refresh_igraph(self, self._igraph)
 
@@ -343,7 +343,7 @@ class ShareGraph:
         >>> G.number_of_edges(), G.nodes["alice"]["reach"], G.graph["items"]["poster"]["size"]
         (24, 16, 10)
         """
-        from ..io.export import to_networkx
+        from .interop import to_networkx
 
         return to_networkx(self, weight)
 

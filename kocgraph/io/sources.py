@@ -30,6 +30,7 @@ from ..exceptions import InvalidParameterError, LogSchemaError
 from . import csvread
 from .csvread import RawRecord
 from .tables import (
+    LoadedTable,
     _MAGIC,
     FileNotFoundError_,
     _ascii_compatible,
@@ -41,7 +42,7 @@ from .tables import (
     infer_format,
 )
 
-__all__ = ["Batch", "Part", "RESTART", "parts_of", "DATA_SUFFIXES"]
+__all__ = ["Batch", "Part", "RESTART", "parts_of", "load_table", "DATA_SUFFIXES"]
 
 #: file suffixes a folder or glob contributes (compressed forms too); other files are skipped
 DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjson", ".json")
@@ -522,3 +523,27 @@ def _number_rows(n: int, start: int, skipped: list[int]) -> tuple[np.ndarray, in
             j += 1
     return rows, r
 
+
+# ------------------------------------------------------------------------------------------------ whole files
+def load_table(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    string_columns: list[str] | tuple[str, ...] = (),
+    sep: str | None = None,
+    encoding: str = "utf-8",
+) -> LoadedTable:
+    """Read one log file whole into a :class:`LoadedTable` (the streamed reader's batches, joined);
+    see the module docstring. ``kg.read_log`` streams instead; this serves small side files."""
+    (part,) = parts_of(Path(path), format=format, sep=sep, encoding=encoding, string_columns=list(string_columns))
+    frames: list[pd.DataFrame] = []
+    rows: list[np.ndarray] = []
+    for got in part.batches():
+        if got is RESTART:
+            frames, rows = [], []
+            continue
+        frames.append(got.frame)
+        rows.append(got.rows)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    return LoadedTable(frame, r, part.lines_of(r), part.rejected, dict(part.info))
