@@ -79,6 +79,8 @@ def check_columns(columns: list[Any], mapping: dict[str, Any], required: set[str
             raise LogSchemaError(
                 f"column {name!r} (the {role} column) not found in the log; columns are {cols}.{hint} "
                 f"Pass {role}='<column>' to {where}, or rename the column."
+                + (f" For a log with no {role} column, pass {role}=None to {where}."
+                   if role in ("item", "time") else "")
             )
 
 
