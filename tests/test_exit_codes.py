@@ -444,9 +444,9 @@ def test_seeding_memory_known_answer_all_to_all() -> None:
     # level: x_0 = 1/n on every user, each with n-1 in-edges -> B * (n-1) pairs. Every later level is
     # the same: (A_p x)_u = sum_v 1/(n-1) * 1/n = 1/n, below 1 - seen. So the peak is
     # B * (n-1) * 40 bytes = 50,000 * 59 * 40 = 118,000,000 for n = 60.
-    from kocgraph.algorithms.imm import _BATCH
+    from kocgraph.algorithms.imm import RR_BATCH
 
-    assert _BATCH == 50_000
+    assert RR_BATCH == 50_000
     assert kgreport.seeding_memory(all_to_all(60)) == pytest.approx(50_000 * 59 * 40, rel=1e-9)
 
 
@@ -457,7 +457,7 @@ def test_seeding_memory_cross_checked_with_the_sampler() -> None:
 
     import scipy.sparse as sp
 
-    from kocgraph.algorithms.imm import _BATCH, rr_sets
+    from kocgraph.algorithms.imm import RR_BATCH, rr_sets
     from kocgraph.tl._grow import edge_probabilities
 
     g = all_to_all(200)
@@ -469,7 +469,7 @@ def test_seeding_memory_cross_checked_with_the_sampler() -> None:
     rr_sets(R.indptr, R.indices, R.data, B, np.random.default_rng(0))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    scaled = est * B / _BATCH
+    scaled = est * B / RR_BATCH
     assert peak <= scaled <= 1.25 * peak, (peak, scaled)
 
 
@@ -477,10 +477,10 @@ def test_seeding_memory_cross_checked_with_the_sampler() -> None:
 @given(forward_logs(min_events=1))
 def test_seeding_memory_is_at_least_the_first_level(df: pd.DataFrame) -> None:
     # level 0 is exact: B sets rooted uniformly, each expanding its root's in-edges (mean in-degree)
-    from kocgraph.algorithms.imm import _BATCH
+    from kocgraph.algorithms.imm import RR_BATCH
 
     g = kg.read_log(df, time_unit="s")
-    first = _BATCH * (g.n_edges / g.n_users) * 40 if g.n_users else 0.0
+    first = RR_BATCH * (g.n_edges / g.n_users) * 40 if g.n_users else 0.0
     est = kgreport.seeding_memory(g)
     assert est >= first * (1 - 1e-9) - 1
     assert est == kgreport.seeding_memory(g)  # deterministic

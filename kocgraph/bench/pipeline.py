@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from .._core.resources import maxrss_mib, peak_rss_mib, reset_peak
+from ..algorithms.communities import igraph_seed
 from ._util import environment, run_child, summarise_runs
 from .data import resolve_log
 from .ingest import first_receipts, nx_item_cascades
@@ -275,18 +276,11 @@ def ig_coreness(ctx: Ctx) -> dict[str, Any]:
 
 
 def ig_communities(ctx: Ctx) -> dict[str, Any]:
-    import random
-
-    import igraph as ig
-
     if "gu" not in ctx:
         ig_coreness(ctx)
     gu = ctx["gu"]
-    ig.set_random_number_generator(random.Random(ctx["params"].rng))
-    try:
+    with igraph_seed(ctx["params"].rng):
         cl = gu.community_leiden(objective_function="modularity", weights="weight", n_iterations=2)
-    finally:
-        ig.set_random_number_generator(random)
     return {"modularity": float(gu.modularity(cl.membership, weights="weight"))}
 
 
@@ -432,7 +426,7 @@ def run_side(side: str, path: str | os.PathLike[str], *, staff: Sequence[Any] = 
         t0 = time.perf_counter()
         try:
             figs = fns[name](ctx) or {}
-        except Exception as err:  # noqa: BLE001 - a broken stage is reported, not raised
+        except Exception as err:
             out["stages"][name] = {"ok": False, "error": f"{type(err).__name__}: {err}",
                                    "traceback": traceback.format_exc(limit=4)}
             out["ok"] = False
@@ -512,7 +506,8 @@ def quality(sample: str = "planted-koc", *, k: Sequence[int] | None = None, back
     ``backtest_k``.
     """
     import kocgraph as kg
-    from ..evaluate._backtest import _expected_topk_sums
+
+    from ..algorithms.koc_model import topk_hits
 
     t0 = time.perf_counter()
     g = kg.datasets.load_sample(sample)
@@ -545,7 +540,7 @@ def quality(sample: str = "planted-koc", *, k: Sequence[int] | None = None, back
         ks = sorted({int(x) for x in (k if k is not None else (10, len(planted)))})
         out["k"] = ks
         for name, s in scores.items():
-            sums = _expected_topk_sums(s[elig], is_planted, ks)[:, 0]
+            sums = topk_hits(s[elig], is_planted, ks)[:, 0]
             out["precision"][name] = {str(kk): float(sums[i] / min(kk, int(elig.sum()))) for i, kk in enumerate(ks)}
     else:
         out["note"] = ("no planted ids in this sample: precision@k not computed" if not planted
@@ -675,7 +670,7 @@ def run(sizes: Sequence[str], *, peers: bool = False, repeats: int = 3, isolate:
         say(f"[quality] {quality_sample} ...")
         try:
             res["quality"] = quality(quality_sample, rng=params.rng)
-        except Exception as err:  # noqa: BLE001 - reported as a problem by check()
+        except Exception as err:
             res["quality"] = {"sample": quality_sample, "error": f"{type(err).__name__}: {err}"}
     return res
 
