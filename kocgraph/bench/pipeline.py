@@ -103,7 +103,7 @@ class BenchParams:
             "seeds": f"kg.tl.seeds(g, k={self.seeds_k}, epsilon={self.seeds_epsilon}, n_check={self.seeds_n_check}, "
                      f"rng={self.rng})",
             "communities": f"kg.tl.communities(g, rng={self.rng})",
-            "kocs": f"kg.tl.kocs(g, staff=staff, rng={self.rng})",
+            "kocs": f"kg.tl.kocs(g, staff=staff, rng={self.rng}) (the pipeline's kocs stage, StageOptions defaults)",
         }
 
 
@@ -121,45 +121,43 @@ def kg_read(ctx: Ctx) -> dict[str, Any]:
             "n_edges": int(g.n_edges), "n_items": int(g.n_items)}
 
 
-def kg_cascades(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
+def _run_stage(ctx: Ctx, name: str) -> Any:
+    """Run the nomination pipeline's stage ``name`` on the context's graph, exactly as the nightly
+    job and the report run it (:class:`kocgraph.pipeline.MemoryEngine`, shared
+    :class:`~kocgraph.pipeline.StageOptions`), so the bench times the product's own stages."""
+    from ..pipeline import NOMINATION, MemoryEngine, StageOptions
 
     g = ctx["g"]
-    kg.tl.cascades(g)
+    stage = next(s for s in NOMINATION if s.name == name)
+    MemoryEngine().run(stage, g, StageOptions(staff=_staff_in(g, ctx["staff"]), rng=ctx["params"].rng))
+    return g
+
+
+def kg_cascades(ctx: Ctx) -> dict[str, Any]:
+    g = _run_stage(ctx, "cascades")
     return {"reach_sum": int(g.nodes["reach"].sum()), "depth_sum": int(g.items["depth"].sum()),
             "holders": int(g.items["size"].sum())}
 
 
 def kg_pagerank(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    kg.tl.pagerank(ctx["g"])
-    return {"pagerank_sum": float(ctx["g"].nodes["pagerank"].sum())}
+    g = _run_stage(ctx, "pagerank")
+    return {"pagerank_sum": float(g.nodes["pagerank"].sum())}
 
 
 def kg_coreness(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    kg.tl.coreness(ctx["g"])
-    return {"max_coreness": int(ctx["g"].nodes["coreness"].max()) if ctx["g"].n_users else 0}
+    g = _run_stage(ctx, "coreness")
+    return {"max_coreness": int(g.nodes["coreness"].max()) if g.n_users else 0}
 
 
 def kg_communities(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    g = ctx["g"]
-    kg.tl.communities(g, rng=ctx["params"].rng)
+    g = _run_stage(ctx, "communities")
     return {"modularity": float(g.meta["community"]["modularity"]),
             "n_communities": int(g.meta["community"]["n_communities"])}
 
 
 def kg_kocs(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    g = ctx["g"]
-    staff = _staff_in(g, ctx["staff"])
-    kg.tl.kocs(g, staff=staff or None, rng=ctx["params"].rng)
-    return {"n_ranked": int(g.nodes["koc_rank"].notna().sum()), "n_staff": len(staff)}
+    g = _run_stage(ctx, "kocs")
+    return {"n_ranked": int(g.nodes["koc_rank"].notna().sum()), "n_staff": len(_staff_in(g, ctx["staff"]))}
 
 
 def kg_routes(ctx: Ctx) -> dict[str, Any]:
