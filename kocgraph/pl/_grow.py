@@ -10,7 +10,7 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from ..exceptions import InvalidParameterError, NotComputedError
-from ._style import GRID, PALETTE, styled
+from ._style import GRID, PALETTE, PALETTE_LIGHT, styled
 from ._utils import HIGHLIGHT_COLOR, _new_ax, _short, _store, _thousands, _whole_numbers
 
 __all__ = ["spread", "backtest", "METHOD_WORDS", "STRATEGY_WORDS", "METRIC_WORDS"]
@@ -33,7 +33,7 @@ METHOD_WORDS: dict[str, str] = {
 }
 #: the seeding strategies (:func:`kocgraph.evaluate.compare_seeds`), in plain words
 STRATEGY_WORDS: dict[str, str] = {
-    "imm": "best picks with a guarantee (IMM)",
+    "imm": "best picks with a guarantee (OPIM-C)",
     "degree": "most people forwarded to",
     "pagerank": "influence PageRank",
     "reach": "largest reach so far",
@@ -155,7 +155,7 @@ def backtest(g: ShareGraph, table: pd.DataFrame, *, metric: str = "precision", a
     methods = list(dict.fromkeys(table["method"]))
     ks = sorted(table["k"].unique())
     width = 0.8 / max(len(methods), 1)
-    colours = iter(PALETTE)
+    colours = iter(PALETTE + PALETTE_LIGHT)  # 16 distinct colours: the backtest has 12 simple rules
     for j, m in enumerate(methods):
         sub = table[table["method"] == m].set_index("k").reindex(ks)
         colour = HIGHLIGHT_COLOR if m == "koc" else next(colours, "#999999")
