@@ -59,7 +59,8 @@ def spread(g: ShareGraph, *, ax: Any = None) -> Any:
 
     Needs :func:`kocgraph.evaluate.compare_seeds` (it stores its table in ``g.tables``). Strategies
     are named in plain words (:data:`STRATEGY_WORDS`), the legend sits beside the plot, and k has
-    whole-number ticks.
+    whole-number ticks. A strategy whose line is exactly an earlier one's (the same people picked) is
+    drawn dashed on top of it and named "(same as ...)" in the legend, so no line hides another.
 
     Parameters
     ----------
@@ -90,10 +91,18 @@ def spread(g: ShareGraph, *, ax: Any = None) -> Any:
     ax = _new_ax(ax, figsize=(8.0, 4.8))
     names = list(dict.fromkeys(t["strategy"]))
     colours = iter(PALETTE)
+    drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # label -> (k, spread) of the lines drawn so far
     for s in names:
         sub = t[t["strategy"] == s].sort_values("k")
         colour = HIGHLIGHT_COLOR if s == "kocs" else next(colours)
-        line = ax.plot(sub["k"], sub["spread"], marker="o", label=_words(s, STRATEGY_WORDS), color=colour,
+        label, ls = _words(s, STRATEGY_WORDS), "-"
+        xy = (sub["k"].to_numpy(np.float64), sub["spread"].to_numpy(np.float64))
+        same = [w for w, (x, y) in drawn.items() if x.shape == xy[0].shape and np.array_equal(x, xy[0])
+                and np.array_equal(y, xy[1])]
+        if same:  # the same people picked: dashed over the earlier line, so neither hides the other
+            label, ls = f"{label} (same as {same[0]})", "--"
+        drawn[_words(s, STRATEGY_WORDS)] = xy
+        line = ax.plot(sub["k"], sub["spread"], marker="o", label=label, color=colour, ls=ls,
                        lw=2.2 if s == "imm" else 1.4)[0]
         ax.fill_between(sub["k"], sub["lo"], sub["hi"], color=line.get_color(), alpha=0.15, lw=0)
     _whole_numbers(ax.xaxis)
