@@ -112,8 +112,9 @@ def report(sample: str, out: Path = OUT) -> Path:
 
 def gallery(out: Path = OUT) -> Path:
     """A contact sheet of docs/gallery.py's figures, two per row, each captioned with its kg.pl call."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
+    font = ImageFont.load_default(size=16)  # Pillow's bundled font: no system font needed
     sys.path.insert(0, str(HERE))
     import gallery as gal
 
@@ -128,7 +129,7 @@ def gallery(out: Path = OUT) -> Path:
                 tile = Image.new("RGB", (cell, im.height + 40), "white")
                 tile.paste(im, (10, 34))
                 fn = gal.ENTRIES[p.stem][0]
-                ImageDraw.Draw(tile).text((10, 10), f"kg.pl.{fn}  ({p.stem})", fill=(30, 30, 30))
+                ImageDraw.Draw(tile).text((10, 8), f"kg.pl.{fn}  ({p.stem})", fill=(30, 30, 30), font=font)
                 tiles.append(tile)
     rows = [tiles[i:i + 2] for i in range(0, len(tiles), 2)]
     heights = [max(t.height for t in r) for r in rows]

@@ -580,6 +580,14 @@ def test_attribution_people_are_those_of_kg_get_attribution(toy: kg.ShareGraph) 
         plt.close(ax.figure)
 
 
+def test_attribution_small_shares_read_below_one_percent() -> None:
+    from kocgraph.pl._attribution import _share
+
+    # 279 of 67,819 is 0.41%: "<1%", not "0%"; so is 0.5%, which Python's format rounds to "0%" (to even);
+    # zero stays "0%", and larger shares round as usual
+    assert [_share(279 / 67_819), _share(0.005), _share(0.0), _share(0.134)] == ["<1%", "<1%", "0%", "13%"]
+
+
 def test_attribution_models_split_all_the_value(toy: kg.ShareGraph) -> None:
     keys = [f"attr_{m}" for m in MODELS]
     ax = kg.pl.attribution(toy, key=keys, n=3)

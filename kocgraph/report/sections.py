@@ -477,8 +477,13 @@ def _seeding_words(d: ReportData) -> str:
     n = len(d.partners)
     return (f"{count(n)} partners by {m.get('method', 'OPIM-C')} (ε = {SEED_OPTIONS['epsilon']}): their "
             f"expected reach is at least {pct(m['bound'])} of the best possible {count(n)}, with "
-            f"probability {pct(m['probability'])}; {count(m.get('n_rr_sets'))} reverse-reachable sets, "
+            f"probability at least {_floor_pct(m['probability'])}; {count(m.get('n_rr_sets'))} reverse-reachable sets, "
             f"{count(SEED_OPTIONS['n_check'])} simulations to check the spread")
+
+
+def _floor_pct(p: float) -> str:
+    """A probability as a percent rounded *down* to 0.01%, so 0.999913 reads 99.99%, never 100%."""
+    return f"{np.floor(float(p) * 10_000) / 100:g}%"
 
 
 def _feature(name: str) -> str:
