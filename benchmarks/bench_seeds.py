@@ -396,7 +396,7 @@ def check(res: dict[str, Any]) -> list[str]:
                     problems.append(f"[{size}] sim: python reference {m['python_ref_mean']:.1f} vs kocgraph {ref:.1f}")
             if name == "celf" and "imm_minus_celf" in m:
                 if m["imm_minus_celf"] < -(0.05 * m["celf_spread"] + 4 * m["imm_minus_celf_se"]):
-                    problems.append(f"[{size}] celf: IMM spread {m['imm_spread']:.1f} well below CELF {m['celf_spread']:.1f}")
+                    problems.append(f"[{size}] celf: seeds (OPIM-C) spread {m['imm_spread']:.1f} well below CELF {m['celf_spread']:.1f}")
     return problems
 
 

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
@@ -449,6 +450,10 @@ def test_backtest_in_plain_words_with_the_legend_beside_the_bars(toy: kg.ShareGr
         assert isinstance(ax.yaxis.get_major_formatter(), PercentFormatter)
         assert [t.get_text() for t in ax.get_xticklabels()] == ["top 3", "top 5"]
         assert ax.patches[0].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb("#d62728"))  # KOC red
+        # every method its own colour: the backtest has 13 methods, more than one palette of 8 (the last
+        # four were once all grey, and the legend could not tell them apart)
+        colours = [tuple(h.get_facecolor()) for h in legend.legend_handles]
+        assert len(bt["method"].unique()) > 8 and len(set(colours)) == len(colours)
     finally:
         plt.close(ax.figure)
 
@@ -460,7 +465,65 @@ def test_spread_has_whole_number_ticks_for_k(toy: kg.ShareGraph) -> None:
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks)
         names = [t.get_text() for t in ax.get_legend().get_texts()]
-        assert names == [kg.pl._grow.STRATEGY_WORDS[s] for s in ax.kocgraph["strategies"]]
+        assert [n.split(" (same as ")[0] for n in names] == [kg.pl._grow.STRATEGY_WORDS[s]
+                                                             for s in ax.kocgraph["strategies"]]
+    finally:
+        plt.close(ax.figure)
+
+
+def test_spread_lines_that_coincide_are_both_visible() -> None:
+    g = kg.datasets.toy()
+    # two strategies that picked the same people give the same curve: the later one is drawn dashed on top
+    # and its legend entry says which line it repeats; a different curve stays solid and unnamed
+    rows = [(s, k, v) for s, vals in {"imm": [3.0, 5.0], "pagerank": [1.0, 2.0], "kocs": [1.0, 2.0],
+                                      "degree": [1.0, 2.5]}.items() for k, v in zip([1, 2], vals, strict=True)]
+    g.tables["compare_seeds"] = pd.DataFrame([{"strategy": s, "k": k, "spread": v, "lo": v - 0.5, "hi": v + 0.5}
+                                              for s, k, v in rows])
+    ax = kg.pl.spread(g)
+    try:
+        names = [t.get_text() for t in ax.get_legend().get_texts()]
+        w = kg.pl._grow.STRATEGY_WORDS
+        assert names == [w["imm"], w["pagerank"], f"{w['kocs']} (same as {w['pagerank']})", w["degree"]]
+        assert [ln.get_linestyle() for ln in ax.get_lines()] == ["-", "-", "--", "-"]
+    finally:
+        plt.close(ax.figure)
+
+
+def test_ranking_axis_says_what_the_score_is_in() -> None:
+    for weights, want in [("fit", "in log units: about ln(1 + people reached next)"),
+                          ("percentile", "weighted sum of percentiles"),
+                          ({"reach": 1.0}, "weighted sum of ln(1 + each measure)")]:
+        g = kg.datasets.toy()
+        kg.tl.kocs(g, staff=STAFF, weights=weights)
+        ax = kg.pl.ranking(g, n=3)
+        try:
+            assert want in ax.get_xlabel(), (weights, ax.get_xlabel())
+            if weights == "fit":  # the best score read back into people: expm1 of the top bar's score
+                best = float(g.nodes["koc_score"].max())
+                assert f"{best:.1f} ≈ {np.expm1(best):,.0f} people" in ax.get_xlabel()
+        finally:
+            plt.close(ax.figure)
+
+
+def test_communities_size_ticks_never_overlap(syn: kg.ShareGraph) -> None:
+    # the million-event sample's shape: 15 groups shown, the many smaller ones pooled into one long bar, so
+    # the narrow size panel spans five-digit counts; at matplotlib's default spacing (0, 2,500, ...,
+    # 17,500) the labels ran together. Here 600 people share the 15 shown groups (40 each) and the rest
+    # 250 smaller ones (about 32 each; 7,975 pooled), in a figure 9 inches wide. Labels must stay at least
+    # half a 9-pt character apart (6 pt), so they still read apart when the picture is scaled down.
+    h = syn.copy()
+    idx = np.arange(h.n_users)
+    h.nodes["test_groups"] = np.where(idx < 600, idx % 15, 15 + idx % 250).astype(np.int64)
+    _, ax0 = plt.subplots(figsize=(9.0, 6.0))
+    ax = kg.pl.communities(h, n=15, key="test_groups", ax=ax0)
+    try:
+        assert ax.kocgraph["sizes"][-1] > 5_000  # the pooled bar: the axis runs into five digits
+        ax.figure.canvas.draw()
+        r = ax.figure.canvas.get_renderer()
+        boxes = [t.get_window_extent(r) for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+        gap = 6.0 / 72.0 * ax.figure.dpi
+        assert len(boxes) >= 3
+        assert all(b.x0 - a.x1 >= gap for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in ax.get_xticklabels()]
     finally:
         plt.close(ax.figure)
 
@@ -515,6 +578,14 @@ def test_attribution_people_are_those_of_kg_get_attribution(toy: kg.ShareGraph) 
         assert rows[0] == "brand  (staff)" and "staff_li  (staff)" in rows
     finally:
         plt.close(ax.figure)
+
+
+def test_attribution_small_shares_read_below_one_percent() -> None:
+    from kocgraph.pl._attribution import _share
+
+    # 279 of 67,819 is 0.41%: "<1%", not "0%"; so is 0.5%, which Python's format rounds to "0%" (to even);
+    # zero stays "0%", and larger shares round as usual
+    assert [_share(279 / 67_819), _share(0.005), _share(0.0), _share(0.134)] == ["<1%", "<1%", "0%", "13%"]
 
 
 def test_attribution_models_split_all_the_value(toy: kg.ShareGraph) -> None:

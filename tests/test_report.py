@@ -392,7 +392,7 @@ def test_verdict_sentence_on_the_page(toy_report: str, synthetic_data: Any) -> N
 def test_glossary(toy_report: str) -> None:
     sec = section_html(toy_report, "glossary")
     terms = [text_of(t) for t in re.findall(r"<dt>(.*?)</dt>", sec)]
-    for want in ("PageRank", "coreness", "Gini coefficient", "modularity", "top k", "IMM guarantee", "KOC",
+    for want in ("PageRank", "coreness", "Gini coefficient", "modularity", "top k", "OPIM-C guarantee", "KOC",
                  "big account", "route", "partner"):
         assert any(want in t for t in terms), want
     assert len(terms) == len(GLOSSARY)

@@ -158,7 +158,7 @@ def add_bench_command(sub: Any) -> None:
     p.add_argument("--routes-k", type=_positive_int, default=3, help="routes per KOC (default: 3)")
     p.add_argument("--seeds-k", type=_positive_int, default=20, help="seeds to choose (default: 20)")
     p.add_argument("--seeds-epsilon", type=_positive_float_below(0.632), default=0.2,
-                   help="IMM epsilon (default: 0.2)")
+                   help="kg.tl.seeds (OPIM-C) epsilon (default: 0.2)")
     p.add_argument("--seeds-n-check", type=_nonneg_int, default=0, help="IC runs to check the spread (default: 0)")
     p.add_argument("--rng", type=int, default=0, metavar="SEED", help="seed of every randomized stage (default: 0)")
     o = b.add_argument_group("runner")

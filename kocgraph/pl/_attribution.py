@@ -31,6 +31,12 @@ MODEL_WORDS: dict[str, str] = {
 _GROUP_COLORS = {"staff": STAFF_COLOR, "kocs": HIGHLIGHT_COLOR, "others": PALETTE[0], "nobody": "#c7c7c7"}
 
 
+def _share(f: float) -> str:
+    """A share as a whole percent, but a small non-zero one reads "<1%", never "0%"."""
+    text = f"{f:.0%}"
+    return "<1%" if f > 0 and text == "0%" else text
+
+
 def _credit(g: ShareGraph, key: str, where: str) -> tuple[np.ndarray, dict[str, Any]]:
     col = f"{key}_value"
     if not isinstance(key, str) or col not in g.nodes.columns or key not in g.meta:
@@ -61,7 +67,7 @@ def _people(ax: Axes, g: ShareGraph, key: str, n: int, staff: np.ndarray) -> dic
     ax.set_ylim(m - 0.5, -0.5)
     top = float(v[order].max()) if m else 1.0
     for i in range(m):  # n labels: the output size
-        share = f" ({v[order[i]] / total:.0%})" if total > 0 else ""
+        share = f" ({_share(v[order[i]] / total)})" if total > 0 else ""
         ax.text(v[order[i]] + 0.01 * top, y[i], f"{v[order[i]]:,.0f}{share}", va="center", fontsize=9,
                 color="#333333")
     ax.set_xlim(0, top * 1.25 if m else 1.0)
@@ -69,7 +75,7 @@ def _people(ax: Axes, g: ShareGraph, key: str, n: int, staff: np.ndarray) -> dic
     ax.set_xlabel("sales value credited to the person")
     ax.set_title(f"Who brought the sales: top {m} by credit, {_model_name(meta, key)} model")
     un = float(meta.get("unattributed_value") or 0.0)
-    caption = (f"{total:,.0f} of sales value in all; {un:,.0f} ({un / total:.0%}) bought with no forwarder "
+    caption = (f"{total:,.0f} of sales value in all; {un:,.0f} ({_share(un / total)}) bought with no forwarder "
                "before the buyer, credited to nobody") if total > 0 else "no sales in this log"
     _note_below(ax, caption)
     ax.grid(True, axis="x", **GRID)

@@ -10,7 +10,7 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from ..exceptions import InvalidParameterError, NotComputedError
-from ._style import GRID, PALETTE, styled
+from ._style import GRID, PALETTE, PALETTE_LIGHT, styled
 from ._utils import HIGHLIGHT_COLOR, _new_ax, _short, _store, _thousands, _whole_numbers
 
 __all__ = ["spread", "backtest", "METHOD_WORDS", "STRATEGY_WORDS", "METRIC_WORDS"]
@@ -33,7 +33,7 @@ METHOD_WORDS: dict[str, str] = {
 }
 #: the seeding strategies (:func:`kocgraph.evaluate.compare_seeds`), in plain words
 STRATEGY_WORDS: dict[str, str] = {
-    "imm": "best picks with a guarantee (IMM)",
+    "imm": "best picks with a guarantee (OPIM-C)",
     "degree": "most people forwarded to",
     "pagerank": "influence PageRank",
     "reach": "largest reach so far",
@@ -59,7 +59,8 @@ def spread(g: ShareGraph, *, ax: Any = None) -> Any:
 
     Needs :func:`kocgraph.evaluate.compare_seeds` (it stores its table in ``g.tables``). Strategies
     are named in plain words (:data:`STRATEGY_WORDS`), the legend sits beside the plot, and k has
-    whole-number ticks.
+    whole-number ticks. A strategy whose line is exactly an earlier one's (the same people picked) is
+    drawn dashed on top of it and named "(same as ...)" in the legend, so no line hides another.
 
     Parameters
     ----------
@@ -90,10 +91,18 @@ def spread(g: ShareGraph, *, ax: Any = None) -> Any:
     ax = _new_ax(ax, figsize=(8.0, 4.8))
     names = list(dict.fromkeys(t["strategy"]))
     colours = iter(PALETTE)
+    drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # label -> (k, spread) of the lines drawn so far
     for s in names:
         sub = t[t["strategy"] == s].sort_values("k")
         colour = HIGHLIGHT_COLOR if s == "kocs" else next(colours)
-        line = ax.plot(sub["k"], sub["spread"], marker="o", label=_words(s, STRATEGY_WORDS), color=colour,
+        label, ls = _words(s, STRATEGY_WORDS), "-"
+        xy = (sub["k"].to_numpy(np.float64), sub["spread"].to_numpy(np.float64))
+        same = [w for w, (x, y) in drawn.items() if x.shape == xy[0].shape and np.array_equal(x, xy[0])
+                and np.array_equal(y, xy[1])]
+        if same:  # the same people picked: dashed over the earlier line, so neither hides the other
+            label, ls = f"{label} (same as {same[0]})", "--"
+        drawn[_words(s, STRATEGY_WORDS)] = xy
+        line = ax.plot(sub["k"], sub["spread"], marker="o", label=label, color=colour, ls=ls,
                        lw=2.2 if s == "imm" else 1.4)[0]
         ax.fill_between(sub["k"], sub["lo"], sub["hi"], color=line.get_color(), alpha=0.15, lw=0)
     _whole_numbers(ax.xaxis)
@@ -155,7 +164,7 @@ def backtest(g: ShareGraph, table: pd.DataFrame, *, metric: str = "precision", a
     methods = list(dict.fromkeys(table["method"]))
     ks = sorted(table["k"].unique())
     width = 0.8 / max(len(methods), 1)
-    colours = iter(PALETTE)
+    colours = iter(PALETTE + PALETTE_LIGHT)  # 16 distinct colours: the backtest has 12 simple rules
     for j, m in enumerate(methods):
         sub = table[table["method"] == m].set_index("k").reindex(ks)
         colour = HIGHLIGHT_COLOR if m == "koc" else next(colours, "#999999")

@@ -309,13 +309,25 @@ def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = N
     ax.set_yticks(y, [f"{int(k)}. {_short(u)}" for k, u in zip(r_sorted, users, strict=True)], fontsize=9, parse_math=False)
     ax.set_ylim(m - 0.5, -0.5)
     ax.set_xlim(0, top * 1.12 if m and top > 0 else 1.0)
-    ax.set_xlabel("KOC score: the sum of its parts (kg.get.explain lists them)")
+    ax.set_xlabel(_score_units(meta, float(scores.max()) if m else 0.0))
     ax.set_title(f"Top {m} KOCs: what their scores are made of")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left",
               title="part of the score")
     ax.grid(True, axis="x", **GRID)
     _store(ax, users=users.tolist(), features=feats, scores=scores, key=key)
     return ax
+
+
+def _score_units(meta: dict, best: float) -> str:
+    """The ranking's x-axis label: what the score is in, with the best score read back into people."""
+    kind = meta.get("fit", {}).get("kind")
+    if kind == "percentile":
+        return "KOC score: a weighted sum of percentiles (0 to 1), the sum of its parts"
+    if kind not in ("fit", "prior"):  # weights the user gave: log units, but no promise about reach
+        return "KOC score, in log units: a weighted sum of ln(1 + each measure), the sum of its parts"
+    # the fitted (or prior) score estimates log1p(future reach): koc_expected_reach = expm1(score)
+    return (f"KOC score, in log units: about ln(1 + people reached next), e.g. {best:.1f} ≈ "
+            f"{np.expm1(best):,.0f} people; the sum of its parts")
 
 
 @styled
@@ -420,6 +432,9 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", ax: Axes 
     ax.set_yticks(y, rows, fontsize=9, parse_math=False)
     ax.set_ylim(k - 0.5, -0.5)
     ax.set_xlim(0, float(sizes.max()) * 1.9 if k else 1.0)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # the panel is narrow: few, wide labels
     ax.xaxis.set_major_formatter(_thousands())
     ax.set_xlabel("people in the group")
     ax.set_title("How big each group is, and its top person")

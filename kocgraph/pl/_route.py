@@ -175,9 +175,9 @@ def route(
                 ha="center", va="center", fontsize=9, color="#555555")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="s", linestyle="", color=SOURCE_COLOR, label="staff source"),
+    handles = [Line2D([], [], marker="s", linestyle="", color=SOURCE_COLOR, label="staff account"),
                Line2D([], [], marker="o", linestyle="", color=INTRODUCER_COLOR, label="introducer"),
-               Line2D([], [], marker="*", linestyle="", color=HIGHLIGHT_COLOR, markersize=11, label="user")]
+               Line2D([], [], marker="*", linestyle="", color=HIGHLIGHT_COLOR, markersize=11, label="person to reach")]
     if n_routes:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, frameon=False, fontsize=8)
     ax.set_xlim(-1.1, max_h + 0.9)

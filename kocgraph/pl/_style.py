@@ -19,10 +19,13 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
-__all__ = ["house_style", "styled", "restyle", "PALETTE", "GRID", "TICKS"]
+__all__ = ["house_style", "styled", "restyle", "PALETTE", "PALETTE_LIGHT", "GRID", "TICKS"]
 
 #: the colour cycle: tab10 without red (kept for highlights) and grey (kept for "other")
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
+#: the light tab20 partners of PALETTE, in the same order: the next eight colours when a plot needs more
+#: than eight series (so no two series share a colour before sixteen)
+PALETTE_LIGHT = ["#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"]
 
 #: grid lines, passed explicitly: matplotlib makes tick and grid lines at draw time, after the style's
 #: context has closed

@@ -65,7 +65,7 @@ def build_report(
     top
         How many KOCs to list (and to highlight on the map); "What to do next" shows the first 10.
     seeds
-        How many partners to recruit (default 10), chosen with :func:`kocgraph.tl.seeds` (IMM, sized to
+        How many partners to recruit (default 10), chosen with :func:`kocgraph.tl.seeds` (OPIM-C, sized to
         finish in seconds: ``epsilon=0.2``, 100 simulations to check the spread) among the ranked KOC
         candidates, counting only reach beyond the staff's. None leaves them out. A log too dense to
         seed within :data:`SEED_MEMORY_BUDGET` (estimated first, with :func:`seeding_memory`) gets a

@@ -82,10 +82,11 @@ GLOSSARY: dict[str, str] = {
     "partner (seed)": "A person to recruit so that content starts from them too. Partners are chosen one at a "
                       "time, each adding the most people not already reached by your accounts and the earlier "
                       "picks.",
-    "IMM guarantee": "The partners are chosen with IMM (reverse-reachable-set sampling). Its guarantee: the "
-                     "expected reach of the list is at least the stated share (for example 43%) of the best "
-                     "possible list of the same size, with the stated probability. In practice the list is "
-                     "usually much closer to the best.",
+    "OPIM-C guarantee": "The partners are chosen with OPIM-C (reverse-reachable-set sampling, stopped as soon "
+                        "as the samples prove the list good enough). Its guarantee: the expected reach of the "
+                        "list is at least the stated share (for example 43%) of the best possible list of the "
+                        "same size, with the stated probability. In practice the list is usually much closer to "
+                        "the best.",
     "top k": "The first k people of a ranking (top 10, top 50). The backtest judges each ranking by its top k.",
     "hit rate": "In the backtest: the share of a ranking's top k who really were among the top k spreaders "
                 "afterwards.",
@@ -190,7 +191,8 @@ def _partners(d: ReportData) -> str:
               "and the earlier picks, so together they cover different corners of the network. Only people who "
               "could be ranked as KOCs are considered. The numbers come from simulating how content spreads with "
               "the forwarding chances seen in the log; the ranges in brackets are 95% intervals of that "
-              "estimate.</p>")
+              "estimate. Each pick's own figure is an estimate too, so a later pick can show a few more people "
+              "than an earlier one.</p>")
 
 
 def _big_accounts(d: ReportData) -> str:
@@ -473,15 +475,23 @@ def _seeding_words(d: ReportData) -> str:
     if d.partners is None or not m.get("bound"):
         return f"{count(d.seeds_asked)} asked for; not chosen (see What to do next)"
     n = len(d.partners)
-    return (f"{count(n)} partners by {m.get('method', 'IMM')} (ε = {SEED_OPTIONS['epsilon']}): their "
+    return (f"{count(n)} partners by {m.get('method', 'OPIM-C')} (ε = {SEED_OPTIONS['epsilon']}): their "
             f"expected reach is at least {pct(m['bound'])} of the best possible {count(n)}, with "
-            f"probability {pct(m['probability'])}; {count(m.get('n_rr_sets'))} reverse-reachable sets, "
+            f"probability at least {_floor_pct(m['probability'])}; {count(m.get('n_rr_sets'))} reverse-reachable sets, "
             f"{count(SEED_OPTIONS['n_check'])} simulations to check the spread")
 
 
+def _floor_pct(p: float) -> str:
+    """A probability as a percent rounded *down* to 0.01%, so 0.999913 reads 99.99%, never 100%."""
+    return f"{np.floor(float(p) * 10_000) / 100:g}%"
+
+
 def _feature(name: str) -> str:
-    """A score feature in the page's words ("items_started" -> "pieces of content started")."""
-    return {"pagerank": "PageRank"}.get(name, plain_words(name.replace("_", " ")))
+    """A score feature in the page's words, as the score picture's legend names it ("senders" -> "people
+    received from", "forwards_recent_wall@0.2" -> "recent forwards sent (wall clock, half-life 20%)")."""
+    from ..tl._kocs import FEATURE_WORDS
+
+    return plain_words(FEATURE_WORDS[name])
 
 
 def section_method(d: ReportData) -> str:
