@@ -10,8 +10,8 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
 from ..algorithms import affinity as AF
-from ._kocs import CONVERSION_TYPES
 from ..exceptions import InvalidParameterError, LogSchemaError, close_matches
+from ._kocs import CONVERSION_TYPES
 
 __all__ = ["affinity"]
 

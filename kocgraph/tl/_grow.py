@@ -15,7 +15,7 @@ from .._core.validation import check_fraction, check_int, check_rng
 from ..algorithms import opim as OPIM
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError, check_choice
-from ._insight import tie_strength
+from ._routes import tie_strength
 
 __all__ = ["simulate", "seeds", "edge_probabilities"]
 
