@@ -6,19 +6,34 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
+from .._core.tools import check_graph, require
 from .._core.validation import check_int
 from ..algorithms.communities import community_summary
-from ..exceptions import NotComputedError
 
 __all__ = ["communities"]
 
-def communities(g: ShareGraph, *, key: str = "community", n_top: int = 3) -> pd.DataFrame:
+def communities(g: ShareGraph, *, key: str = "community", n_top: int = 3, kocs_key: str = "koc") -> pd.DataFrame:
     """One row per community: size, modularity share, top users, internal and external forwards.
 
     ``modularity`` is the community's term of Newman's modularity (the terms sum to the partition's
     modularity); ``top_users`` are its best-ranked KOCs when ``kg.tl.kocs`` ran, else its largest
     reach, else its most forwards.
+
+    Parameters
+    ----------
+    g
+        A graph on which :func:`kocgraph.tl.communities` ran.
+    key
+        The ``key_added`` the communities were written under.
+    n_top
+        How many top users to list per community.
+    kocs_key
+        The ``key_added`` of the KOC ranking that orders the top users (when present).
+
+    Returns
+    -------
+    DataFrame indexed by community label: ``size``, ``modularity``, ``internal_forwards``,
+    ``external_forwards``, ``top_users``.
 
     Examples
     --------
@@ -31,17 +46,15 @@ def communities(g: ShareGraph, *, key: str = "community", n_top: int = 3) -> pd.
     """
     g = check_graph(g, "kg.get.communities")
     n_top = check_int("n_top", n_top, minimum=1, where="kg.get.communities")
-    if key not in g.nodes.columns or key not in g.meta:
-        raise NotComputedError(f"g.nodes[{key!r}] has not been computed. Run kg.tl.communities(g) first.")
+    params = require(g, key, tool="tl.communities", where="kg.get.communities", nodes=[key]).get("params", {})
     labels = g.nodes[key].to_numpy(np.int64)
     c = g.codes
-    params = g.meta[key].get("params", {})
     wcol = params.get("weight", "n_forwards")
     w = g.edges[wcol].to_numpy(np.float64) if wcol else None
     summ = community_summary(labels, c.edge_src, c.edge_tgt, w, resolution=float(params.get("resolution", 1.0)))
     nodes = g.nodes
-    if "koc_score" in nodes.columns:
-        score = nodes["koc_score"].fillna(-1).to_numpy(np.float64)
+    if isinstance(g.meta.get(kocs_key), dict) and f"{kocs_key}_score" in nodes.columns:
+        score = nodes[f"{kocs_key}_score"].fillna(-1).to_numpy(np.float64)
     elif "reach" in nodes.columns:
         score = nodes["reach"].to_numpy(np.float64)
     else:

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
+from .._core.tools import check_graph, require
 from .._core.validation import check_int
-from ..exceptions import NotComputedError
 
 __all__ = ["kocs", "explain", "reason_line"]
 
@@ -18,10 +17,21 @@ from ..tl._kocs import FEATURE_WORDS as _FEATURE_WORDS
 from ..tl._kocs import feature_words
 
 
-def _meta(g: ShareGraph, key: str, tool: str) -> dict[str, Any]:
-    if key not in g.meta or f"{key}_score" not in g.nodes.columns:
-        raise NotComputedError(f"no KOC ranking under key {key!r} in this graph. Run kg.tl.{tool}(g) first.")
-    return g.meta[key]
+def _meta(g: ShareGraph, key: str, where: str) -> dict[str, Any]:
+    """The record of the KOC ranking under ``key`` (NotComputedError naming the call when missing)."""
+    return require(g, key, tool="tl.kocs", where=where, nodes=[f"{key}_score", f"{key}_rank", f"{key}_excluded"])
+
+
+def _node_inputs(g: ShareGraph, key: str, meta: dict[str, Any]) -> dict[str, str]:
+    """Column names of the per-user figures the table shows: the ranking's own (``<key>_conversions``)
+    and those of the tools it read (``meta["inputs"]``: the cascades, pagerank and communities keys)."""
+    inputs = {"cascades": "cascades", "pagerank": "pagerank", "communities": "community", **meta.get("inputs", {})}
+    casc = inputs["cascades"]
+    cols = {k: (k if casc == "cascades" else f"{casc}_{k}")
+            for k in ("reach", "direct_reach", "resharers", "items_spread", "items_started")}
+    cols.update(pagerank=inputs["pagerank"], community=inputs["communities"], conversions=f"{key}_conversions",
+                conversion_value=f"{key}_conversion_value")
+    return {k: c for k, c in cols.items() if c in g.nodes.columns}
 
 
 def _top_share(values: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -106,10 +116,11 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     """
     g = check_graph(g, "kg.get.kocs")
     n = check_int("n", n, minimum=1, where="kg.get.kocs")
-    meta = _meta(g, key, "kocs")
+    meta = _meta(g, key, "kg.get.kocs")
     nodes = g.nodes
+    have = _node_inputs(g, key, meta)
     if excluded:
-        return _excluded(g, key)
+        return _excluded(g, key, have)
     order_col = f"{key}_slate" if f"{key}_slate" in nodes.columns else f"{key}_rank"
     ranks = nodes[order_col]
     sel = ranks.notna().to_numpy()
@@ -125,37 +136,34 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     if f"{key}_rank_lo" in nodes.columns:
         cols["rank_lo"] = sub[f"{key}_rank_lo"].to_numpy()
         cols["rank_hi"] = sub[f"{key}_rank_hi"].to_numpy()
-    if "community" in nodes.columns:
-        cols["community"] = sub["community"].to_numpy()
-    for k in ("reach", "direct_reach", "resharers", "items_spread", "items_started", "pagerank", "conversions", "conversion_value"):
-        if k in nodes.columns:
-            cols[k] = sub[k].to_numpy()
+    for k in ("community", "reach", "direct_reach", "resharers", "items_spread", "items_started", "pagerank",
+              "conversions", "conversion_value"):
+        if k in have:
+            cols[k] = sub[have[k]].to_numpy()
     out = pd.DataFrame(cols)
     # plain-words reason: the headline figure plus the feature where the user stands highest
     idx = g.user_codes(sub.index)
     shares = {k: _top_share(_value(g, key, k), eligible)[idx] for k in feats}
     terms = {k: nodes[f"{key}_term_{k}"].to_numpy(np.float64)[idx] for k in feats}
     reasons = []
-    for r, row in enumerate(sub.itertuples(index=False)):  # n rows only: the output size, not the data
+    for r, row in enumerate(out.itertuples(index=False)):  # n rows only: the output size, not the data
         best = min(feats, key=lambda k: (shares[k][r], -terms[k][r]))  # ties: the larger term
         reasons.append(reason_line(
-            reach=int(getattr(row, "reach")), items_spread=int(getattr(row, "items_spread")),
-            resharers=int(getattr(row, "resharers", 0)),
-            conversions=int(getattr(row, "conversions", 0)) if "conversions" in nodes.columns else 0,
-            best_share=float(shares[best][r]), best_feature=best,
+            reach=int(row.reach), items_spread=int(row.items_spread), resharers=int(getattr(row, "resharers", 0)),
+            conversions=int(getattr(row, "conversions", 0)), best_share=float(shares[best][r]), best_feature=best,
         ))
     out["reason"] = reasons
     return out
 
 
-def _excluded(g: ShareGraph, key: str) -> pd.DataFrame:
+def _excluded(g: ShareGraph, key: str, have: dict[str, str]) -> pd.DataFrame:
     """Staff and KOL-size accounts, with reach and distinct receivers (see ``kocs``)."""
     nodes = g.nodes
     ex = nodes[f"{key}_excluded"]
     sel = ex.isin(["staff", "kol"]).to_numpy()
     receivers = np.bincount(g.codes.edge_src, minlength=g.n_users)
     out = pd.DataFrame({"user": nodes.index[sel], "excluded": ex[sel].astype(str).to_numpy(),
-                        "reach": nodes["reach"].to_numpy()[sel], "receivers": receivers[sel]})
+                        "reach": nodes[have["reach"]].to_numpy()[sel], "receivers": receivers[sel]})
     out = out.sort_values(["excluded", "reach"], ascending=[False, False], kind="stable")
     out["reason"] = np.where(out["excluded"] == "staff", "operator's own account",
                              "celebrity-scale audience (above the KOL threshold): buy, don't develop")
@@ -185,7 +193,7 @@ def explain(g: ShareGraph, user: Any, *, key: str = "koc") -> pd.DataFrame:
     "people who got an item through this user's forwards, directly or further down"
     """
     g = check_graph(g, "kg.get.explain")
-    meta = _meta(g, key, "kocs")
+    meta = _meta(g, key, "kg.get.explain")
     code = int(g.user_codes([user])[0])
     feats = meta["features"]
     w = meta["weights"]

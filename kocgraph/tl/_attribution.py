@@ -105,6 +105,7 @@ def attribution(
     per_level = {k: np.asarray(v).tolist() for k, v in levels.items() if np.ndim(v) == 1}
     record(g, key_added, {"model": model, "max_levels": max_levels,
                           "half_life": None if half_life is None else str(half_life)},
+           tool="tl.attribution", columns={"nodes": [f"{key_added}_value", f"{key_added}_conversions"]},
            n_conversions=int(idx.size), total_value=float(val.sum()),
            unattributed_value=float(levels["unattributed_value"]),
            unattributed_conversions=float(levels["unattributed_conversions"]),

@@ -145,7 +145,7 @@ def pagerank(
     record(g, key_added, {"weight": weight, "damping": damping, "direction": direction, "tol": tol,
                           "max_iter": max_iter, "flavor": flavor,
                           "personalization": None if personalization is None else "custom"},
-           n_iter=int(n_iter), converged=bool(converged))
+           tool="tl.pagerank", columns={"nodes": [key_added]}, n_iter=int(n_iter), converged=bool(converged))
     return g if copy else None
 
 
@@ -170,7 +170,8 @@ def strength(g: ShareGraph, *, weight: str | None = "n_forwards", key_added: str
     out_s, in_s = K.strength(c.edge_src, c.edge_tgt, _edge_weights(g, weight), g.n_users)
     g.nodes[key_added + "_out"] = out_s
     g.nodes[key_added + "_in"] = in_s
-    record(g, key_added, {"weight": weight})
+    record(g, key_added, {"weight": weight}, tool="tl.strength",
+           columns={"nodes": [key_added + "_out", key_added + "_in"]})
     return g if copy else None
 
 
@@ -204,7 +205,7 @@ def coreness(g: ShareGraph, *, flavor: Literal["igraph", "networkx"] = "igraph",
     else:
         vals = K.coreness(c.edge_src, c.edge_tgt, g.n_users, graph=_undirected_igraph(g))
     g.nodes[key_added] = vals
-    record(g, key_added, {"flavor": flavor})
+    record(g, key_added, {"flavor": flavor}, tool="tl.coreness", columns={"nodes": [key_added]})
     return g if copy else None
 
 
@@ -284,7 +285,7 @@ def betweenness(
     g.nodes[key_added] = vals
     record(g, key_added, {"method": method, "epsilon": epsilon if method == "sampled" else None,
                           "delta": delta if method == "sampled" else None, "weight": weight, "flavor": flavor},
-           normalization="b(v) / (n (n - 1)), ordered pairs", **({"bound": info} if info else {}))
+           tool="tl.betweenness", columns={"nodes": [key_added]}, normalization="b(v) / (n (n - 1)), ordered pairs", **({"bound": info} if info else {}))
     return g if copy else None
 
 
@@ -334,5 +335,5 @@ def communities(
     record(g, key_added, {"method": method, "resolution": resolution, "weight": weight,
                           "n_iterations": n_iterations, "rng": rng if isinstance(rng, (int, type(None))) else "Generator",
                           "flavor": flavor},
-           modularity=float(q), n_communities=int(sizes.size), largest_sizes=sizes[:10].tolist())
+           tool="tl.communities", columns={"nodes": [key_added]}, modularity=float(q), n_communities=int(sizes.size), largest_sizes=sizes[:10].tolist())
     return g if copy else None

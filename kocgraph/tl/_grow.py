@@ -103,7 +103,7 @@ def simulate(
     g.nodes[key_added + "_p"] = act / n
     record(g, key_added, {"model": model, "n": n, "weight": weight, "level": level, "n_seeds": int(s.size),
                           "rng": rng if isinstance(rng, (int, type(None))) else "Generator"},
-           spread=mean, ci=[lo, hi], std=float(np.std(spread, ddof=1)) if n > 1 else 0.0, computed=computed)
+           tool="tl.simulate", columns={"nodes": [key_added + "_p"]}, spread=mean, ci=[lo, hi], std=float(np.std(spread, ddof=1)) if n > 1 else 0.0, computed=computed)
     return g if copy else None
 
 
@@ -234,6 +234,7 @@ def seeds(
                           "n_candidates": None if allowed is None else int(allowed.sum()),
                           "n_excluded": int(excl.size), "weight": weight, "n_check": n_check,
                           "rng": rng if isinstance(rng, (int, type(None))) else "Generator"},
+           tool="tl.seeds", columns={"nodes": [key_added + "_order"]}, tables=[key_added],
            method="OPIM-C" + (" (budgeted greedy)" if budget else ""),
            bound=res["bound"], probability=res["probability"], certified_ratio=res["certified_ratio"],
            n_rr_sets=res["n_rr_sets"], theta=res["theta"], theta_max=res["theta_max"], theta_capped=res["capped"],

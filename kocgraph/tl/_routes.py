@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph, record
+from .._core.tools import check_graph, record, require
 from .._core.validation import check_int
 from ..algorithms import routes as R
-from ..exceptions import InvalidParameterError, NotComputedError, check_choice
+from ..exceptions import InvalidParameterError, check_choice
 
 __all__ = ["tie_strength", "routes", "reshares_and_receipts"]
 
@@ -70,8 +70,8 @@ def tie_strength(
 
     Writes
     ------
-    ``g.edges[key_added]``; with exposure also ``g.edges["receipts"]`` and ``g.edges["reshares"]``;
-    the method used in ``g.meta[key_added]``.
+    ``g.edges[key_added]``; with exposure also ``g.edges[key_added + "_receipts"]`` and
+    ``g.edges[key_added + "_reshares"]``; the method used in ``g.meta[key_added]``.
 
     Examples
     --------
@@ -98,12 +98,14 @@ def tie_strength(
     if used == "exposure":
         reshares, receipts = reshares_and_receipts(g)
         p = R.exposure_probability(reshares, receipts, prior_a=a, prior_b=b)
-        g.edges["receipts"] = receipts
-        g.edges["reshares"] = reshares
+        g.edges[f"{key_added}_receipts"] = receipts
+        g.edges[f"{key_added}_reshares"] = reshares
     else:
         p = R.weighted_cascade_probability(c.edge_src, c.edge_tgt, g.edges["n_forwards"].to_numpy(np.float64), g.n_users)
     g.edges[key_added] = p
-    record(g, key_added, {"method": method, "prior": [a, b]}, method=used)
+    cols = [key_added] + [f"{key_added}_{x}" for x in ("receipts", "reshares") if used == "exposure"]
+    record(g, key_added, {"method": method, "prior": [a, b]}, tool="tl.tie_strength", columns={"edges": cols},
+           method=used)
     return g if copy else None
 
 
@@ -126,6 +128,7 @@ def routes(
     weight: str = "tie_strength",
     n_kocs: int = 100,
     node_disjoint: bool = False,
+    kocs_key: str = "koc",
     key_added: str = "routes",
     copy: bool = False,
 ) -> ShareGraph | None:
@@ -151,7 +154,7 @@ def routes(
     ------
     ``g.tables[key_added]`` (one row per route: target, rank, source, introducer, hops, strength,
     path as user codes), ``g.tables[key_added + "_unreachable"]``, and per target in ``g.nodes``:
-    ``route_strength``, ``route_hops``, ``route_introducer`` (best route).
+    ``routes_strength``, ``routes_hops``, ``routes_introducer`` (best route; ``<key_added>_...``).
 
     Examples
     --------
@@ -175,9 +178,9 @@ def routes(
     if isinstance(targets, str):
         if targets != "kocs":
             raise InvalidParameterError(f"targets={targets!r}: pass 'kocs' or a list of user ids.")
-        if "koc_rank" not in g.nodes.columns:
-            raise NotComputedError("targets='kocs' needs a KOC ranking. Run kg.tl.kocs(g, staff=...) first.")
-        r = g.nodes["koc_rank"]
+        require(g, kocs_key, tool="tl.kocs", where="kg.tl.routes(targets='kocs')", args="staff=...",
+                nodes=[f"{kocs_key}_rank"])
+        r = g.nodes[f"{kocs_key}_rank"]
         tgt_codes = np.flatnonzero((r.notna() & (r.fillna(0) <= n_kocs)).to_numpy())
     else:
         tgt_codes = _as_codes(g, targets, "target")
@@ -227,11 +230,14 @@ def routes(
     has[tcodes] = True
     hops[~has] = pd.NA
     intro[tcodes] = best["introducer"].to_numpy()
-    g.nodes["route_strength"] = strength
-    g.nodes["route_hops"] = hops
-    g.nodes["route_introducer"] = pd.Categorical.from_codes(intro, dtype=g.events["source"].dtype)
+    g.nodes[f"{key_added}_strength"] = strength
+    g.nodes[f"{key_added}_hops"] = hops
+    g.nodes[f"{key_added}_introducer"] = pd.Categorical.from_codes(intro, dtype=g.events["source"].dtype)
     record(g, key_added, {"k": k, "objective": objective, "weight": weight, "node_disjoint": node_disjoint,
                           "n_sources": int(src_codes.size), "n_targets": int(tgt_codes.size),
-                          "targets": targets if isinstance(targets, str) else "list", "n_kocs": n_kocs},
+                          "targets": targets if isinstance(targets, str) else "list", "n_kocs": n_kocs,
+                          "kocs_key": kocs_key if isinstance(targets, str) else None},
+           tool="tl.routes", columns={"nodes": [f"{key_added}_{x}" for x in ("strength", "hops", "introducer")]},
+           tables=[key_added, key_added + "_unreachable"],
            n_routes=int(len(table)), n_unreachable=int(len(unreachable)), computed=computed)
     return g if copy else None
