@@ -15,6 +15,11 @@ __all__ = ["rejected", "cascade"]
 def rejected(g: ShareGraph) -> pd.DataFrame:
     """The rows ``read_log`` set aside: ``row`` (0-based data row), ``reason``, then the row as given.
 
+    Parameters
+    ----------
+    g
+        The graph read by :func:`kocgraph.read_log`.
+
     Examples
     --------
     >>> import kocgraph as kg, pandas as pd
@@ -32,6 +37,13 @@ def cascade(g: ShareGraph, item: Any) -> pd.DataFrame:
     """One item's cascade forest: one row per holder, ordered by the time they got the item.
 
     Columns: ``user``, ``parent`` (NaN for roots), ``depth``, ``reach`` (descendants), ``time``.
+
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.cascades`.
+    item
+        The item id.
 
     Examples
     --------

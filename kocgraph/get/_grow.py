@@ -15,6 +15,13 @@ def seeds(g: ShareGraph, *, key: str = "seeds") -> pd.DataFrame:
     ``spread`` (cumulative, RR estimate), ``spread_lo``/``spread_hi`` (simulated 95% interval of the
     cumulative spread, when checked), ``cost`` and ``why`` in plain words.
 
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.seeds`.
+    key
+        The ``key_added`` of the seeding run.
+
     Examples
     --------
     >>> import kocgraph as kg

@@ -21,6 +21,15 @@ def routes(g: ShareGraph, user: Any, *, key: str = "routes") -> pd.DataFrame:
     travels the whole route), ``path`` (``"brand → alice → carol"``) and ``path_users`` (the list).
     An empty frame with ``.attrs["unreachable"]`` giving the reason when no route exists.
 
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.routes`.
+    user
+        The target's user id.
+    key
+        The ``key_added`` of the routes.
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -59,6 +68,15 @@ def routes(g: ShareGraph, user: Any, *, key: str = "routes") -> pd.DataFrame:
 def attribution(g: ShareGraph, n: int = 20, *, key: str = "attributed") -> pd.DataFrame:
     """Users ranked by attributed conversion value, with fractional conversions and share of total.
 
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.attribution`.
+    n
+        How many users, most credited first.
+    key
+        The ``key_added`` of the attribution.
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -85,6 +103,17 @@ def profile(g: ShareGraph, user: Any, *, key: str = "affinity", n: int = 3) -> p
     Rows (``topic``, ``summary``): the categories they forward most compared with everyone (lift),
     the hour they are most active, their preferred channel, and the items they spread most recently
     (needs :func:`kocgraph.tl.affinity`; the items part also uses :func:`kocgraph.tl.cascades`).
+
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.affinity`.
+    user
+        The user id.
+    key
+        The ``key_added`` of the affinity run.
+    n
+        How many categories and recent items to name.
 
     Examples
     --------

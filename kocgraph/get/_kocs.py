@@ -101,6 +101,17 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     (distinct people forwarded to, what the KOL threshold is measured on) and ``reason``; the KOL rows
     come after the staff rows, largest reach first.
 
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.kocs`.
+    n
+        How many candidates, best first.
+    excluded
+        List the accounts left out of the ranking instead.
+    key
+        The ``key_added`` the ranking was written under.
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -180,6 +191,15 @@ def explain(g: ShareGraph, user: Any, *, key: str = "koc") -> pd.DataFrame:
     the feature is, in words). ``.attrs`` holds ``score``, ``expected_reach`` and, for a user left out
     of the ranking, ``excluded``. With ``weights="percentile"`` the contribution is weight ×
     percentile instead.
+
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.kocs`.
+    user
+        The user id.
+    key
+        The ``key_added`` the ranking was written under.
 
     Examples
     --------

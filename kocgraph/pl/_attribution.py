@@ -135,6 +135,8 @@ def attribution(g: ShareGraph, n: int = 10, *, key: str | Sequence[str] = "attri
         The ``key_added`` of :func:`kocgraph.tl.attribution`, or a list of them.
     staff
         Staff account ids; None: those :func:`kocgraph.tl.kocs` excluded as staff; ``[]``: none.
+    kocs_key
+        The ``key_added`` of the KOC ranking whose top users form the "top KOCs" group.
     ax
         Axes to draw into; None makes a new figure.
 

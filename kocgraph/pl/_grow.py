@@ -65,6 +65,8 @@ def spread(g: ShareGraph, *, key: str = "compare_seeds", ax: Any = None) -> Any:
     ----------
     g
         The graph, after :func:`kocgraph.evaluate.compare_seeds`.
+    key
+        The ``key_added`` of :func:`kocgraph.evaluate.compare_seeds`.
     ax
         Axes to draw into; None makes a new figure.
 

@@ -361,6 +361,10 @@ def network(
         spot is left out.
     rng
         Seed of the layout: the same ``rng`` gives the same map.
+    kocs_key
+        The ``key_added`` of the KOC ranking whose top users are marked.
+    routes_key
+        The ``key_added`` of the :func:`kocgraph.tl.routes` run whose routes are drawn.
     ax
         Axes to draw into; None makes a new figure.
 

@@ -330,6 +330,8 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", kocs_key:
         How many of the largest communities to show.
     key
         The community column (``key_added`` of :func:`kocgraph.tl.communities`).
+    kocs_key
+        The ``key_added`` of the KOC ranking that picks each community's named users.
     ax
         Axes for the bars; None makes a new figure.
 

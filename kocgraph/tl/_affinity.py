@@ -40,6 +40,14 @@ def affinity(
         (e.g. category, tag or price band). Items missing from it count as uncategorised.
     by
         The metadata column to measure lift on.
+    g
+        The graph to annotate.
+    tz
+        Time zone the active hours are counted in.
+    key_added
+        Where the results go: the tables and ``g.nodes`` columns above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------

@@ -42,6 +42,21 @@ def attribution(
     three levels (multi-level schemes of three or more levels count as pyramid selling under the 2005
     Regulations on Prohibition of Pyramid Selling); credit is read the same way here.
 
+    Parameters
+    ----------
+    g
+        The graph to annotate (its log needs purchase/signup events).
+    model
+        ``"last_touch"``, ``"first_touch"``, ``"linear"`` or ``"time_decay"``.
+    max_levels
+        How many sharers upstream of the buyer can get credit (>= 1).
+    half_life
+        ``time_decay`` only: a duration (``"3D"``, a ``pd.Timedelta``, or seconds); None: 7 days.
+    key_added
+        Where the results go: the ``g.nodes`` columns above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
+
     Writes
     ------
     ``g.nodes[key_added + "_value"]`` and ``g.nodes[key_added + "_conversions"]`` (fractional);

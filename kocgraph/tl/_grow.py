@@ -65,6 +65,29 @@ def simulate(
     the same ``rng`` gives identical results. ``progress``: a bar over the runs (None: only in a
     terminal or Jupyter; True: always; False: never).
 
+    Parameters
+    ----------
+    g
+        The graph to simulate on.
+    seeds
+        The users who start the spread (one id or a list).
+    model
+        ``"ic"`` (Independent Cascade) or ``"lt"`` (Linear Threshold).
+    n
+        How many runs.
+    weight
+        Edge column of forward probabilities (computed by :func:`tie_strength` when missing).
+    level
+        Confidence level of the interval of the mean spread (strictly between 0 and 1).
+    rng
+        Seed (an int, None, or a ``numpy.random.Generator``) of the runs; the same seed gives the same result.
+    key_added
+        Where the results go: ``g.nodes[key_added + "_p"]`` and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
+    progress
+        A progress bar: None (default) only when someone watches (a terminal or Jupyter), True always, False never.
+
     Writes
     ------
     ``g.nodes[key_added + "_p"]`` (share of runs in which the user ends up active) and
@@ -149,6 +172,26 @@ def seeds(
     progress
         A bar over the RR sets sampled, then the check runs (None: only in a terminal or Jupyter;
         True: always; False: never).
+    g
+        The graph to seed.
+    k
+        How many seeds.
+    epsilon
+        The approximation slack, in (0, 1 - 1/e).
+    ell
+        The promise holds with probability at least ``1 - 1/n^ell``.
+    budget
+        Total cost allowed (None: ``k`` seeds, each costing 1).
+    cost
+        Column of ``g.nodes`` with each user's cost (with ``budget``).
+    weight
+        Edge column of forward probabilities (computed by :func:`tie_strength` when missing).
+    rng
+        Seed (an int, None, or a ``numpy.random.Generator``) of the RR sets and the check runs; the same seed gives the same result.
+    key_added
+        Where the results go: the table and ``g.nodes`` column above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------

@@ -316,6 +316,16 @@ def kocs(
     progress
         A progress bar over the bootstrap draws: None (default) only when someone watches (a
         terminal or Jupyter), True always, False never.
+    g
+        The graph to rank.
+    kol_threshold
+        ``"auto"``, an integer (more distinct receivers than this: left out as a KOL) or None (nobody left out).
+    alpha
+        With ``bootstrap``: ``1 - alpha`` rank intervals (strictly between 0 and 1).
+    key_added
+        Where the results go: the ``g.nodes`` columns above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------

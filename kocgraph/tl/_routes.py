@@ -68,6 +68,19 @@ def tie_strength(
     - ``"auto"``: exposure when the log has ``view`` events (receipts are then observed), else
       weighted cascade.
 
+    Parameters
+    ----------
+    g
+        The graph to annotate.
+    method
+        ``"auto"``, ``"exposure"`` or ``"weighted_cascade"`` (see above).
+    prior
+        ``(a, b)`` of the Beta prior of the exposure method (both > 0).
+    key_added
+        Where the results go: ``g.edges[key_added]`` (and the exposure counts) and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
+
     Writes
     ------
     ``g.edges[key_added]``; with exposure also ``g.edges[key_added + "_receipts"]`` and
@@ -149,6 +162,22 @@ def routes(
         ``"kocs"`` (the top ``n_kocs`` of :func:`kocs`) or a list of user ids.
     weight
         Edge column with probabilities (computed by :func:`tie_strength` when missing).
+    g
+        The graph to search.
+    k
+        Routes per target (distinct introducers).
+    objective
+        ``"probable"`` or ``"short"`` (see above).
+    n_kocs
+        With ``targets="kocs"``: how many of the top-ranked users are targets.
+    node_disjoint
+        One target only: routes sharing no intermediate person.
+    kocs_key
+        With ``targets="kocs"``: the ``key_added`` of the KOC ranking to read.
+    key_added
+        Where the results go: the tables and ``g.nodes`` columns above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
