@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._core.graph import ShareGraph
 from .._core.progress import check_progress, progress_bar
-from .._core.tools import check_graph
+from .._core.tools import check_graph, record
 from .._core.validation import check_rng
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError
