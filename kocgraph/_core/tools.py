@@ -68,9 +68,10 @@ def drop_previous(g: ShareGraph, key: str) -> None:
     if not isinstance(rec, dict):
         return
     for f, cols in (rec.get("columns") or {}).items():
-        frame = getattr(g, f, None)
-        if f in _FRAMES and frame is not None:
-            frame.drop(columns=[c for c in cols if c in frame.columns], inplace=True)
+        frame = getattr(g, f, None) if f in _FRAMES else None
+        for c in cols:
+            if frame is not None and c in frame.columns:
+                del frame[c]
     for t in rec.get("tables") or []:
         g.tables.pop(t, None)
 
