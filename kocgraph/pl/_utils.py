@@ -36,7 +36,7 @@ PRODUCERS: dict[str, str] = {
     "koc_score": "kocs",
     "koc_rank": "kocs",
     "koc_excluded": "kocs",
-    "items_spread": "kocs",
+    "items_spread": "cascades",
 }
 
 #: one colour per KOC feature, the same in every plot
