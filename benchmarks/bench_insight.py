@@ -168,7 +168,7 @@ def kind_kocgraph(path: str, staff: list[str], n_sources: int, n_targets: int, s
         unattributed_value=float(m["unattributed_value"]), attributed_plus_unattributed=credited + float(m["unattributed_value"]),
         td_attributed_plus_unattributed=float(g.nodes["attributed_td_value"].sum()) + float(mt["unattributed_value"]),
     )
-    strength = g.nodes["route_strength"].to_numpy()
+    strength = g.nodes["routes_strength"].to_numpy()
     k1 = g.tables["routes_k1"]
     T["k1_equals_rank1"] = int(np.allclose(np.sort(k1["strength"].to_numpy()),
                                            np.sort(g.tables["routes"].query("rank == 1")["strength"].to_numpy())))

@@ -63,7 +63,7 @@ def test_networkx_view_keeps_node_edge_and_item_columns(full: kg.ShareGraph) -> 
                 assert _same(got, float(v) if isinstance(v, float) else (str(v) if isinstance(v, str) else v))
     assert G.nodes["alice"]["koc_score"] == pytest.approx(float(full.nodes.loc["alice", "koc_score"]))
     assert "koc_score" not in G.nodes["brand"] and G.nodes["brand"]["koc_excluded"] == "staff"
-    assert G.nodes["carol"]["route_introducer"] == str(full.nodes.loc["carol", "route_introducer"])
+    assert G.nodes["carol"]["routes_introducer"] == str(full.nodes.loc["carol", "routes_introducer"])
     e = full.edges.iloc[0]
     d = G.edges[str(e["source"]), str(e["target"])]
     assert d["weight"] == d["n_forwards"] == int(e["n_forwards"])

@@ -274,8 +274,10 @@ def test_user_codes_with_integer_ids():
 
 
 def test_require_says_which_tool(toy):
-    with pytest.raises(kg.NotComputedError, match=r"g.nodes\['reach'\] has not been computed.*kg.tl.cascades\(g\)"):
-        toy._require("nodes", "reach", "cascades")
+    from kocgraph._core.tools import require
+
+    with pytest.raises(kg.NotComputedError, match=r"g.nodes\['reach'\].*has not been computed.*kg.tl.cascades\(g\)"):
+        require(toy, "cascades", tool="tl.cascades", where="here", meta=False, nodes=["reach"])
 
 
 # ------------------------------------------------------------------------------------------------ getters

@@ -127,7 +127,7 @@ def test_tie_strength_exposure_by_hand() -> None:
             ("bob", "carol"): 1 / 3, ("liam", "judy"): 1 / 3, ("judy", "ken"): 2 / 3}
     for k, v in want.items():
         assert e.loc[k, "tie_strength"] == pytest.approx(v), k
-    assert (e.loc[("alice", "carol"), "receipts"], e.loc[("alice", "carol"), "reshares"]) == (3, 3)
+    assert (e.loc[("alice", "carol"), "tie_strength_receipts"], e.loc[("alice", "carol"), "tie_strength_reshares"]) == (3, 3)
     # a stronger prior pulls every edge towards a / (a + b)
     kg.tl.tie_strength(g, method="exposure", prior=(1.0, 9.0), key_added="p19")
     assert g.edges.set_index(["source", "target"]).loc[("brand", "alice"), "p19"] == pytest.approx(2 / 11)
@@ -150,9 +150,9 @@ def test_routes_from_brand_by_hand(target: str) -> None:
     assert [p[0] for p in r["path_users"]] == ["brand"] * len(want)
     assert [p[-2] for p in r["path_users"]] == [w[0] for w in want]  # the introducer is next to last
     # the best route is also written on the target's row of g.nodes
-    assert g.nodes.loc[target, "route_strength"] == pytest.approx(want[0][2])
-    assert g.nodes.loc[target, "route_hops"] == want[0][1]
-    assert g.nodes.loc[target, "route_introducer"] == want[0][0]
+    assert g.nodes.loc[target, "routes_strength"] == pytest.approx(want[0][2])
+    assert g.nodes.loc[target, "routes_hops"] == want[0][1]
+    assert g.nodes.loc[target, "routes_introducer"] == want[0][0]
 
 
 def test_routes_k_limits_and_table_shape() -> None:
@@ -163,7 +163,7 @@ def test_routes_k_limits_and_table_shape() -> None:
     assert kg.get.routes(g, "carol")["introducer"].tolist() == ["bob"]
     assert g.meta["routes"]["params"]["k"] == 1 and g.meta["routes"]["n_routes"] == 2
     # users that were not targets carry no route on g.nodes
-    assert np.isnan(g.nodes.loc["alice", "route_strength"]) and pd.isna(g.nodes.loc["alice", "route_hops"])
+    assert np.isnan(g.nodes.loc["alice", "routes_strength"]) and pd.isna(g.nodes.loc["alice", "routes_hops"])
 
 
 def test_routes_short_objective_by_hand() -> None:
@@ -199,7 +199,7 @@ def test_unreachable_targets_are_listed_with_a_reason() -> None:
     for user, reason in reasons.items():
         r = kg.get.routes(g, user)
         assert len(r) == 0 and r.attrs["unreachable"] == reason
-        assert np.isnan(g.nodes.loc[user, "route_strength"])
+        assert np.isnan(g.nodes.loc[user, "routes_strength"])
     # a user who was not a target at all says so
     assert kg.get.routes(g, "ivan").attrs["unreachable"] == "not a target of kg.tl.routes"
 
@@ -244,7 +244,7 @@ def test_node_disjoint_routes_share_no_inner_node() -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_node_disjoint_on_synthetic_shares_no_inner_node(seed: int, syn: kg.ShareGraph) -> None:
     staff = syn.meta["synthetic"]["staff"]
-    reached = syn.nodes.index[np.isfinite(syn.nodes["route_strength"].to_numpy())]
+    reached = syn.nodes.index[np.isfinite(syn.nodes["routes_strength"].to_numpy())]
     rng = np.random.default_rng(seed)
     target = reached[rng.integers(len(reached))]
     h = syn.copy()
@@ -255,7 +255,7 @@ def test_node_disjoint_on_synthetic_shares_no_inner_node(seed: int, syn: kg.Shar
     assert len(inner) == len(set(inner))
     assert all(p[0] in staff and p[-1] == target for p in r["path_users"])
     # the best single route is at least as strong as any route of the disjoint set
-    assert r["strength"].max() <= syn.nodes.loc[target, "route_strength"] * (1 + 1e-9)
+    assert r["strength"].max() <= syn.nodes.loc[target, "routes_strength"] * (1 + 1e-9)
 
 
 def test_routes_errors() -> None:
@@ -576,9 +576,9 @@ def test_tie_strengths_in_unit_interval(df: pd.DataFrame, method: str, prior: tu
         np.testing.assert_allclose(s.to_numpy(), 1.0)
     else:
         e = g.edges
-        assert (e["reshares"] <= e["receipts"]).all() and (e["receipts"] >= 1).all()
+        assert (e["tie_strength_reshares"] <= e["tie_strength_receipts"]).all() and (e["tie_strength_receipts"] >= 1).all()
         a, b = prior
-        np.testing.assert_allclose(p, (e["reshares"] + a) / (e["receipts"] + a + b))
+        np.testing.assert_allclose(p, (e["tie_strength_reshares"] + a) / (e["tie_strength_receipts"] + a + b))
 
 
 @SETTINGS
@@ -605,7 +605,7 @@ def test_a_new_tie_never_weakens_a_best_route(df: pd.DataFrame, data: st.DataObj
         g = kg.read_log(frame, time_unit="s")
         kg.tl.tie_strength(g, method="exposure")
         kg.tl.routes(g, sources=["u0"], targets=list(g.nodes.index), k=1)
-        s = g.nodes["route_strength"]
+        s = g.nodes["routes_strength"]
         ties = {(a, b): p for a, b, p in g.edges[["source", "target", "tie_strength"]].itertuples(index=False)}
         return {str(u): float(v) for u, v in s[s.notna()].items()}, ties
 

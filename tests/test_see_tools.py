@@ -576,5 +576,5 @@ def test_rerun_replaces_the_previous_ranking() -> None:
     kg.tl.kocs(g, staff=STAFF, weights={"reach": 1})
     cols = [c for c in g.nodes.columns if c.startswith("koc_")]
     assert cols == ["koc_score", "koc_expected_reach", "koc_percentile", "koc_rank", "koc_excluded",
-                    "koc_term_reach", "koc_value_reach"]
+                    "koc_term_reach", "koc_value_reach", "koc_conversions", "koc_conversion_value"]
     assert kg.get.kocs(g, n=3)["user"].tolist() == ["alice", "bob", "carol"]

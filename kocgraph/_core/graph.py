@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from ..algorithms._parallel import side_by_side
 from ..algorithms._sort import sort_with_order
-from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError, NotComputedError
+from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     import igraph
@@ -457,16 +457,6 @@ class ShareGraph:
                 "ShareGraph.validate found problems: " + "; ".join(problems)
                 + ". Rebuild the graph with kg.read_log; do not edit g.events or the codes in place."
             )
-
-    # ------------------------------------------------------------------ results access
-    def _require(self, table: str, column: str, tool: str) -> pd.Series:
-        df = getattr(self, table)
-        if column not in df.columns:
-            raise NotComputedError(
-                f"g.{table}[{column!r}] has not been computed; found columns {list(df.columns)}. "
-                f"Run kg.tl.{tool}(g) first."
-            )
-        return df[column]
 
     # ------------------------------------------------------------------ repr
     def _summary_lines(self) -> list[str]:

@@ -245,6 +245,8 @@ def backtest(
         only when someone watches (a terminal or Jupyter), True always, False never.
     **kocs_kwargs
         Further options of :func:`kocgraph.tl.kocs` (``weights``, ``kol_threshold``, ...).
+    g
+        The graph whose log is split into past and future.
 
     Returns
     -------

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._core.graph import ShareGraph
 from .._core.progress import check_progress, progress_bar
-from .._core.tools import check_graph
+from .._core.tools import check_graph, record
 from .._core.validation import check_rng, id_list
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError
@@ -31,6 +31,7 @@ def compare_seeds(
     epsilon: float = 0.2,
     rng: Any = 0,
     progress: bool | None = None,
+    key_added: str = "compare_seeds",
 ) -> pd.DataFrame:
     """Expected spread of each strategy's top-``k`` seeds, simulated in the *same* random worlds.
 
@@ -41,7 +42,28 @@ def compare_seeds(
     beyond the staff accounts' own (staff and seeds together, minus staff alone, world by world). ``k``
     may be a list: one row per strategy and k. ``progress``: a bar over the strategies, each ranked
     then simulated (None: only in a terminal or Jupyter; True: always; False: never).
-    Stored in ``g.tables["compare_seeds"]`` for :func:`kocgraph.pl.spread`.
+    Stored in ``g.tables[key_added]`` (and recorded in ``g.meta[key_added]``) for :func:`kocgraph.pl.spread`.
+
+    Parameters
+    ----------
+    g
+        The graph to simulate on.
+    k
+        How many seeds (one int, or a list: one row per strategy and k).
+    strategies
+        Which strategies to compare (a subset of :data:`STRATEGIES`).
+    staff
+        Staff account ids: never seeds; the spread counted is beyond theirs.
+    n
+        Simulated worlds, shared by every strategy.
+    epsilon
+        The ``epsilon`` of :func:`kocgraph.tl.seeds` for the ``imm`` strategy.
+    rng
+        Seed (an int, None, or a ``numpy.random.Generator``) of the rankings that draw and the worlds; the same seed gives the same result.
+    progress
+        A progress bar: None (default) only when someone watches (a terminal or Jupyter), True always, False never.
+    key_added
+        Where the table goes: ``g.tables[key_added]``, recorded in ``g.meta[key_added]``.
 
     Returns
     -------
@@ -125,5 +147,8 @@ def compare_seeds(
     out = pd.DataFrame(rows)
     out.attrs["paired"] = True
     out.attrs["n"] = n
-    g.tables["compare_seeds"] = out.copy()
+    g.tables[key_added] = out.copy()
+    record(g, key_added, {"k": ks, "strategies": strategies, "n_staff": int(staff_codes.size), "n": n,
+                          "epsilon": epsilon, "rng": rng if isinstance(rng, (int, type(None))) else "Generator"},
+           tool="evaluate.compare_seeds", tables=[key_added])
     return out

@@ -7,14 +7,18 @@ from typing import Any
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
-from ..exceptions import NotComputedError
+from .._core.tools import check_graph, require
 
 __all__ = ["rejected", "cascade"]
 
 
 def rejected(g: ShareGraph) -> pd.DataFrame:
     """The rows ``read_log`` set aside: ``row`` (0-based data row), ``reason``, then the row as given.
+
+    Parameters
+    ----------
+    g
+        The graph read by :func:`kocgraph.read_log`.
 
     Examples
     --------
@@ -34,6 +38,13 @@ def cascade(g: ShareGraph, item: Any) -> pd.DataFrame:
 
     Columns: ``user``, ``parent`` (NaN for roots), ``depth``, ``reach`` (descendants), ``time``.
 
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.cascades`.
+    item
+        The item id.
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -43,8 +54,7 @@ def cascade(g: ShareGraph, item: Any) -> pd.DataFrame:
     [{'user': 'staff_li', 'parent': nan, 'depth': 0}, {'user': 'alice', 'parent': 'staff_li', 'depth': 1}, {'user': 'judy', 'parent': 'alice', 'depth': 2}]
     """
     g = check_graph(g, "kg.get.cascade")
-    if g.trees is None:
-        raise NotComputedError("g.trees has not been computed. Run kg.tl.cascades(g) first.")
+    require(g, "cascades", tool="tl.cascades", where="kg.get.cascade", meta=False, trees=True)
     code = int(g.item_codes([item])[0])
     t = g.trees
     sel = t[t["item"].cat.codes.to_numpy() == code]

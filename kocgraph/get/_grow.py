@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
-from ..exceptions import NotComputedError
+from .._core.tools import check_graph, require
 
 __all__ = ["seeds"]
 
@@ -15,6 +14,13 @@ def seeds(g: ShareGraph, *, key: str = "seeds") -> pd.DataFrame:
     """The chosen seeds in pick order: ``order``, ``user``, ``marginal_gain`` (extra users reached),
     ``spread`` (cumulative, RR estimate), ``spread_lo``/``spread_hi`` (simulated 95% interval of the
     cumulative spread, when checked), ``cost`` and ``why`` in plain words.
+
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.seeds`.
+    key
+        The ``key_added`` of the seeding run.
 
     Examples
     --------
@@ -25,8 +31,7 @@ def seeds(g: ShareGraph, *, key: str = "seeds") -> pd.DataFrame:
     True
     """
     g = check_graph(g, "kg.get.seeds")
-    if key not in g.tables:
-        raise NotComputedError(f"no seeds under key {key!r}. Run kg.tl.seeds(g, k=...) first.")
+    require(g, key, tool="tl.seeds", where="kg.get.seeds", args="k=...", tables=[key])
     t = g.tables[key]
     out = pd.DataFrame({"order": t["order"].to_numpy(), "user": g.nodes.index[t["user"].to_numpy()],
                         "marginal_gain": t["marginal_gain"].to_numpy(), "spread": t["spread"].to_numpy()})

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
-from ..exceptions import NotComputedError
+from .._core.tools import check_graph, require
 
 __all__ = ["routes", "attribution", "profile"]
 
@@ -21,6 +20,15 @@ def routes(g: ShareGraph, user: Any, *, key: str = "routes") -> pd.DataFrame:
     user: the one to ask), ``hops``, ``strength`` (product of tie strengths: the chance the content
     travels the whole route), ``path`` (``"brand → alice → carol"``) and ``path_users`` (the list).
     An empty frame with ``.attrs["unreachable"]`` giving the reason when no route exists.
+
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.routes`.
+    user
+        The target's user id.
+    key
+        The ``key_added`` of the routes.
 
     Examples
     --------
@@ -35,8 +43,7 @@ def routes(g: ShareGraph, user: Any, *, key: str = "routes") -> pd.DataFrame:
     
     """
     g = check_graph(g, "kg.get.routes")
-    if key not in g.tables:
-        raise NotComputedError(f"no routes under key {key!r}. Run kg.tl.routes(g, sources=staff, targets=...) first.")
+    require(g, key, tool="tl.routes", where="kg.get.routes", args="sources=staff, targets=[...]", tables=[key])
     code = int(g.user_codes([user])[0])
     t = g.tables[key]
     sel = t[t["target"].to_numpy() == code].sort_values("rank")
@@ -61,6 +68,15 @@ def routes(g: ShareGraph, user: Any, *, key: str = "routes") -> pd.DataFrame:
 def attribution(g: ShareGraph, n: int = 20, *, key: str = "attributed") -> pd.DataFrame:
     """Users ranked by attributed conversion value, with fractional conversions and share of total.
 
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.attribution`.
+    n
+        How many users, most credited first.
+    key
+        The ``key_added`` of the attribution.
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -71,8 +87,7 @@ def attribution(g: ShareGraph, n: int = 20, *, key: str = "attributed") -> pd.Da
     """
     g = check_graph(g, "kg.get.attribution")
     col = f"{key}_value"
-    if col not in g.nodes.columns or key not in g.meta:
-        raise NotComputedError(f"no attribution under key {key!r}. Run kg.tl.attribution(g) first.")
+    require(g, key, tool="tl.attribution", where="kg.get.attribution", nodes=[col, f"{key}_conversions"])
     v = g.nodes[col].to_numpy(np.float64)
     conv = g.nodes[f"{key}_conversions"].to_numpy(np.float64)
     total = float(g.meta[key]["total_value"]) or 1.0
@@ -89,6 +104,17 @@ def profile(g: ShareGraph, user: Any, *, key: str = "affinity", n: int = 3) -> p
     the hour they are most active, their preferred channel, and the items they spread most recently
     (needs :func:`kocgraph.tl.affinity`; the items part also uses :func:`kocgraph.tl.cascades`).
 
+    Parameters
+    ----------
+    g
+        The graph after :func:`kocgraph.tl.affinity`.
+    user
+        The user id.
+    key
+        The ``key_added`` of the affinity run.
+    n
+        How many categories and recent items to name.
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -103,8 +129,7 @@ def profile(g: ShareGraph, user: Any, *, key: str = "affinity", n: int = 3) -> p
      recent  Recently spread coupon (2026-01-01, reached 3); reached 3 users in total.
     """
     g = check_graph(g, "kg.get.profile")
-    if key not in g.meta:
-        raise NotComputedError(f"no affinity profile under key {key!r}. Run kg.tl.affinity(g, items) first.")
+    require(g, key, tool="tl.affinity", where="kg.get.profile", args="items")
     code = int(g.user_codes([user])[0])
     rows: list[tuple[str, str]] = []
     tab = g.tables.get(key)

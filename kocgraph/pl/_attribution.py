@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
+from .._core.tools import check_graph, require
 from .._core.validation import check_int
-from ..exceptions import InvalidParameterError, NotComputedError
+from ..exceptions import InvalidParameterError
 from ._backbone import koc_codes, staff_codes
 from ._style import GRID, PALETTE, styled
 from ._utils import HIGHLIGHT_COLOR, STAFF_COLOR, _new_ax, _note_below, _short, _store, _thousands
@@ -38,13 +38,8 @@ def _share(f: float) -> str:
 
 
 def _credit(g: ShareGraph, key: str, where: str) -> tuple[np.ndarray, dict[str, Any]]:
-    col = f"{key}_value"
-    if not isinstance(key, str) or col not in g.nodes.columns or key not in g.meta:
-        raise NotComputedError(
-            f"{where} needs an attribution under key {key!r}, which has not been computed. "
-            f"Run kg.tl.attribution(g, key_added={key!r}) first."
-        )
-    return g.nodes[col].to_numpy(np.float64, na_value=0.0), g.meta[key]
+    meta = require(g, key, tool="tl.attribution", where=where, nodes=[f"{key}_value"])
+    return g.nodes[f"{key}_value"].to_numpy(np.float64, na_value=0.0), meta
 
 
 def _model_name(meta: dict[str, Any], key: str) -> str:
@@ -82,9 +77,10 @@ def _people(ax: Axes, g: ShareGraph, key: str, n: int, staff: np.ndarray) -> dic
     return {"users": ids.tolist(), "values": v[order], "caption": caption}
 
 
-def _models(ax: Axes, g: ShareGraph, keys: Sequence[str], n: int, staff: np.ndarray) -> dict[str, Any]:
+def _models(ax: Axes, g: ShareGraph, keys: Sequence[str], n: int, staff: np.ndarray, kocs_key: str
+            ) -> dict[str, Any]:
     """Several models: one 100% bar each, split into staff, top KOCs, everyone else and nobody."""
-    kocs = koc_codes(g, None, n)
+    kocs = koc_codes(g, None, n, kocs_key=kocs_key)
     group = np.full(g.n_users, 2, dtype=np.int64)  # 0 staff, 1 top KOCs, 2 everyone else
     group[kocs] = 1
     group[staff] = 0
@@ -124,7 +120,7 @@ def _models(ax: Axes, g: ShareGraph, keys: Sequence[str], n: int, staff: np.ndar
 
 @styled
 def attribution(g: ShareGraph, n: int = 10, *, key: str | Sequence[str] = "attributed", staff: Any = None,
-                ax: Axes | None = None) -> Axes:
+                kocs_key: str = "koc", ax: Axes | None = None) -> Axes:
     """Who brought the sales: the people credited with the most sales value, or, for several models,
     how the credit splits between staff, the top KOCs, everyone else and nobody.
 
@@ -145,6 +141,8 @@ def attribution(g: ShareGraph, n: int = 10, *, key: str | Sequence[str] = "attri
         The ``key_added`` of :func:`kocgraph.tl.attribution`, or a list of them.
     staff
         Staff account ids; None: those :func:`kocgraph.tl.kocs` excluded as staff; ``[]``: none.
+    kocs_key
+        The ``key_added`` of the KOC ranking whose top users form the "top KOCs" group.
     ax
         Axes to draw into; None makes a new figure.
 
@@ -182,8 +180,8 @@ def attribution(g: ShareGraph, n: int = 10, *, key: str | Sequence[str] = "attri
         )
     for k in keys:  # validate before any figure is made
         _credit(g, k, where)
-    st = staff_codes(g, staff, cap=None)
+    st = staff_codes(g, staff, cap=None, kocs_key=kocs_key)
     ax = _new_ax(ax, figsize=(8.0, max(2.6, 0.36 * (n if len(keys) == 1 else len(keys)) + 1.6)))
-    info = _people(ax, g, keys[0], n, st) if len(keys) == 1 else _models(ax, g, keys, n, st)
+    info = _people(ax, g, keys[0], n, st) if len(keys) == 1 else _models(ax, g, keys, n, st, kocs_key)
     _store(ax, keys=keys, **info)
     return ax

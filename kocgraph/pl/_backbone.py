@@ -52,14 +52,17 @@ class Backbone:
         return np.unique(np.concatenate(self.paths)) if self.paths else np.empty(0, dtype=np.int64)
 
 
-def staff_codes(g: ShareGraph, staff: Any, *, cap: int | None = MAX_STAFF) -> np.ndarray:
-    """Codes of the staff: as given; None: those the KOC ranking excluded as staff, else the sources
-    of ``kg.tl.routes``; at most ``cap`` (None: all), the most active first."""
+def staff_codes(g: ShareGraph, staff: Any, *, cap: int | None = MAX_STAFF, kocs_key: str = "koc",
+                routes_key: str = "routes") -> np.ndarray:
+    """Codes of the staff: as given; None: those the KOC ranking under ``kocs_key`` excluded as staff,
+    else the sources of ``kg.tl.routes`` under ``routes_key``; at most ``cap`` (None: all), the most
+    active first."""
     if staff is None:
-        if "koc_excluded" in g.nodes.columns:
-            codes = np.flatnonzero((g.nodes["koc_excluded"].astype("object") == "staff").to_numpy(dtype=bool))
-        elif "routes" in g.tables and len(g.tables["routes"]):
-            codes = np.unique(g.tables["routes"]["source"].to_numpy(np.int64))
+        excl = f"{kocs_key}_excluded"
+        if excl in g.nodes.columns:
+            codes = np.flatnonzero((g.nodes[excl].astype("object") == "staff").to_numpy(dtype=bool))
+        elif routes_key in g.tables and len(g.tables[routes_key]):
+            codes = np.unique(g.tables[routes_key]["source"].to_numpy(np.int64))
         else:
             codes = np.empty(0, dtype=np.int64)
     else:
@@ -73,11 +76,12 @@ def staff_codes(g: ShareGraph, staff: Any, *, cap: int | None = MAX_STAFF) -> np
     return codes.astype(np.int64)
 
 
-def koc_codes(g: ShareGraph, highlight: Any, n_kocs: int) -> np.ndarray:
+def koc_codes(g: ShareGraph, highlight: Any, n_kocs: int, *, kocs_key: str = "koc") -> np.ndarray:
     """Codes of the people to mark, in order: ``highlight`` as given (a DataFrame with a ``user``
-    column too); None: the top ``n_kocs`` of the KOC ranking, when there is one."""
+    column too); None: the top ``n_kocs`` of the KOC ranking under ``kocs_key``, when there is one."""
     if highlight is None:
-        col = "koc_slate" if "koc_slate" in g.nodes.columns else "koc_rank"
+        slate = f"{kocs_key}_slate"
+        col = slate if slate in g.nodes.columns else f"{kocs_key}_rank"
         if col not in g.nodes.columns or n_kocs == 0:
             return np.empty(0, dtype=np.int64)
         r = g.nodes[col].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -96,14 +100,15 @@ def koc_codes(g: ShareGraph, highlight: Any, n_kocs: int) -> np.ndarray:
     return pd.unique(np.asarray(codes, dtype=np.int64))
 
 
-def best_route_paths(g: ShareGraph, staff: np.ndarray, kocs: np.ndarray) -> list[np.ndarray]:
+def best_route_paths(g: ShareGraph, staff: np.ndarray, kocs: np.ndarray, *, routes_key: str = "routes"
+                     ) -> list[np.ndarray]:
     """The best route (user codes, staff first) to each of ``kocs`` that has one: from the table of
     :func:`kocgraph.tl.routes` when it ran, else one Dijkstra from all staff at once on the tie
     strengths (``g.edges["tie_strength"]`` when computed, else the weighted-cascade rule). Nothing
     is written into ``g``."""
     if staff.size == 0 or kocs.size == 0:
         return []
-    t = g.tables.get("routes")
+    t = g.tables.get(routes_key)
     if t is not None and len(t) and {"target", "rank", "path"} <= set(t.columns):
         best = t[(t["rank"].to_numpy() == 1) & np.isin(t["target"].to_numpy(), kocs)]
         by_target = dict(zip(best["target"].tolist(), best["path"], strict=True))
@@ -171,14 +176,14 @@ def _links(g: ShareGraph, keep: np.ndarray, must: np.ndarray) -> tuple[np.ndarra
 
 
 def select_backbone(g: ShareGraph, score: np.ndarray, staff: np.ndarray, kocs: np.ndarray,
-                    max_nodes: int) -> Backbone:
+                    max_nodes: int, *, routes_key: str = "routes") -> Backbone:
     """The people and links to draw (see the module docstring)."""
     n, c = g.n_users, g.codes
     if kocs.size > max_nodes:
         raise InvalidParameterError(
             f"{kocs.size:,} highlighted users but max_nodes={max_nodes:,}; pass max_nodes>={kocs.size} or fewer ids."
         )
-    paths = best_route_paths(g, staff, kocs)
+    paths = best_route_paths(g, staff, kocs, routes_key=routes_key)
     if n <= max_nodes:
         keep = np.arange(n, dtype=np.int64)
     else:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
-from ..exceptions import InvalidParameterError, NotComputedError
+from .._core.tools import check_graph, require
+from ..exceptions import InvalidParameterError
 from ._style import GRID, PALETTE, PALETTE_LIGHT, styled
 from ._utils import HIGHLIGHT_COLOR, _new_ax, _short, _store, _thousands, _whole_numbers
 
@@ -53,7 +53,7 @@ def _words(name: Any, table: dict[str, str]) -> str:
 
 
 @styled
-def spread(g: ShareGraph, *, ax: Any = None) -> Any:
+def spread(g: ShareGraph, *, key: str = "compare_seeds", ax: Any = None) -> Any:
     """Expected extra reach against the number of partners k, one line per seeding strategy, with 95%
     intervals (paired simulations).
 
@@ -66,6 +66,8 @@ def spread(g: ShareGraph, *, ax: Any = None) -> Any:
     ----------
     g
         The graph, after :func:`kocgraph.evaluate.compare_seeds`.
+    key
+        The ``key_added`` of :func:`kocgraph.evaluate.compare_seeds`.
     ax
         Axes to draw into; None makes a new figure.
 
@@ -85,9 +87,8 @@ def spread(g: ShareGraph, *, ax: Any = None) -> Any:
     >>> plt.close("all")
     """
     g = check_graph(g, "kg.pl.spread")
-    t = g.tables.get("compare_seeds")
-    if t is None:
-        raise NotComputedError("no seeding comparison in this graph. Run kg.evaluate.compare_seeds(g, k=[...]) first.")
+    require(g, key, tool="evaluate.compare_seeds", where="kg.pl.spread", args="k=[...]", meta=False, tables=[key])
+    t = g.tables[key]
     ax = _new_ax(ax, figsize=(8.0, 4.8))
     names = list(dict.fromkeys(t["strategy"]))
     colours = iter(PALETTE)

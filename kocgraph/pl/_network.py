@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
+from .._core.tools import check_graph, require
 from .._core.validation import check_int
 from ..algorithms.communities import igraph_seed
-from ..exceptions import InvalidParameterError, NotComputedError, check_choice
+from ..exceptions import InvalidParameterError, check_choice
 from ._backbone import Backbone, koc_codes, select_backbone, staff_codes
 from ._labels import LabelLayer
 from ._style import styled
@@ -310,6 +310,8 @@ def network(
     layout: Literal["auto", "fr", "drl", "kk"] = "auto",
     labels: bool | int | Literal["auto"] = "auto",
     rng: Any = 0,
+    kocs_key: str = "koc",
+    routes_key: str = "routes",
     ax: Axes | None = None,
 ) -> Axes:
     """The diffusion map: who forwards to whom, and how the staff reach the top KOCs.
@@ -359,6 +361,10 @@ def network(
         spot is left out.
     rng
         Seed of the layout: the same ``rng`` gives the same map.
+    kocs_key
+        The ``key_added`` of the KOC ranking whose top users are marked.
+    routes_key
+        The ``key_added`` of the :func:`kocgraph.tl.routes` run whose routes are drawn.
     ax
         Axes to draw into; None makes a new figure.
 
@@ -403,9 +409,9 @@ def network(
     if color == "auto":
         color = "community" if "community" in g.nodes.columns else None
     col = None if color is None else _node_column(g, color, param="color", where=where)
-    staff_c = staff_codes(g, staff)
-    kocs = koc_codes(g, highlight, n_kocs)
-    bb = select_backbone(g, score, staff_c, kocs, max_nodes)
+    staff_c = staff_codes(g, staff, kocs_key=kocs_key, routes_key=routes_key)
+    kocs = koc_codes(g, highlight, n_kocs, kocs_key=kocs_key)
+    bb = select_backbone(g, score, staff_c, kocs, max_nodes, routes_key=routes_key)
     keep, n = bb.keep, g.n_users
     local = np.full(n, -1, dtype=np.int64)
     local[keep] = np.arange(keep.size)
@@ -432,7 +438,7 @@ def network(
 
     # the marked people are "top KOCs" when they are the top of the ranking (however they were passed)
     top_kocs = highlight is None or (bb.kocs.size > 0 and np.array_equal(
-        np.sort(bb.kocs), np.sort(koc_codes(g, None, int(bb.kocs.size)))))
+        np.sort(bb.kocs), np.sort(koc_codes(g, None, int(bb.kocs.size), kocs_key=kocs_key))))
     caption = _caption(g, bb, size_label, top_kocs)
     ax.text(0.0, -0.01, caption, transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#555555")
     ax.set_title("Who forwards to whom" + (": the staff, the top KOCs and their best routes" if bb.paths else ""))
@@ -515,7 +521,7 @@ def cascade(
     if not (isinstance(labels, (bool, np.bool_)) or labels == "auto"):
         raise InvalidParameterError(f"labels={labels!r} must be 'auto', True or False.")
     if g.trees is None:
-        raise NotComputedError(f"{where} needs the cascade trees (g.trees). Run kg.tl.cascades(g) first.")
+        require(g, "cascades", tool="tl.cascades", where=where, meta=False, trees=True)
     if color == "time" and not g.has_time:
         raise InvalidParameterError(
             "color='time' but this log has no time column (row order stands in for time); pass color='depth'."

@@ -6,25 +6,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter, PercentFormatter
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
+from .._core.tools import check_graph, require
 from .._core.validation import check_int
-from ..exceptions import InvalidParameterError, NotComputedError
+from ..exceptions import InvalidParameterError
 from ._style import GRID, PALETTE, styled
 from ._utils import (
     FEATURE_COLORS,
     HIGHLIGHT_COLOR,
     _new_ax,
     _node_column,
-    _numeric,
     _note_below,
+    _numeric,
     _short,
     _store,
     _thousands,
 )
-
-from matplotlib.ticker import NullFormatter, PercentFormatter
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -271,15 +270,9 @@ def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = N
     where = "kg.pl.ranking"
     g = check_graph(g, where)
     n = check_int("n", n, minimum=1, where=where)
-    if key not in g.meta or f"{key}_score" not in g.nodes.columns or f"{key}_rank" not in g.nodes.columns:
-        raise NotComputedError(f"{where} needs a KOC ranking under key {key!r}. Run kg.tl.kocs(g) first.")
-    meta = g.meta[key]
+    meta = require(g, key, tool="tl.kocs", where=where, nodes=[f"{key}_score", f"{key}_rank"])
     feats = [f for f in meta["features"] if float(meta["weights"].get(f, 0)) > 0]
-    missing = [f for f in feats if f"{key}_term_{f}" not in g.nodes.columns]
-    if missing:
-        raise NotComputedError(
-            f"{where}: the ranking under {key!r} has no term columns for {missing}. Run kg.tl.kocs(g) again."
-        )
+    require(g, key, tool="tl.kocs", where=where, nodes=[f"{key}_term_{f}" for f in feats])
     # the order of kg.get.kocs: the diverse slate when kg.tl.kocs built one, else the rank
     order_col = f"{key}_slate" if f"{key}_slate" in g.nodes.columns else f"{key}_rank"
     ranks = g.nodes[order_col]
@@ -331,7 +324,8 @@ def _score_units(meta: dict, best: float) -> str:
 
 
 @styled
-def communities(g: ShareGraph, *, n: int = 15, key: str = "community", ax: Axes | None = None) -> Axes:
+def communities(g: ShareGraph, *, n: int = 15, key: str = "community", kocs_key: str = "koc",
+                ax: Axes | None = None) -> Axes:
     """Community sizes (bars) beside the forwards between communities (a heatmap), rows aligned.
 
     The ``n`` largest communities are shown, the rest pooled as "other". Two panels: the given (or a
@@ -348,6 +342,8 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", ax: Axes 
         How many of the largest communities to show.
     key
         The community column (``key_added`` of :func:`kocgraph.tl.communities`).
+    kocs_key
+        The ``key_added`` of the KOC ranking that picks each community's named users.
     ax
         Axes for the bars; None makes a new figure.
 
@@ -374,7 +370,7 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", ax: Axes 
     n = check_int("n", n, minimum=1, where=where)
     if key not in g.nodes.columns:
         if key == "community":
-            raise NotComputedError(f"{where} needs g.nodes['community']. Run kg.tl.communities(g) first.")
+            require(g, key, tool="tl.communities", where=where, nodes=[key])
         _node_column(g, key, param="key", where=where)
     lab_s = g.nodes[key]
     if lab_s.isna().any() or not pd.api.types.is_integer_dtype(lab_s.dtype):
@@ -402,8 +398,8 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", ax: Axes 
 
     # top user of each shown community: largest KOC score, else reach, else forwards sent
     nodes = g.nodes
-    if "koc_score" in nodes.columns:
-        score = nodes["koc_score"].to_numpy(np.float64, na_value=np.nan)
+    if isinstance(g.meta.get(kocs_key), dict) and f"{kocs_key}_score" in nodes.columns:
+        score = nodes[f"{kocs_key}_score"].to_numpy(np.float64, na_value=np.nan)
     elif "reach" in nodes.columns:
         score = nodes["reach"].to_numpy(np.float64)
     else:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph
-from ..exceptions import InvalidParameterError, NotComputedError
+from .._core.tools import check_graph, not_computed, require
 from ._style import styled
 from ._utils import EDGE_COLOR, HIGHLIGHT_COLOR, INTRODUCER_COLOR, STAFF_COLOR, _new_ax, _short, _store
 
@@ -99,21 +98,14 @@ def route(
     """
     where = "kg.pl.route"
     g = check_graph(g, where)
-    if not isinstance(key, str):
-        raise InvalidParameterError(f"key={key!r} must be a str: the key_added of kg.tl.routes (default 'routes').")
-    if key not in g.tables or key not in g.meta:
-        raise NotComputedError(
-            f"{where} needs routes under key {key!r}, which have not been computed. "
-            f"Run kg.tl.routes(g, sources=staff, targets=[{user!r}]) first."
-        )
+    require(g, key, tool="tl.routes", where=where, args=f"sources=staff, targets=[{user!r}]", tables=[key])
     from ..get._insight import routes as _get_routes
 
     r = _get_routes(g, user, key=key)
     if len(r) == 0 and r.attrs.get("unreachable") == "not a target of kg.tl.routes":
-        raise NotComputedError(
-            f"{where}: user {user!r} was not a target of kg.tl.routes (key {key!r}), so no route to it was "
-            f"looked for. Run kg.tl.routes(g, sources=staff, targets=[{user!r}]) first."
-        )
+        raise not_computed(g, f"routes to {user!r}, but {user!r} was not a target of kg.tl.routes (key {key!r}), "
+                              "so no route to it was looked for", tool="tl.routes", where=where, key=key,
+                           args=f"sources=staff, targets=[{user!r}]")
     paths: list[list[Any]] = [list(p) for p in r["path_users"]]
     strengths = r["strength"].to_numpy(np.float64)
     n_routes = len(paths)

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from ..exceptions import InvalidParameterError, NotComputedError, close_matches
+from .._core.tools import not_computed
+from ..exceptions import InvalidParameterError, close_matches
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -32,7 +33,7 @@ PRODUCERS: dict[str, str] = {
     "koc_score": "kocs",
     "koc_rank": "kocs",
     "koc_excluded": "kocs",
-    "items_spread": "kocs",
+    "items_spread": "cascades",
 }
 
 #: one colour per KOC feature, the same in every plot
@@ -117,9 +118,7 @@ def _node_column(g: ShareGraph, column: str, *, param: str, where: str) -> pd.Se
     if tool is None and column.startswith("koc_"):
         tool = "kocs"
     if tool is not None:
-        raise NotComputedError(
-            f"{where} needs g.nodes[{column!r}], which has not been computed. Run kg.tl.{tool}(g) first."
-        )
+        raise not_computed(g, f"g.nodes[{column!r}]", tool=f"tl.{tool}", where=where)
     near = close_matches(column, g.nodes.columns)
     hint = f" Did you mean {param}={near[0]!r}?" if near else ""
     raise InvalidParameterError(

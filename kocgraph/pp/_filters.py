@@ -18,6 +18,15 @@ __all__ = ["window", "keep_users", "exclude_users", "event_types", "min_item_eve
 def window(g: ShareGraph, start: Any = None, end: Any = None) -> ShareGraph:
     """Events with ``start <= time < end`` (UTC; naive bounds are read as UTC).
 
+    Parameters
+    ----------
+    g
+        The graph to cut.
+    start
+        First instant kept (a timestamp or string; None: from the first event).
+    end
+        First instant dropped (None: through the last event).
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -30,6 +39,13 @@ def window(g: ShareGraph, start: Any = None, end: Any = None) -> ShareGraph:
 def keep_users(g: ShareGraph, users: Iterable[Any]) -> ShareGraph:
     """Events whose source and target are both in ``users``.
 
+    Parameters
+    ----------
+    g
+        The graph to filter.
+    users
+        The user ids to keep (one id or a list).
+
     Examples
     --------
     >>> import kocgraph as kg
@@ -41,6 +57,13 @@ def keep_users(g: ShareGraph, users: Iterable[Any]) -> ShareGraph:
 
 def exclude_users(g: ShareGraph, users: Iterable[Any]) -> ShareGraph:
     """Events touching none of ``users`` (e.g. drop test accounts).
+
+    Parameters
+    ----------
+    g
+        The graph to filter.
+    users
+        The user ids to drop (one id or a list).
 
     Examples
     --------
@@ -58,6 +81,13 @@ def exclude_users(g: ShareGraph, users: Iterable[Any]) -> ShareGraph:
 
 def event_types(g: ShareGraph, types: Iterable[str]) -> ShareGraph:
     """Events of the given ``event_type`` values only (e.g. ``["share"]``).
+
+    Parameters
+    ----------
+    g
+        The graph to filter (its log must have an ``event_type`` column).
+    types
+        The event types to keep.
 
     Examples
     --------
@@ -83,6 +113,13 @@ def event_types(g: ShareGraph, types: Iterable[str]) -> ShareGraph:
 
 def min_item_events(g: ShareGraph, n: int) -> ShareGraph:
     """Events of items with at least ``n`` events (drop one-off items).
+
+    Parameters
+    ----------
+    g
+        The graph to filter.
+    n
+        The fewest events an item needs to be kept.
 
     Examples
     --------

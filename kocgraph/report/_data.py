@@ -46,6 +46,9 @@ METHOD_WORDS = {**PLOT_METHOD_WORDS, "koc": "KOC score (this report's ranking)"}
 SEED_OPTIONS: dict[str, Any] = {"epsilon": 0.2, "n_check": 100}
 #: simulations of what the staff reach on their own (the baseline the partners add to)
 STAFF_REACH_RUNS = 100
+#: the keys the report's runs of kg.tl.kocs (the pipeline's default) and kg.tl.routes write under
+KOCS_KEY = "koc"
+ROUTES_KEY = "routes"
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ def _partners(work: Any, k: int, staff: list[Any], rng: int, progress: bool | No
         if note is not None:
             note(f"note: no seeds in the report: {why}.")
         return why
-    score = work.nodes["koc_score"] if "koc_score" in work.nodes.columns else None
+    score = work.nodes[f"{KOCS_KEY}_score"] if f"{KOCS_KEY}_score" in work.nodes.columns else None
     cand = work.nodes.index[score.notna().to_numpy()] if score is not None else None
     if cand is not None and len(cand) == 0:
         return "nobody could be ranked as a KOC, so there is nobody to recruit"
@@ -293,7 +296,7 @@ def _contacts(view: Any, kocs: pd.DataFrame, staff: list[Any], route_error: str 
     import kocgraph as kg
 
     rows = []
-    have = bool(staff) and route_error is None and "routes" in view.tables
+    have = bool(staff) and route_error is None and ROUTES_KEY in view.tables
     for u in kocs["user"]:
         row: dict[str, Any] = {"user": u, "source": None, "introducer": None, "hops": np.nan, "chance": np.nan,
                                "route": None, "no_route": None}
@@ -302,7 +305,7 @@ def _contacts(view: Any, kocs: pd.DataFrame, staff: list[Any], route_error: str 
         elif not have:
             row["no_route"] = "routes could not be computed"
         else:
-            rt = kg.get.routes(view, u)
+            rt = kg.get.routes(view, u, key=ROUTES_KEY)
             if len(rt):
                 b = rt.iloc[0]
                 row.update(source=b["source"], introducer=b["introducer"] if int(b["hops"]) > 1 else None,
@@ -384,11 +387,12 @@ def report_data(
     timings.update({name: rec.seconds for name, rec in records.items()})
     import kocgraph as kg
 
-    top_users = kg.get.kocs(work, n=top)["user"].tolist()
+    top_users = kg.get.kocs(work, n=top, key=KOCS_KEY)["user"].tolist()
     route_error = None
     if staff_list and top_users:
         try:
-            timed("routes", lambda: kg.tl.routes(work, sources=staff_list, targets=top_users, k=3))
+            timed("routes", lambda: kg.tl.routes(work, sources=staff_list, targets=top_users, k=3,
+                                                   key_added=ROUTES_KEY))
         except Exception as err:  # pragma: no cover - routes on a valid graph should not fail
             route_error = f"{type(err).__name__}: {err}"
     partners_why = None if seeds is None else _partners(work, seeds, staff_list, rng, progress, timed, note)
@@ -398,9 +402,9 @@ def report_data(
         (None, "the backtest was switched off for this report (--no-backtest)")
 
     view = _pseudonymized_view(work, pseudo)
-    kocs = kg.get.kocs(view, n=top)
+    kocs = kg.get.kocs(view, n=top, key=KOCS_KEY)
     kocs["reason"] = [plain_words(r) for r in kocs["reason"]]
-    excluded = kg.get.kocs(view, excluded=True)
+    excluded = kg.get.kocs(view, excluded=True, key=KOCS_KEY)
     staff_shown = view.nodes.index[g.user_codes(staff_list)].tolist() if staff_list else []
     name = source if source is not None else input_name(g)
     return ReportData(

@@ -1,12 +1,13 @@
 """Tools: compute and annotate. Each writes columns into ``g.nodes``/``g.items``/``g.edges``,
 records its parameters in ``g.meta[key_added]`` and returns ``None`` (or a new graph with ``copy=True``)."""
 
+from ._affinity import affinity
+from ._attribution import attribution
 from ._cascades import cascades
 from ._centrality import betweenness, communities, coreness, pagerank, strength
-from ._affinity import affinity
 from ._grow import seeds, simulate
-from ._insight import attribution, routes, tie_strength
 from ._kocs import DEFAULT_WEIGHTS, PRIOR_WEIGHTS, kocs
+from ._routes import routes, tie_strength
 
 __all__ = ["cascades", "pagerank", "strength", "coreness", "betweenness", "communities", "kocs",
            "tie_strength", "routes", "attribution", "affinity",

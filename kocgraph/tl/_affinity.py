@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph, record
+from .._core.tools import check_graph, drop_previous, record
 from ..algorithms import affinity as AF
-from ._kocs import CONVERSION_TYPES
 from ..exceptions import InvalidParameterError, LogSchemaError, close_matches
+from ._kocs import CONVERSION_TYPES
 
 __all__ = ["affinity"]
 
@@ -40,24 +40,34 @@ def affinity(
         (e.g. category, tag or price band). Items missing from it count as uncategorised.
     by
         The metadata column to measure lift on.
+    g
+        The graph to annotate.
+    tz
+        Time zone the active hours are counted in.
+    key_added
+        Where the results go: the tables and ``g.nodes`` columns above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
     ``g.tables[key_added]`` (long table: user code, category, items, share, lift),
-    ``g.tables[key_added + "_hours"]`` (user code, hour, forwards), ``g.nodes``:
-    ``top_category``, ``top_category_lift``, ``active_hour``, ``preferred_channel``.
+    ``g.tables[key_added + "_hours"]`` (user code, hour, forwards), ``g.tables[key_added + "_channels"]``,
+    ``g.nodes``: ``affinity_top_category``, ``affinity_top_category_lift``, ``affinity_active_hour``,
+    ``affinity_preferred_channel`` (``<key_added>_...``).
 
     Examples
     --------
     >>> import kocgraph as kg
     >>> g = kg.datasets.toy()
     >>> kg.tl.affinity(g, kg.datasets.toy_items())
-    >>> g.nodes.loc["judy", ["top_category", "preferred_channel"]].tolist()
+    >>> g.nodes.loc["judy", ["affinity_top_category", "affinity_preferred_channel"]].tolist()
     ['promotion', 'chat']
     """
     g = check_graph(g, "kg.tl.affinity")
     if copy:
         g = g.copy()
+    drop_previous(g, key_added)
     c = g.codes
     n = g.n_users
     meta: dict[str, Any] = {}
@@ -104,8 +114,8 @@ def affinity(
         topl = np.full(n, np.nan)
         topc[best["user"].to_numpy()] = best["category"].to_numpy()
         topl[best["user"].to_numpy()] = best["lift"].to_numpy()
-        g.nodes["top_category"] = topc
-        g.nodes["top_category_lift"] = topl
+        g.nodes[f"{key_added}_top_category"] = topc
+        g.nodes[f"{key_added}_top_category_lift"] = topl
         meta["by"] = by
     # active hours in the operator's time zone
     hours = pd.to_datetime(time, utc=True).tz_convert(tz).hour.to_numpy() if g.has_time else None
@@ -115,14 +125,18 @@ def affinity(
         g.tables[key_added + "_hours"] = pd.DataFrame({"user": nz[0].astype(np.int64), "hour": nz[1].astype(np.int64),
                                                        "forwards": H[nz].astype(np.int64)})
         active = np.where(H.sum(axis=1) > 0, H.argmax(axis=1), -1)
-        g.nodes["active_hour"] = pd.array(np.where(active >= 0, active, 0), dtype="Int64")
-        g.nodes.loc[active < 0, "active_hour"] = pd.NA
+        g.nodes[f"{key_added}_active_hour"] = pd.array(np.where(active >= 0, active, 0), dtype="Int64")
+        g.nodes.loc[active < 0, f"{key_added}_active_hour"] = pd.NA
     if "channel" in g.events.columns:
         ch = g.events["channel"]
         cc = np.asarray(ch.cat.codes, dtype=np.int64)[fwd]
         C = AF.channel_counts(src, cc, n, len(ch.cat.categories))
         pref = np.where(C.sum(axis=1) > 0, C.argmax(axis=1), -1)
-        g.nodes["preferred_channel"] = pd.Categorical.from_codes(pref, categories=ch.cat.categories)
+        g.nodes[f"{key_added}_preferred_channel"] = pd.Categorical.from_codes(pref, categories=ch.cat.categories)
         g.tables[key_added + "_channels"] = pd.DataFrame(C, columns=[str(x) for x in ch.cat.categories])
-    record(g, key_added, {"by": by, "tz": tz, "items": None if items is None else int(len(items))}, **meta)
+    names = ("top_category", "top_category_lift", "active_hour", "preferred_channel")
+    cols = [f"{key_added}_{x}" for x in names if f"{key_added}_{x}" in g.nodes.columns]
+    tabs = [t for t in (key_added, key_added + "_hours", key_added + "_channels") if t in g.tables]
+    record(g, key_added, {"by": by, "tz": tz, "items": None if items is None else int(len(items))},
+           tool="tl.affinity", columns={"nodes": cols}, tables=tabs, **meta)
     return g if copy else None

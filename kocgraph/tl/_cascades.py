@@ -14,7 +14,17 @@ __all__ = ["cascades"]
 
 
 
-def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
+def _name(key: str, name: str) -> str:
+    """The default key writes the canonical names every other tool reads (``reach``, ``size``, ...);
+    any other key prefixes them (``<key>_reach``), so two runs never overwrite each other."""
+    return name if key == DEFAULT_KEY else f"{key}_{name}"
+
+
+#: the default ``key_added`` of ``kg.tl.cascades``
+DEFAULT_KEY = "cascades"
+
+
+def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False) -> ShareGraph | None:
     """Reconstruct every item's cascade forest and annotate items and users.
 
     The rule (DESIGN §1): events are ordered by time (ties by row). A user holds an item from its
@@ -33,15 +43,32 @@ def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
 
     ``g.nodes``: ``reach`` (descendants summed over items), ``direct_reach`` (children summed over
     items), ``items_started`` (items where the user is a root), ``items_received`` (items the user
-    joined by receiving them).
+    joined by receiving them), ``items_spread`` (items in which the user reached anyone).
 
     ``g.edges``: ``n_tree`` (how many cascade links the edge carried).
 
     ``g.trees``: one row per (item, holder): ``item``, ``user``, ``parent`` (NaN for roots),
     ``depth``, ``subtree_size``, ``time`` (when the user started to hold the item).
 
-    ``g.meta["cascades"]``: counts of holders, tree links, exposures, and of users who forwarded an
-    item before they received it (they count as roots).
+    ``g.meta[key_added]``: the columns written, counts of holders, tree links, exposures, and of users
+    who forwarded an item before they received it (they count as roots).
+
+    The names above are those of the default ``key_added="cascades"``, the canonical columns every
+    other tool reads; any other key writes ``<key_added>_<name>`` (``g.trees`` is the same for every
+    key: the forests depend on the log alone).
+
+    Parameters
+    ----------
+    g
+        The graph to annotate.
+    key_added
+        Where the results go (see above).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
+
+    Returns
+    -------
+    None, or the annotated copy with ``copy=True``.
 
     Examples
     --------
@@ -79,19 +106,26 @@ def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
         r_sorted = ridx[order]
         first = np.r_[True, f.item[r_sorted][1:] != f.item[r_sorted][:-1]]
         big[f.item[r_sorted[first]]] = f.user[r_sorted[first]]
-    items = g.items
-    items["size"] = size
-    items["depth"] = im["depth"]
-    items["max_breadth"] = im["max_breadth"]
-    items["virality"] = im["virality"]
-    items["n_roots"] = im["n_roots"]
-    items["root"] = pd.Categorical.from_codes(big.astype(np.int32), dtype=g.events["source"].dtype)
+    cols: dict[str, list[str]] = {"items": [], "nodes": [], "edges": []}
+
+    def put(frame: str, name: str, values: object) -> None:
+        col = _name(key_added, name)
+        getattr(g, frame)[col] = values
+        cols[frame].append(col)
+
+    put("items", "size", size)
+    put("items", "depth", im["depth"])
+    put("items", "max_breadth", im["max_breadth"])
+    put("items", "virality", im["virality"])
+    put("items", "n_roots", im["n_roots"])
+    put("items", "root", pd.Categorical.from_codes(big.astype(np.int32), dtype=g.events["source"].dtype))
     if g.has_time:
-        items["start"] = pd.to_datetime(start, unit="ns", utc=True)
-        items["duration"] = pd.to_timedelta(dur_ns, unit="ns")
+        put("items", "start", pd.to_datetime(start, unit="ns", utc=True))
+        put("items", "duration", pd.to_timedelta(dur_ns, unit="ns"))
     for k, v in um.items():
-        g.nodes[k] = v
-    g.edges["n_tree"] = n_tree
+        put("nodes", k, v)
+    put("nodes", "items_spread", np.bincount(f.user[f.size > 1], minlength=g.n_users).astype(np.int64))
+    put("edges", "n_tree", n_tree)
     ucat = g.events["source"].dtype
     g.trees = pd.DataFrame(
         {
@@ -106,7 +140,7 @@ def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
     g._forest = f
     n_links = int((~is_root).sum())
     record(
-        g, "cascades", {},
+        g, key_added, {}, tool="tl.cascades", columns=cols,
         n_holders=int(f.n), n_tree_links=n_links, n_exposures=int(g.n_events - n_links),
         n_forwarded_before_receipt=int(f.n_forwarded_before_receipt),
         note=("users who forwarded an item before they received it count as roots of that item; "

@@ -95,6 +95,24 @@ def pagerank(
     personalization
         ``None`` (uniform), a list of user ids (e.g. staff: uniform over them), or a mapping
         ``{user: weight}``.
+    g
+        The graph to annotate.
+    weight
+        Edge column of ``g.edges`` weighing the forwards (None: every edge weighs 1).
+    damping
+        The probability of following a link rather than jumping, strictly between 0 and 1.
+    direction
+        ``"influence"`` (score flows from receivers back to senders) or ``"forward"``.
+    tol
+        Stop once the L1 change of the scores is below this.
+    max_iter
+        The most power iterations (a ConvergenceWarning when reached).
+    flavor
+        ``"scipy"`` (default, the fast path) or ``"networkx"`` (the reference implementation, for cross-checks).
+    key_added
+        Where the results go: ``g.nodes[key_added]`` and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
@@ -145,13 +163,24 @@ def pagerank(
     record(g, key_added, {"weight": weight, "damping": damping, "direction": direction, "tol": tol,
                           "max_iter": max_iter, "flavor": flavor,
                           "personalization": None if personalization is None else "custom"},
-           n_iter=int(n_iter), converged=bool(converged))
+           tool="tl.pagerank", columns={"nodes": [key_added]}, n_iter=int(n_iter), converged=bool(converged))
     return g if copy else None
 
 
 def strength(g: ShareGraph, *, weight: str | None = "n_forwards", key_added: str = "strength",
              copy: bool = False) -> ShareGraph | None:
     """Weighted out- and in-strength: forwards sent and received (``weight=None``: distinct partners).
+
+    Parameters
+    ----------
+    g
+        The graph to annotate.
+    weight
+        Edge column to sum (None: count distinct partners).
+    key_added
+        Where the results go: ``g.nodes[key_added + "_out"]``, ``g.nodes[key_added + "_in"]`` and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
@@ -170,13 +199,25 @@ def strength(g: ShareGraph, *, weight: str | None = "n_forwards", key_added: str
     out_s, in_s = K.strength(c.edge_src, c.edge_tgt, _edge_weights(g, weight), g.n_users)
     g.nodes[key_added + "_out"] = out_s
     g.nodes[key_added + "_in"] = in_s
-    record(g, key_added, {"weight": weight})
+    record(g, key_added, {"weight": weight}, tool="tl.strength",
+           columns={"nodes": [key_added + "_out", key_added + "_in"]})
     return g if copy else None
 
 
 def coreness(g: ShareGraph, *, flavor: Literal["igraph", "networkx"] = "igraph", key_added: str = "coreness",
              copy: bool = False) -> ShareGraph | None:
     """k-core number of every user on the undirected simple share graph (igraph's C core).
+
+    Parameters
+    ----------
+    g
+        The graph to annotate.
+    flavor
+        ``"igraph"`` (default, the fast path) or ``"networkx"`` (the reference implementation, for cross-checks).
+    key_added
+        Where the results go: ``g.nodes[key_added]`` and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
@@ -204,7 +245,7 @@ def coreness(g: ShareGraph, *, flavor: Literal["igraph", "networkx"] = "igraph",
     else:
         vals = K.coreness(c.edge_src, c.edge_tgt, g.n_users, graph=_undirected_igraph(g))
     g.nodes[key_added] = vals
-    record(g, key_added, {"flavor": flavor})
+    record(g, key_added, {"flavor": flavor}, tool="tl.coreness", columns={"nodes": [key_added]})
     return g if copy else None
 
 
@@ -230,6 +271,29 @@ def betweenness(
     ``g.meta[key_added]``). ``"auto"`` is exact up to 5,000 users, sampled above. ``weight=None`` counts
     hops; a column name uses it as an edge *length* (exact method only). ``progress``: a bar over the
     sampled pairs (None: only in a terminal or Jupyter; True: always; False: never).
+
+    Parameters
+    ----------
+    g
+        The graph to annotate.
+    method
+        ``"auto"``, ``"exact"`` or ``"sampled"`` (see above).
+    epsilon
+        Sampled method: the largest error of any user's estimate (with probability ``1 - delta``).
+    delta
+        Sampled method: the chance that some estimate misses by more than ``epsilon``.
+    weight
+        Edge column used as a length (exact method only); None counts hops.
+    rng
+        Seed (an int, None, or a ``numpy.random.Generator``) of the pair sampling; the same seed gives the same result.
+    flavor
+        ``"igraph"`` (default, the fast path) or ``"networkx"`` (the reference implementation, for cross-checks).
+    key_added
+        Where the results go: ``g.nodes[key_added]`` and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
+    progress
+        A progress bar: None (default) only when someone watches (a terminal or Jupyter), True always, False never.
 
     Writes
     ------
@@ -284,7 +348,7 @@ def betweenness(
     g.nodes[key_added] = vals
     record(g, key_added, {"method": method, "epsilon": epsilon if method == "sampled" else None,
                           "delta": delta if method == "sampled" else None, "weight": weight, "flavor": flavor},
-           normalization="b(v) / (n (n - 1)), ordered pairs", **({"bound": info} if info else {}))
+           tool="tl.betweenness", columns={"nodes": [key_added]}, normalization="b(v) / (n (n - 1)), ordered pairs", **({"bound": info} if info else {}))
     return g if copy else None
 
 
@@ -305,6 +369,27 @@ def communities(
     Leiden (modularity objective), Louvain and label propagation run in igraph's C core; the same
     ``rng`` gives the same labels. Labels are ordered by size: community 0 is the largest. Isolated
     users would be singletons (every user here has at least one forward).
+
+    Parameters
+    ----------
+    g
+        The graph to annotate.
+    method
+        ``"leiden"``, ``"louvain"`` or ``"label_propagation"``.
+    resolution
+        Modularity resolution (> 0; larger gives more, smaller communities).
+    weight
+        Edge column weighing each link (None: every link weighs 1).
+    n_iterations
+        Leiden iterations (negative: until stable).
+    rng
+        Seed (an int, None, or a ``numpy.random.Generator``) of the community search; the same seed gives the same result.
+    flavor
+        ``"igraph"`` (default, the fast path) or ``"networkx"`` (the reference implementation, for cross-checks).
+    key_added
+        Where the results go: ``g.nodes[key_added]`` and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
@@ -334,5 +419,5 @@ def communities(
     record(g, key_added, {"method": method, "resolution": resolution, "weight": weight,
                           "n_iterations": n_iterations, "rng": rng if isinstance(rng, (int, type(None))) else "Generator",
                           "flavor": flavor},
-           modularity=float(q), n_communities=int(sizes.size), largest_sizes=sizes[:10].tolist())
+           tool="tl.communities", columns={"nodes": [key_added]}, modularity=float(q), n_communities=int(sizes.size), largest_sizes=sizes[:10].tolist())
     return g if copy else None

@@ -15,7 +15,7 @@ from .._core.validation import check_fraction, check_int, check_rng
 from ..algorithms import opim as OPIM
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError, check_choice
-from ._insight import tie_strength
+from ._routes import tie_strength
 
 __all__ = ["simulate", "seeds", "edge_probabilities"]
 
@@ -65,6 +65,29 @@ def simulate(
     the same ``rng`` gives identical results. ``progress``: a bar over the runs (None: only in a
     terminal or Jupyter; True: always; False: never).
 
+    Parameters
+    ----------
+    g
+        The graph to simulate on.
+    seeds
+        The users who start the spread (one id or a list).
+    model
+        ``"ic"`` (Independent Cascade) or ``"lt"`` (Linear Threshold).
+    n
+        How many runs.
+    weight
+        Edge column of forward probabilities (computed by :func:`tie_strength` when missing).
+    level
+        Confidence level of the interval of the mean spread (strictly between 0 and 1).
+    rng
+        Seed (an int, None, or a ``numpy.random.Generator``) of the runs; the same seed gives the same result.
+    key_added
+        Where the results go: ``g.nodes[key_added + "_p"]`` and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
+    progress
+        A progress bar: None (default) only when someone watches (a terminal or Jupyter), True always, False never.
+
     Writes
     ------
     ``g.nodes[key_added + "_p"]`` (share of runs in which the user ends up active) and
@@ -103,7 +126,7 @@ def simulate(
     g.nodes[key_added + "_p"] = act / n
     record(g, key_added, {"model": model, "n": n, "weight": weight, "level": level, "n_seeds": int(s.size),
                           "rng": rng if isinstance(rng, (int, type(None))) else "Generator"},
-           spread=mean, ci=[lo, hi], std=float(np.std(spread, ddof=1)) if n > 1 else 0.0, computed=computed)
+           tool="tl.simulate", columns={"nodes": [key_added + "_p"]}, spread=mean, ci=[lo, hi], std=float(np.std(spread, ddof=1)) if n > 1 else 0.0, computed=computed)
     return g if copy else None
 
 
@@ -149,6 +172,26 @@ def seeds(
     progress
         A bar over the RR sets sampled, then the check runs (None: only in a terminal or Jupyter;
         True: always; False: never).
+    g
+        The graph to seed.
+    k
+        How many seeds.
+    epsilon
+        The approximation slack, in (0, 1 - 1/e).
+    ell
+        The promise holds with probability at least ``1 - 1/n^ell``.
+    budget
+        Total cost allowed (None: ``k`` seeds, each costing 1).
+    cost
+        Column of ``g.nodes`` with each user's cost (with ``budget``).
+    weight
+        Edge column of forward probabilities (computed by :func:`tie_strength` when missing).
+    rng
+        Seed (an int, None, or a ``numpy.random.Generator``) of the RR sets and the check runs; the same seed gives the same result.
+    key_added
+        Where the results go: the table and ``g.nodes`` column above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
@@ -234,6 +277,7 @@ def seeds(
                           "n_candidates": None if allowed is None else int(allowed.sum()),
                           "n_excluded": int(excl.size), "weight": weight, "n_check": n_check,
                           "rng": rng if isinstance(rng, (int, type(None))) else "Generator"},
+           tool="tl.seeds", columns={"nodes": [key_added + "_order"]}, tables=[key_added],
            method="OPIM-C" + (" (budgeted greedy)" if budget else ""),
            bound=res["bound"], probability=res["probability"], certified_ratio=res["certified_ratio"],
            n_rr_sets=res["n_rr_sets"], theta=res["theta"], theta_max=res["theta_max"], theta_capped=res["capped"],

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph, record
+from .._core.tools import check_graph, drop_previous, record
 from .._core.validation import check_fraction, check_int, check_rng
 from ..algorithms import koc_model as M
 from ..algorithms.scoring import (
@@ -175,8 +175,9 @@ def _check_weights(weights: Any, present: list[str]) -> tuple[str, dict[str, flo
 
 
 def _ensure_inputs(g: ShareGraph, need_communities: bool, rng: Any) -> list[str]:
+    """Compute the inputs the ranking reads, under their tools' default keys, when missing."""
     computed = []
-    if "reach" not in g.nodes.columns or g._forest is None:
+    if "reach" not in g.nodes.columns or "items_spread" not in g.nodes.columns or g._forest is None:
         _cascades(g)
         computed.append("cascades")
     if "pagerank" not in g.nodes.columns:
@@ -189,6 +190,11 @@ def _ensure_inputs(g: ShareGraph, need_communities: bool, rng: Any) -> list[str]
         _communities(g, rng=rng)
         computed.append("communities")
     return computed
+
+
+#: where the ranking reads its inputs: the default keys of the tools that compute them
+INPUTS: dict[str, str] = {"cascades": "cascades", "pagerank": "pagerank", "coreness": "coreness",
+                          "communities": "community"}
 
 
 def _eligibility(g: ShareGraph, receivers: np.ndarray, staff_codes: np.ndarray, kol_threshold: Any
@@ -310,15 +316,27 @@ def kocs(
     progress
         A progress bar over the bootstrap draws: None (default) only when someone watches (a
         terminal or Jupyter), True always, False never.
+    g
+        The graph to rank.
+    kol_threshold
+        ``"auto"``, an integer (more distinct receivers than this: left out as a KOL) or None (nobody left out).
+    alpha
+        With ``bootstrap``: ``1 - alpha`` rank intervals (strictly between 0 and 1).
+    key_added
+        Where the results go: the ``g.nodes`` columns above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
-    ``g.nodes``: ``koc_score``, ``koc_expected_reach``, ``koc_percentile`` (share of eligible users
-    scoring at most as much), ``koc_rank`` (1 = best, <NA> when not ranked), ``koc_excluded``,
-    ``koc_term_<feature>`` (each feature's contribution) and ``koc_value_<feature>`` (its raw value),
-    ``items_spread`` (items in which the user reached anyone), ``conversions``/``conversion_value``
-    when present, and with the options ``koc_slate``, ``koc_rank_lo``, ``koc_rank_hi``.
-    ``g.meta[key_added]``: parameters, ``features`` and ``weights``, ``fit`` (how the weights were
+    ``g.nodes`` (every name prefixed with ``key_added``, ``koc`` by default): ``koc_score``,
+    ``koc_expected_reach``, ``koc_percentile`` (share of eligible users scoring at most as much),
+    ``koc_rank`` (1 = best, <NA> when not ranked), ``koc_excluded``, ``koc_term_<feature>`` (each
+    feature's contribution) and ``koc_value_<feature>`` (its raw value),
+    ``koc_conversions``/``koc_conversion_value`` when the log has conversions, and with the options
+    ``koc_slate``, ``koc_rank_lo``, ``koc_rank_hi``.
+    ``g.meta[key_added]``: the columns written, ``inputs`` (the keys of the cascades, pagerank,
+    coreness and communities it read), parameters, ``features`` and ``weights``, ``fit`` (how the weights were
     chosen: split, cuts, the inner precision of the blend and of each rule, ``fell_back`` and
     ``reason``), counts.
 
@@ -382,9 +400,11 @@ def kocs(
         score, contrib = koc_scores(np.column_stack([F[k] for k in feats]), wvec, eligible)
     else:
         score, contrib = additive_scores(M.log_features(F, feats), wvec, eligible)
-    _write(g, key_added, F, feats, score, contrib, excluded, eligible, conv, per_community, mode)
+    cols = _write(g, key_added, F, feats, score, contrib, excluded, eligible, conv, per_community, mode)
     boot_info = _bootstrap(g, key_added, F, feats, wvec, eligible, conv, bootstrap, alpha, rng,
                            progress) if bootstrap else None
+    if boot_info:
+        cols += [f"{key_added}_rank_lo", f"{key_added}_rank_hi"]
     counts = pd.Series(excluded[~eligible]).value_counts().to_dict()
     record(
         g, key_added,
@@ -392,6 +412,8 @@ def kocs(
          "weights": weights if isinstance(weights, str) else w_in, "split_by": split_by,
          "per_community": per_community, "bootstrap": bootstrap, "alpha": alpha,
          "rng": rng if isinstance(rng, (int, type(None))) else "Generator"},
+        tool="tl.kocs", columns={"nodes": cols},
+        inputs={k: v for k, v in INPUTS.items() if k != "communities" or per_community is not None},
         features=feats, weights=dict(zip(feats, wvec.tolist())), fit=fit_info, kol_cut=kol_cut,
         n_eligible=int(eligible.sum()), n_excluded={str(k): int(v) for k, v in counts.items()},
         computed=computed, **({"bootstrap_info": boot_info} if boot_info else {}),
@@ -401,9 +423,10 @@ def kocs(
 
 def _write(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], score: np.ndarray,
            contrib: np.ndarray, excluded: np.ndarray, eligible: np.ndarray, conv: Any,
-           per_community: int | None, mode: str) -> None:
-    """The per-user columns of a ranking (a rerun replaces the previous one whole)."""
+           per_community: int | None, mode: str) -> list[str]:
+    """The per-user columns of a ranking (a rerun replaces the previous one whole); their names."""
     n = g.n_users
+    drop_previous(g, key)
     stale = [col for col in g.nodes.columns if col.startswith((f"{key}_term_", f"{key}_value_"))
              or col in (f"{key}_slate", f"{key}_rank_lo", f"{key}_rank_hi")]
     for col in stale:
@@ -421,13 +444,10 @@ def _write(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], 
         g.nodes[f"{key}_term_{k}"] = contrib[:, j]
         g.nodes[f"{key}_value_{k}"] = F[k]
     if conv is not None:
-        g.nodes["conversions"] = F["conversions"].astype(np.int64)
-        g.nodes["conversion_value"] = F["conversion_value"]
-    f = g._forest
-    spread = f.size > 1
-    g.nodes["items_spread"] = np.bincount(f.user[spread], minlength=n).astype(np.int64)
+        g.nodes[f"{key}_conversions"] = F["conversions"].astype(np.int64)
+        g.nodes[f"{key}_conversion_value"] = F["conversion_value"]
     if per_community is not None:
-        comm = g.nodes["community"].to_numpy()
+        comm = g.nodes[INPUTS["communities"]].to_numpy()
         order = np.argsort(np.where(eligible, -score, np.inf), kind="stable")
         order = order[eligible[order]]
         seen = pd.Series(comm[order]).groupby(comm[order]).cumcount().to_numpy()
@@ -436,6 +456,10 @@ def _write(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], 
         slate[keep] = np.arange(1, keep.size + 1)
         g.nodes[f"{key}_slate"] = pd.array(np.where(slate > 0, slate, 0), dtype="Int64")
         g.nodes.loc[slate == 0, f"{key}_slate"] = pd.NA
+    return ([f"{key}_{x}" for x in ("score", "expected_reach", "percentile", "rank", "excluded")]
+            + [f"{key}_{x}_{k}" for k in feats for x in ("term", "value")]
+            + [f"{key}_{x}" for x in ("conversions", "conversion_value") if conv is not None]
+            + [f"{key}_slate"] * (per_community is not None))
 
 
 def _bootstrap(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], wvec: np.ndarray,

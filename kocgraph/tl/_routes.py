@@ -1,4 +1,4 @@
-"""Insight tools: tie strength, routes to each KOC, and conversion attribution."""
+"""``kg.tl.tie_strength`` and ``kg.tl.routes``: forward probabilities, and the routes from the staff to each KOC."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
-from .._core.tools import check_graph, record
+from .._core.tools import check_graph, record, require
 from .._core.validation import check_int
-from ..algorithms import attribution as AT
 from ..algorithms import routes as R
-from ..exceptions import InvalidParameterError, NotComputedError, check_choice
-from ._cascades import cascades as _cascades
-from ._kocs import CONVERSION_TYPES
+from ..exceptions import InvalidParameterError, check_choice
 
-__all__ = ["tie_strength", "routes", "attribution", "reshares_and_receipts"]
+__all__ = ["tie_strength", "routes", "reshares_and_receipts"]
 
 
 def reshares_and_receipts(g: ShareGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -71,10 +68,23 @@ def tie_strength(
     - ``"auto"``: exposure when the log has ``view`` events (receipts are then observed), else
       weighted cascade.
 
+    Parameters
+    ----------
+    g
+        The graph to annotate.
+    method
+        ``"auto"``, ``"exposure"`` or ``"weighted_cascade"`` (see above).
+    prior
+        ``(a, b)`` of the Beta prior of the exposure method (both > 0).
+    key_added
+        Where the results go: ``g.edges[key_added]`` (and the exposure counts) and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
+
     Writes
     ------
-    ``g.edges[key_added]``; with exposure also ``g.edges["receipts"]`` and ``g.edges["reshares"]``;
-    the method used in ``g.meta[key_added]``.
+    ``g.edges[key_added]``; with exposure also ``g.edges[key_added + "_receipts"]`` and
+    ``g.edges[key_added + "_reshares"]``; the method used in ``g.meta[key_added]``.
 
     Examples
     --------
@@ -101,12 +111,14 @@ def tie_strength(
     if used == "exposure":
         reshares, receipts = reshares_and_receipts(g)
         p = R.exposure_probability(reshares, receipts, prior_a=a, prior_b=b)
-        g.edges["receipts"] = receipts
-        g.edges["reshares"] = reshares
+        g.edges[f"{key_added}_receipts"] = receipts
+        g.edges[f"{key_added}_reshares"] = reshares
     else:
         p = R.weighted_cascade_probability(c.edge_src, c.edge_tgt, g.edges["n_forwards"].to_numpy(np.float64), g.n_users)
     g.edges[key_added] = p
-    record(g, key_added, {"method": method, "prior": [a, b]}, method=used)
+    cols = [key_added] + [f"{key_added}_{x}" for x in ("receipts", "reshares") if used == "exposure"]
+    record(g, key_added, {"method": method, "prior": [a, b]}, tool="tl.tie_strength", columns={"edges": cols},
+           method=used)
     return g if copy else None
 
 
@@ -129,6 +141,7 @@ def routes(
     weight: str = "tie_strength",
     n_kocs: int = 100,
     node_disjoint: bool = False,
+    kocs_key: str = "koc",
     key_added: str = "routes",
     copy: bool = False,
 ) -> ShareGraph | None:
@@ -149,12 +162,28 @@ def routes(
         ``"kocs"`` (the top ``n_kocs`` of :func:`kocs`) or a list of user ids.
     weight
         Edge column with probabilities (computed by :func:`tie_strength` when missing).
+    g
+        The graph to search.
+    k
+        Routes per target (distinct introducers).
+    objective
+        ``"probable"`` or ``"short"`` (see above).
+    n_kocs
+        With ``targets="kocs"``: how many of the top-ranked users are targets.
+    node_disjoint
+        One target only: routes sharing no intermediate person.
+    kocs_key
+        With ``targets="kocs"``: the ``key_added`` of the KOC ranking to read.
+    key_added
+        Where the results go: the tables and ``g.nodes`` columns above and ``g.meta[key_added]`` (the record of the run: columns written, parameters).
+    copy
+        Annotate and return a copy instead of ``g`` (which is then left as it was).
 
     Writes
     ------
     ``g.tables[key_added]`` (one row per route: target, rank, source, introducer, hops, strength,
     path as user codes), ``g.tables[key_added + "_unreachable"]``, and per target in ``g.nodes``:
-    ``route_strength``, ``route_hops``, ``route_introducer`` (best route).
+    ``routes_strength``, ``routes_hops``, ``routes_introducer`` (best route; ``<key_added>_...``).
 
     Examples
     --------
@@ -178,9 +207,9 @@ def routes(
     if isinstance(targets, str):
         if targets != "kocs":
             raise InvalidParameterError(f"targets={targets!r}: pass 'kocs' or a list of user ids.")
-        if "koc_rank" not in g.nodes.columns:
-            raise NotComputedError("targets='kocs' needs a KOC ranking. Run kg.tl.kocs(g, staff=...) first.")
-        r = g.nodes["koc_rank"]
+        require(g, kocs_key, tool="tl.kocs", where="kg.tl.routes(targets='kocs')", args="staff=...",
+                nodes=[f"{kocs_key}_rank"])
+        r = g.nodes[f"{kocs_key}_rank"]
         tgt_codes = np.flatnonzero((r.notna() & (r.fillna(0) <= n_kocs)).to_numpy())
     else:
         tgt_codes = _as_codes(g, targets, "target")
@@ -230,106 +259,14 @@ def routes(
     has[tcodes] = True
     hops[~has] = pd.NA
     intro[tcodes] = best["introducer"].to_numpy()
-    g.nodes["route_strength"] = strength
-    g.nodes["route_hops"] = hops
-    g.nodes["route_introducer"] = pd.Categorical.from_codes(intro, dtype=g.events["source"].dtype)
+    g.nodes[f"{key_added}_strength"] = strength
+    g.nodes[f"{key_added}_hops"] = hops
+    g.nodes[f"{key_added}_introducer"] = pd.Categorical.from_codes(intro, dtype=g.events["source"].dtype)
     record(g, key_added, {"k": k, "objective": objective, "weight": weight, "node_disjoint": node_disjoint,
                           "n_sources": int(src_codes.size), "n_targets": int(tgt_codes.size),
-                          "targets": targets if isinstance(targets, str) else "list", "n_kocs": n_kocs},
+                          "targets": targets if isinstance(targets, str) else "list", "n_kocs": n_kocs,
+                          "kocs_key": kocs_key if isinstance(targets, str) else None},
+           tool="tl.routes", columns={"nodes": [f"{key_added}_{x}" for x in ("strength", "hops", "introducer")]},
+           tables=[key_added, key_added + "_unreachable"],
            n_routes=int(len(table)), n_unreachable=int(len(unreachable)), computed=computed)
-    return g if copy else None
-
-
-def attribution(
-    g: ShareGraph,
-    *,
-    model: Literal["last_touch", "first_touch", "linear", "time_decay"] = "last_touch",
-    max_levels: int = 3,
-    half_life: Any = None,
-    key_added: str = "attributed",
-    copy: bool = False,
-) -> ShareGraph | None:
-    """Credit every purchase/signup to the upstream sharers on the buyer's cascade path.
-
-    A conversion is an event whose ``event_type`` is ``purchase`` or ``signup``; its buyer is the
-    event's target and its value the ``value`` column (1 when absent). The upstream sharers are the
-    buyer's ancestors in that item's cascade tree, nearest first, up to ``max_levels`` levels:
-    ``last_touch`` credits the parent, ``first_touch`` the farthest ancestor within ``max_levels``,
-    ``linear`` splits equally, ``time_decay`` weights each sharer by ``2^(-Δt / half_life)`` (Δt from
-    the sharer joining the cascade to the conversion; default half-life 7 days; ``half_life`` takes a
-    string like ``"3D"``, a ``pd.Timedelta``, or a number of seconds). Each conversion's
-    credit sums exactly to its value; a buyer who is a root has no upstream sharer and the value is
-    reported as unattributed.
-
-    ``max_levels`` defaults to 3 because Chinese regulation forbids commission chains deeper than
-    three levels (multi-level schemes of three or more levels count as pyramid selling under the 2005
-    Regulations on Prohibition of Pyramid Selling); credit is read the same way here.
-
-    Writes
-    ------
-    ``g.nodes[key_added + "_value"]`` and ``g.nodes[key_added + "_conversions"]`` (fractional);
-    ``g.meta[key_added]``: totals, unattributed value, and the credit per level.
-
-    Examples
-    --------
-    >>> import kocgraph as kg
-    >>> g = kg.datasets.toy()
-    >>> kg.tl.attribution(g, model="linear")
-    >>> round(float(g.nodes.loc["alice", "attributed_value"]), 2)  # 199/2 + 59/3 + 88/3
-    148.5
-    >>> g.meta["attributed"]["total_value"]
-    346.0
-    """
-    g = check_graph(g, "kg.tl.attribution")
-    if copy:
-        g = g.copy()
-    check_choice("model", model, ("last_touch", "first_touch", "linear", "time_decay"), where="kg.tl.attribution")
-    max_levels = check_int("max_levels", max_levels, minimum=1, where="kg.tl.attribution")
-    if "event_type" not in g.events.columns:
-        raise InvalidParameterError(
-            "kg.tl.attribution needs an event_type column with purchase/signup events; pass event_type= to kg.read_log."
-        )
-    computed = []
-    if g._forest is None:
-        _cascades(g)
-        computed.append("cascades")
-    f = g._forest
-    c = g.codes
-    ev = g.events
-    idx = np.flatnonzero(ev["event_type"].isin(CONVERSION_TYPES).to_numpy())
-    if "value" in ev.columns:
-        val = ev["value"].to_numpy(np.float64, na_value=np.nan)[idx]
-        val = np.where(np.isnan(val), 0.0, val)
-    else:
-        val = np.ones(idx.size)
-    N = np.int64(max(g.n_users, 1))
-    hkeys = f.item.astype(np.int64) * N + f.user  # holders are sorted by (item, user)
-    q = c.item[idx].astype(np.int64) * N + c.tgt[idx]
-    pos = np.searchsorted(hkeys, q)
-    pos_c = np.minimum(pos, max(hkeys.shape[0] - 1, 0))
-    conv_holder = np.where((hkeys.shape[0] > 0) & (hkeys[pos_c] == q), pos_c, -1)
-    hl = None
-    if half_life is not None:
-        if isinstance(half_life, bool):
-            raise InvalidParameterError(f"half_life={half_life!r} must be a duration, e.g. '7D' or pd.Timedelta(days=3).")
-        if isinstance(half_life, (int, float, np.integer, np.floating)):
-            # a plain number is in seconds (in events, for a log without times): never silently nanoseconds
-            hl = float(half_life) * (1e9 if g.has_time else 1.0)
-        else:
-            hl = float(pd.Timedelta(half_life).value)
-        if not hl > 0:
-            raise InvalidParameterError(f"half_life={half_life!r} must be positive, e.g. '7D' or pd.Timedelta(days=3).")
-    credit_v, credit_c, levels = AT.attribute(
-        f.parent, f.user, conv_holder, val, model=model, max_levels=max_levels, half_life=hl,
-        hold_time=c.time[f.hold_event], conv_time=c.time[idx], n_users=g.n_users,
-    )
-    g.nodes[f"{key_added}_value"] = credit_v
-    g.nodes[f"{key_added}_conversions"] = credit_c
-    per_level = {k: np.asarray(v).tolist() for k, v in levels.items() if np.ndim(v) == 1}
-    record(g, key_added, {"model": model, "max_levels": max_levels,
-                          "half_life": None if half_life is None else str(half_life)},
-           n_conversions=int(idx.size), total_value=float(val.sum()),
-           unattributed_value=float(levels["unattributed_value"]),
-           unattributed_conversions=float(levels["unattributed_conversions"]),
-           per_level=per_level, computed=computed)
     return g if copy else None
