@@ -35,7 +35,7 @@ from .._core.validation import (
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
 from ..io.tables import infer_format as _infer_format
 
-__all__ = ["SparkLog", "read_log"]
+__all__ = ["SparkLog", "read_log", "dense_index", "with_offsets", "value_counts", "local_checkpoint"]
 
 _AUTO: Any = "__auto__"
 _CORRUPT = "_corrupt_record"
@@ -408,6 +408,40 @@ def with_offsets(s: DataFrame, name: str, counts: dict[int, int]) -> DataFrame:
     m = F.create_map(*[x for pid in sorted(off) for x in (F.lit(pid), F.lit(off[pid]).cast("long"))])
     local = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
     return s.withColumn(name, m[F.col("_pid")] + local).drop("_pid", "_mid")
+
+
+def value_counts(df: DataFrame, col: str) -> tuple[DataFrame, int]:
+    """Per distinct non-null value ``v`` of ``col`` among the rows of ``df``: ``cnt`` (rows holding
+    it), ``le`` (rows whose value is <= v) and ``ge`` (>= v); and the number of rows counted.
+
+    A distributed sort of the distinct values, then running sums within each sorted partition plus
+    the totals of the partitions before it (the offsets of :func:`dense_index`): no window over one
+    partition, whatever the number of distinct values.
+    """
+    vc = df.where(F.col(f"`{col}`").isNotNull()).groupBy(F.col(f"`{col}`").alias("v")).agg(
+        F.count(F.lit(1)).alias("cnt"))
+    s = local_checkpoint(vc.orderBy("v").withColumn("_pid", F.spark_partition_id()))
+    totals = {int(r[0]): int(r[1]) for r in s.groupBy("_pid").agg(F.sum("cnt")).collect()}
+    off, acc = {}, 0
+    for pid in sorted(totals):
+        off[pid] = acc
+        acc += totals[pid]
+    n = acc
+
+    def running(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        seen: dict[int, int] = {}  # rows of each partition already passed (its batches come in order)
+        for pdf in batches:
+            if not len(pdf):
+                continue
+            pid = int(pdf["_pid"].iloc[0])
+            c = pdf["cnt"].to_numpy(np.int64)
+            le = off[pid] + seen.get(pid, 0) + np.cumsum(c)
+            seen[pid] = seen.get(pid, 0) + int(c.sum())
+            yield pd.DataFrame({"v": pdf["v"], "cnt": c, "le": le, "ge": n - le + c})
+
+    schema = T.StructType([T.StructField("v", df.schema[col].dataType), T.StructField("cnt", T.LongType()),
+                           T.StructField("le", T.LongType()), T.StructField("ge", T.LongType())])
+    return local_checkpoint(s.mapInPandas(running, schema)), n
 
 
 # --------------------------------------------------------------------------------------------- read_log
