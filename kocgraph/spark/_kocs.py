@@ -30,7 +30,9 @@ from ._stages import BUCKET_EVENTS, cascades, components, coreness, edges, pager
 __all__ = ["kocs", "SPARK_FIT_REASON"]
 
 #: why ``weights="fit"`` gives the prior weights on Spark (``log.meta["koc"]["fit"]["reason"]``)
-SPARK_FIT_REASON = "the fit runs in memory; Spark uses the prior weights"
+SPARK_FIT_REASON = ("weights='fit' is not available on Spark (the fit backtests the log's own history in memory), "
+                    "so the prior weights were used; for weights fitted on this log run with --engine memory "
+                    "(kg.tl.kocs in Python)")
 
 
 def _ckpt(df: DataFrame) -> DataFrame:
@@ -355,8 +357,8 @@ def kocs(
     Examples
     --------
     >>> nodes = ks.kocs(log, staff=["brand", "staff_li"])  # doctest: +SKIP
-    >>> log.meta["koc"]["fit"]["reason"]  # doctest: +SKIP
-    'the fit runs in memory; Spark uses the prior weights'
+    >>> log.meta["koc"]["fit"]["fallback"]  # doctest: +SKIP
+    'prior'
     """
     if per_community is not None:
         per_community = check_int("per_community", per_community, minimum=1, where="kocgraph.spark.kocs")

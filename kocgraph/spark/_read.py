@@ -61,8 +61,9 @@ class SparkLog:
     items : DataFrame
         ``code``, ``item``.
     rejected : DataFrame
-        The rows set aside: ``row``, ``reason``, then the row as given (``raw_text`` for lines that
-        could not be parsed).
+        The rows set aside, with the columns of ``kg.get.rejected``: ``row``, ``reason``, ``line``
+        (the file's line, for a file input; null where it is not known), then the row as given, and
+        ``raw_text`` (the text of lines that could not be parsed) when there are any.
     report : dict
         The ingest report, as ``g.meta["read_log"]``: rows read, accepted, rejected by reason.
     """
@@ -147,6 +148,18 @@ def _load(spark: SparkSession, data: Any, fmt: str | None, sep: str | None, enco
         return spark.read.parquet(s), info
     df = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=_CORRUPT, encoding=encoding).json(s)
     return df, info
+
+
+def _line_offset(spark: SparkSession, info: dict[str, Any], rows_read: int) -> int | None:
+    """``line - row`` of every record of a one-file CSV, TSV or JSON-lines log (the header's line and
+    the 1-based count), when each record is one line of the file: Spark reads records one line each
+    (``multiLine`` off), so that holds when the file has as many lines as records (plus the header),
+    i.e. no blank line. ``None`` otherwise (blank lines, a folder, a URI, Parquet): lines unknown."""
+    path, fmt = info.get("path"), info.get("format")
+    if fmt not in ("csv", "tsv", "jsonl") or not (isinstance(path, str) and Path(path).is_file()):
+        return None
+    header = 1 if fmt in ("csv", "tsv") else 0
+    return header + 1 if spark.read.text(path).count() == rows_read + header else None
 
 
 def _id_column(df: DataFrame, name: str, role: str) -> tuple[Any, str]:
@@ -587,9 +600,15 @@ def read_log(
         raise LogSchemaError(
             f"row {int(first['_row'])} is invalid: {name}: {REASONS[name]}; the row is {shown}. "
             "Fix the row, or pass on_invalid='quarantine' to set bad rows aside with their reasons.")
-    rej_cols = [F.col("_row").alias("row"), F.element_at(names, F.col(_P + "reason")).alias("reason")] + \
-        [F.col(f"`{c}`") for c in user_cols]
-    if has_corrupt:
+    # as in memory: row, reason, the file line (a file input), the row as given (nothing of a line that
+    # could not be parsed), and the unparsed lines' text last, when there are any
+    rej_cols = [F.col("_row").alias("row"), F.element_at(names, F.col(_P + "reason")).alias("reason")]
+    if "path" in info:
+        offset = _line_offset(spark, info, rows_read)
+        rej_cols.append((F.col("_row") + F.lit(offset) if offset is not None else F.lit(None)).cast("long").alias("line"))
+    malformed = F.col(_P + "reason") == REASON_CODES["malformed_row"]
+    rej_cols += [F.when(~malformed, F.col(f"`{c}`")).alias(c) for c in user_cols]
+    if has_corrupt and by_reason.get("malformed_row"):
         rej_cols.append(F.col(_CORRUPT).alias("raw_text"))
     rejected = checked.where(~ok).select(*rej_cols)
 

@@ -197,12 +197,12 @@ class SparkJobEngine:
         return out
 
     def stage_rejected(self, log: SparkLog, outs: J.OutputSet, pseudo: J.Pseudonymizer | None) -> list[str]:
-        """Stream the rejected rows (parsed rows by row number, then the lines that could not be
-        parsed, as in memory) to the staged CSV file, a chunk at a time, never the whole table on the
-        driver; pseudonymized as in memory (the log's known columns only)."""
+        """Stream the rejected rows (by row number, as in memory) to the staged CSV file, a chunk at a
+        time, never the whole table on the driver; pseudonymized as in memory (the log's known
+        columns only)."""
         if not log.report["rows_rejected"]:
             return []
-        rej = log.rejected.orderBy((F.col("reason") == "malformed_row"), "row")
+        rej = log.rejected.orderBy("row")
         columns = log.report.get("columns") or {}
         dropped: list[str] = []
         if pseudo is not None:
