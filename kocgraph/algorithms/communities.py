@@ -22,7 +22,7 @@ import numpy as np
 
 from kocgraph.exceptions import InvalidParameterError, check_choice
 
-__all__ = ["communities", "community_summary", "symmetrize", "canonical_labels", "CommunitySummary"]
+__all__ = ["communities", "community_summary", "symmetrize", "canonical_labels", "CommunitySummary", "igraph_seed"]
 
 _METHODS = ("leiden", "louvain", "label_propagation")
 
@@ -69,8 +69,9 @@ def canonical_labels(labels: np.ndarray) -> np.ndarray:
 
 
 @contextmanager
-def _igraph_seed(seed: int) -> Iterator[None]:
-    """Route igraph's RNG through a private ``random.Random(seed)``; restore the default after."""
+def igraph_seed(seed: int) -> Iterator[None]:
+    """Route igraph's RNG through a private ``random.Random(seed)`` for one call; give it back the
+    ``random`` module (igraph's default) after. The one place kocgraph seeds igraph."""
     ig.set_random_number_generator(random.Random(seed))
     try:
         yield
@@ -178,7 +179,7 @@ def communities(
         else:
             g = graph
         wl = ww.tolist()
-        with _igraph_seed(seed):
+        with igraph_seed(seed):
             if method == "leiden":
                 cl = g.community_leiden(
                     objective_function="modularity",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import datetime as _dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -13,6 +12,7 @@ import pandas as pd
 
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
+from .._core.validation import id_list
 from ..algorithms import koc_model as M
 from ..exceptions import InvalidParameterError, check_choice
 from ..tl._cascades import cascades as _cascades
@@ -113,10 +113,6 @@ def _check_baselines(baselines: Any) -> list[str]:
             f"baselines has unknown names {bad}; the baselines are {list(BASELINES)} (or pass baselines=())."
         )
     return out
-
-
-#: expected top-k sums, ties at the k-th place broken uniformly at random (see the kernel)
-_expected_topk_sums = M.topk_hits
 
 
 def _snap(score: np.ndarray, bits: int = 30) -> np.ndarray:
@@ -290,9 +286,7 @@ def backtest(
                 f"{bad}={kocs_kwargs[bad]!r} cannot be passed through to kg.tl.kocs: backtest ranks a "
                 "part of the log of its own and leaves g untouched. Leave it out."
             )
-    if isinstance(staff, (str, int, np.integer)):
-        staff = [staff]
-    staff_list = [] if staff is None else list(staff)
+    staff_list = id_list(staff)
     staff_ids = g.nodes.index[g.user_codes(staff_list, what="staff")] if staff_list else g.nodes.index[:0]
     past, future, mode, info = _split(g, split, split_by, rng)
 
@@ -385,7 +379,7 @@ def _measure(scores: dict[str, np.ndarray], reach: np.ndarray, ks: list[int], sp
     rows = []
     for name, s in scores.items():
         rho = _spearman(s, reach)
-        sums = _expected_topk_sums(s, V, ks) if n_elig else np.full((len(ks), V.shape[1]), np.nan)
+        sums = M.topk_hits(s, V, ks)  # ties at the k-th place: expected hits if n_elig else np.full((len(ks), V.shape[1]), np.nan)
         for i, kk in enumerate(ks):
             ke = min(kk, n_elig)
             prec = sums[i, 1 + i] / ke if ke else np.nan

@@ -19,6 +19,7 @@ import glob as _glob
 import io
 import os
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ class Part:
     line_offset: int | None = None  # line = record index + line_offset, when known
     line_map: tuple[np.ndarray, np.ndarray] | None = None  # else (sorted record indices, their lines)
     single: bool = False  # the whole part is one batch (its frame may be kept for rejected rows)
+    size_hint: int | None = None  # bytes to parse, when known before reading (sizes the parser's blocks)
 
     def batches(self) -> Iterator[Any]:
         return self.read(self)
@@ -138,6 +140,10 @@ def parts_of(data: Any, *, format: str | None, sep: str | None, encoding: str,
     parts = [_file_part(x, format=format, sep=sep, encoding=encoding, string_columns=string_columns,
                         keys=_hive_keys(x, root)) for x in paths]
     return parts
+
+
+def _compressed(path: Path) -> bool:
+    return path.suffix.lower() in (".gz", ".bz2", ".zst", ".xz")
 
 
 def _is_dataset(data: Any) -> bool:
@@ -206,14 +212,15 @@ def _file_part(path: Path, *, format: str | None, sep: str | None, encoding: str
     _check_file(path)
     fmt = infer_format(path, format)
     _sniff(_opener(path), repr(str(path)), fmt, encoding)
-    info = {"path": str(path), "format": fmt}
+    info: dict[str, Any] = {"path": str(path), "format": fmt}
     if fmt == "parquet":
         return Part(str(path), lambda part: _parquet_batches(part, lambda: open(path, "rb")), keys, info=info)
     if fmt == "jsonl":
         return Part(str(path), lambda part: _jsonl_batches(part, _opener(path), encoding), keys, info=info, single=True)
     delim = sep or ("\t" if fmt == "tsv" else ",")
+    hint = None if _compressed(path) else path.stat().st_size
     return Part(str(path), lambda part: _csv_batches(part, _opener(path), delim, encoding, string_columns), keys,
-                info={**info, "delimiter": delim})
+                info={**info, "delimiter": delim}, size_hint=hint)
 
 
 def _check_file(path: Path) -> None:
@@ -273,7 +280,8 @@ def _stream_part(obj: Any, *, format: str | None, sep: str | None, encoding: str
     if fmt == "jsonl":
         return Part(name, lambda part: _jsonl_batches(part, opener, encoding), info=info, single=True)
     delim = sep or ("\t" if fmt == "tsv" else ",")
-    return Part(name, lambda part: _csv_batches(part, opener, delim, encoding, string_columns), info={**info, "delimiter": delim})
+    return Part(name, lambda part: _csv_batches(part, opener, delim, encoding, string_columns),
+                info={**info, "delimiter": delim}, size_hint=len(data))
 
 
 def _guess_format(data: bytes) -> str:
@@ -448,7 +456,8 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
         malformed.append((row.number, row.text))
         return "skip"
 
-    opts = csvread.arrow_options(delim, encoding, list(types), threads=threads, handler=handler)
+    opts = csvread.arrow_options(delim, encoding, list(types), threads=threads, handler=handler,
+                                 block_size=csvread.block_size_for(part.size_hint))
     opts["convert_options"] = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
                                                    quoted_strings_can_be_null=False)
     failed = None
@@ -457,6 +466,7 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
     next_rec = 0
     with open_bytes() as raw:
         tally = csvread.RecordTally(raw, delim)
+        reader = None
         try:
             reader = pacsv.open_csv(tally, **opts)
             for rb in reader:
@@ -469,6 +479,12 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
                 yield Batch(_constant_columns(arrow_to_frame(rb, name), part.keys), rows)
         except pa.ArrowInvalid as err:
             failed = str(err).splitlines()[0]
+        except BaseException:  # the consumer stopped early (a schema error), or a check failed:
+            tally.stop()       # answer the reads queued on pyarrow's I/O threads now, not at exit
+            raise
+        finally:
+            if reader is not None:
+                reader.close()
         tally.read()
         tally.finish()
     part.info.update(sha256=tally.sha256, n_bytes=tally.n_bytes, parser="arrow" if threads else "arrow-serial")
@@ -538,12 +554,13 @@ def load_table(
     (part,) = parts_of(Path(path), format=format, sep=sep, encoding=encoding, string_columns=list(string_columns))
     frames: list[pd.DataFrame] = []
     rows: list[np.ndarray] = []
-    for got in part.batches():
-        if got is RESTART:
-            frames, rows = [], []
-            continue
-        frames.append(got.frame)
-        rows.append(got.rows)
+    with closing(part.batches()) as batches:  # an error closes the parser now, not at exit
+        for got in batches:
+            if got is RESTART:
+                frames, rows = [], []
+                continue
+            frames.append(got.frame)
+            rows.append(got.rows)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
     return LoadedTable(frame, r, part.lines_of(r), part.rejected, dict(part.info))

@@ -12,7 +12,6 @@ from ..algorithms.cascades import build_forest, item_metrics, user_metrics
 
 __all__ = ["cascades"]
 
-_NS = 1_000_000_000
 
 
 def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:

@@ -11,7 +11,7 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.progress import advance, check_progress, progress_bar
 from .._core.tools import check_graph, record
-from .._core.validation import check_int, check_rng
+from .._core.validation import check_fraction, check_int, check_rng
 from ..algorithms import opim as OPIM
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError, check_choice
@@ -85,8 +85,7 @@ def simulate(
         g = g.copy()
     check_choice("model", model, ("ic", "lt"), where="kg.tl.simulate")
     n = check_int("n", n, minimum=1, where="kg.tl.simulate")
-    if not 0 < level < 1:
-        raise InvalidParameterError(f"level={level!r} must be in (0, 1), e.g. 0.95.")
+    level = check_fraction("level", level, where="kg.tl.simulate", example=0.95)
     check_progress(progress, where="kg.tl.simulate")
     s = _codes(g, seeds, "seed")
     indptr, indices, p, computed = edge_probabilities(g, weight)

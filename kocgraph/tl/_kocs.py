@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
-from .._core.validation import check_int, check_rng
+from .._core.validation import check_fraction, check_int, check_rng
 from ..algorithms import koc_model as M
 from ..algorithms.scoring import (
     additive_scores,
@@ -343,8 +343,7 @@ def kocs(
     bootstrap = check_int("bootstrap", bootstrap, minimum=0, where="kg.tl.kocs")
     if per_community is not None:
         per_community = check_int("per_community", per_community, minimum=1, where="kg.tl.kocs")
-    if not (0.0 < float(alpha) < 1.0):
-        raise InvalidParameterError(f"alpha={alpha!r} must be in (0, 1); 0.1 gives 90% rank intervals.")
+    alpha = check_fraction("alpha", alpha, where="kg.tl.kocs", example=0.1, meaning="0.1 gives 90% rank intervals")
     check_choice("split_by", split_by, ("auto", "time", "item"), where="kg.tl.kocs")
     conv = _conversions(g)
     present = list(M.COUNT_FEATURES if conv is not None else M.COUNT_FEATURES[:-2])
