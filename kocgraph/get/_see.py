@@ -13,7 +13,7 @@ from .._core.validation import check_int
 from ..algorithms.communities import community_summary
 from ..exceptions import NotComputedError
 
-__all__ = ["kocs", "explain", "communities"]
+__all__ = ["kocs", "explain", "communities", "reason_line"]
 
 from ..tl._kocs import FEATURE_WORDS as _FEATURE_WORDS
 from ..tl._kocs import feature_words

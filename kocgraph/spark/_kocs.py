@@ -21,9 +21,7 @@ from pyspark.sql import types as T
 from .._core.validation import check_int
 from ..algorithms import koc_model as M
 from ..algorithms.scoring import additive_scores
-from ..exceptions import InvalidParameterError, check_choice
-from ..tl import DEFAULT_WEIGHTS, PRIOR_WEIGHTS
-from ..tl._kocs import CONVERSION_TYPES, DEFAULT_HALF_LIFE, FEATURES
+from ..tl import CONVERSION_TYPES, DEFAULT_WEIGHTS, PRIOR_WEIGHTS, check_weights
 from ._read import SparkLog, dense_index, local_checkpoint, value_counts
 from ._stages import BUCKET_EVENTS, cascades, components, coreness, edges, pagerank
 
@@ -57,51 +55,19 @@ def _split(name: str) -> tuple[str, float | None]:
         return base, -1.0  # not a half-life: an unknown feature
 
 
-def _explicit_weights(weights: Mapping[str, Any], present: list[str]) -> dict[str, float]:
-    """``{feature: weight}`` checked by the rules of :func:`kocgraph.tl.kocs` (names kept as given;
-    a recency feature without a half-life gets the default one)."""
-    out: dict[str, float] = {}
-    unknown = []
-    for k, v in weights.items():
-        base, h = _split(str(k))
-        ok = base in M.COUNT_FEATURES if h is None else base in M.RECENCY_FEATURES and 0 < h <= 10
-        if base in M.RECENCY_FEATURES and h is None:
-            ok, k = True, f"{base}@{DEFAULT_HALF_LIFE:g}"
-        if not ok:
-            unknown.append(k)
-            continue
-        out[str(k)] = v
-    if unknown:
-        raise InvalidParameterError(
-            f"weights has unknown features {unknown}; the features are {list(FEATURES)} (a recency feature may "
-            f"carry its half-life as a fraction of the log's span, e.g. 'reach_recent_event@0.2'; without one it "
-            f"is {DEFAULT_HALF_LIFE:g}).")
-    bad = {k: v for k, v in out.items() if not (isinstance(v, (int, float, np.number)) and np.isfinite(v) and v >= 0)}
-    if bad:
-        raise InvalidParameterError(f"weights must be finite and >= 0; got {bad}. Pass e.g. weights={{'reach': 1}}.")
-    if not any(v > 0 and (k in present or "@" in k) for k, v in out.items()):
-        raise InvalidParameterError(
-            f"no feature has a positive weight among those present {present}; pass e.g. weights={{'reach': 1}}.")
-    return {k: float(v) for k, v in out.items()}
-
-
 def _choose_weights(weights: Any, present: list[str]) -> tuple[str, dict[str, float], dict[str, Any]]:
     """``(mode, weights to use, the fit record)``: ``"fit"`` and ``"prior"`` use
     :data:`kocgraph.tl.PRIOR_WEIGHTS` (``"fit"`` recorded as a fallback with
     :data:`SPARK_FIT_REASON`), ``"percentile"`` the first version's weights, a mapping itself."""
-    if isinstance(weights, str):
-        check_choice("weights", weights, ("fit", "prior", "percentile"), where="kocgraph.spark.kocs")
-        if weights == "percentile":
-            return "percentile", {k: v for k, v in DEFAULT_WEIGHTS.items() if k in present}, {"kind": "percentile"}
-        info: dict[str, Any] = {"kind": weights}
-        if weights == "fit":
-            info.update(fell_back=True, fallback="prior", reason=SPARK_FIT_REASON)
-        return weights, dict(PRIOR_WEIGHTS), info
-    if not isinstance(weights, Mapping):
-        raise InvalidParameterError(
-            f"weights={weights!r} must be 'fit', 'prior', 'percentile' or a mapping {{feature: weight}}, "
-            "e.g. weights={'reach': 1.0}.")
-    return "explicit", _explicit_weights(weights, present), {"kind": "explicit"}
+    mode, explicit = check_weights(weights, present, where="kocgraph.spark.kocs")  # the rules of kg.tl.kocs
+    if mode == "explicit":
+        return mode, {k: float(v) for k, v in explicit.items()}, {"kind": "explicit"}
+    if mode == "percentile":
+        return mode, {k: v for k, v in DEFAULT_WEIGHTS.items() if k in present}, {"kind": "percentile"}
+    info: dict[str, Any] = {"kind": mode}
+    if mode == "fit":
+        info.update(fell_back=True, fallback="prior", reason=SPARK_FIT_REASON)
+    return mode, dict(PRIOR_WEIGHTS), info
 
 
 def _recency_names(w_use: Mapping[str, float], has_wall: bool) -> list[str]:
@@ -177,7 +143,7 @@ def _reach_recent_bucket(spec: list[tuple[str, str, float]], n: int, span: tuple
         below = M.subtree_sums(parent, pdf["depth"].to_numpy(np.int64), w) - w
         keep = (below > 0).any(axis=1)
         out = pd.DataFrame({"itm": pdf["itm"].to_numpy(np.int64)[keep], "user": user[keep]})
-        for j, (name, _c, _h) in enumerate(spec):
+        for j in range(len(spec)):
             out[f"_r{j}"] = below[keep, j]
         return out
 

@@ -11,9 +11,10 @@ rejected in memory.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,13 @@ from .._core.validation import (
     EPOCH_BANDS,
     REASON_CODES,
     REASONS,
-    epoch_to_ns,
     check_columns,
     datetime_text_times,
-    normalized_category as _normalized_category,
+    epoch_to_ns,
     parse_value,
+)
+from .._core.validation import (
+    normalized_category as _normalized_category,
 )
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
 from ..io.tables import infer_format as _infer_format
@@ -113,7 +116,7 @@ def _load(spark: SparkSession, data: Any, fmt: str | None, sep: str | None, enco
         pdf.columns = [str(c) for c in pdf.columns]
         try:
             return spark.createDataFrame(pdf), info
-        except Exception as err:  # noqa: BLE001 - Spark's type inference errors are many
+        except Exception as err:
             raise LogSchemaError(
                 f"Spark could not take this DataFrame ({type(err).__name__}: {str(err).splitlines()[0]}). "
                 "A column mixing types (ints and strings) is the usual cause: convert id columns with "
@@ -329,7 +332,7 @@ def _validator(cols: dict[str, str | None], dec: dict[str, Any] | None, tz: str,
             n = len(pdf)
             reason = np.zeros(n, dtype=np.int8)
 
-            def flag(mask: np.ndarray, name: str) -> None:
+            def flag(mask: np.ndarray, name: str, reason: np.ndarray = reason) -> None:
                 sel = mask & (reason == 0)
                 reason[sel] = REASON_CODES[name]
 

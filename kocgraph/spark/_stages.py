@@ -227,7 +227,7 @@ def pagerank(log: SparkLog, *, damping: float = 0.85, tol: float = 1e-10, max_it
     n_iter, converged = 0, False
     # a vector small enough to ship whole is broadcast: the links then never move (no shuffle of P)
     small = _broadcastable(log.spark, n)
-    for n_iter in range(1, int(max_iter) + 1):
+    for n_iter in range(1, int(max_iter) + 1):  # noqa: B007 - the count is read after the loop
         xv = x.select(F.col("code").alias("v"), "x")
         c = P.join(F.broadcast(xv) if small else xv, "v").groupBy(F.col("u").alias("code")).agg(
             F.sum(F.col("p") * F.col("x")).alias("c"))
@@ -282,7 +282,7 @@ def components(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
     lab = _ckpt(log.users.select("code", F.col("code").alias("c")))
     it = 0
     small = _broadcastable(log.spark, log.n_users)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is read after the loop
         lb = lab.select(F.col("code").alias("b"), "c")
         m = U.join(F.broadcast(lb) if small else lb, "b").groupBy(F.col("a").alias("code")).agg(F.min("c").alias("m"))
         new = lab.join(m, "code", "left").select(
@@ -324,7 +324,7 @@ def coreness(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
     est = _ckpt(log.users.select("code").join(deg, "code", "left").select("code", F.coalesce("k", F.lit(0)).cast("long").alias("k")))
     it = 0
     small = _broadcastable(log.spark, log.n_users)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is read after the loop
         kb = est.select(F.col("code").alias("b"), F.col("k").alias("kb"))
         nb = U.join(F.broadcast(kb) if small else kb, "b")
         # h-index of the neighbours' values: with them sorted high to low, the number of positions i

@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 
 from .. import jobs as J
 from ..exceptions import InvalidParameterError
-from ..get._see import reason_line
+from ..get import reason_line
 from ..pipeline import Stage, StageOptions
 from ._kocs import kocs
 from ._read import SparkLog, read_log
