@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
-from .._core.validation import id_list
+from .._core.validation import check_fraction, id_list
 from ..algorithms import koc_model as M
 from ..exceptions import InvalidParameterError, check_choice
 from ..tl._cascades import cascades as _cascades
@@ -60,12 +60,9 @@ def _split_time(g: ShareGraph, split: Any) -> pd.Timestamp:
     if isinstance(split, (bool, np.bool_)):
         raise InvalidParameterError(f"split={split!r} is not a fraction or a time; pass e.g. split=0.7.")
     if isinstance(split, (int, float, np.integer, np.floating)):
-        frac = float(split)
-        if not (0.0 < frac < 1.0):
-            raise InvalidParameterError(
-                f"split={split!r} must be a fraction of the time span strictly between 0 and 1 (e.g. 0.7), "
-                "or a timestamp such as '2026-01-20T00:00:00Z'."
-            )
+        frac = check_fraction("split", split, where="kg.evaluate.backtest", example=0.7,
+                              meaning="the share of the time span ranked on, or a timestamp such as "
+                                      "'2026-01-20T00:00:00Z'")
         t = g.codes.time
         t0, t1 = int(t.min()), int(t.max())
         return pd.Timestamp(t0 + int(round(frac * (t1 - t0))), unit="ns", tz="UTC")
@@ -164,12 +161,8 @@ def _split(g: ShareGraph, split: Any, split_by: str, rng: Any) -> tuple[ShareGra
         if future.n_events == 0:
             raise InvalidParameterError(f"no events at or after the split ({when}); choose an earlier split{span}.")
     else:
-        ok = isinstance(split, (float, np.floating, int, np.integer)) and not isinstance(split, (bool, np.bool_))
-        if not ok or not (0.0 < float(split) < 1.0):
-            raise InvalidParameterError(
-                f"split={split!r}: with an item split, split is the share of the items ranked on, strictly "
-                "between 0 and 1 (e.g. 0.7)."
-            )
+        check_fraction("split", split, where="kg.evaluate.backtest", example=0.7,
+                       meaning="with an item split, the share of the items ranked on")
         if g.n_items < 2:
             raise InvalidParameterError(f"an item split needs at least 2 items; the log has {g.n_items}.")
         pm, fm = M.item_cut(c.item, float(split), np.random.default_rng(rng).integers(2**31))
