@@ -43,6 +43,7 @@ from .outputs import (
     neutralize_formulas,
     output_paths,
     verify_outputs,
+    write_csv_chunks,
     write_frame,
     write_json,
     write_table,
@@ -55,6 +56,6 @@ __all__ = [
     "check_log_name", "check_read_options", "check_seed", "format_top_table", "file_sha256", "input_info",
     "manifest_dict", "no_usable_events_message", "STAGES", "JobEngine", "MemoryJobEngine", "nominate", "read_input",
     "FORMATS", "OutputSet", "atomic_write", "check_outputs", "infer_format", "neutralize_formulas", "output_paths",
-    "verify_outputs", "write_frame", "write_json", "write_table", "KEY_ENV", "Pseudonymizer", "pseudonymize_rejected",
+    "verify_outputs", "write_csv_chunks", "write_frame", "write_json", "write_table", "KEY_ENV", "Pseudonymizer", "pseudonymize_rejected",
     "pseudonymize_table", "resolve_key", "check_staff_file", "match_staff", "read_staff_ids", "resolve_staff",
 ]

@@ -53,6 +53,10 @@ class NominateConfig:
         A salt: every user id in every output becomes ``"p_" + HMAC-SHA256(salt, str(id))[:16]``.
     bootstrap, per_community, kol_threshold, rng
         Passed to :func:`kocgraph.tl.kocs` (``rng`` also seeds the communities).
+    weights
+        Passed to :func:`kocgraph.tl.kocs` when given (``"fit"``, ``"prior"``, ``"percentile"`` or
+        ``{feature: weight}``); ``None`` keeps its default (``"fit"``). The Spark engine has no fit:
+        there ``"fit"`` uses the prior weights and says so.
     progress
         Show a tqdm bar over the stages on stderr; ``None`` = only when stderr is a terminal.
     """
@@ -70,6 +74,7 @@ class NominateConfig:
     kol_threshold: int | str | None = "auto"
     rng: int = 0
     progress: bool | None = None
+    weights: Any = None
 
 
 @dataclass

@@ -79,6 +79,7 @@ def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show:
         "staff_ids": [show(x) if pseudonymized else x for x in cfg.staff_ids],
         "bootstrap": int(cfg.bootstrap), "per_community": cfg.per_community,
         "kol_threshold": cfg.kol_threshold, "rng": cfg.rng,
+        "weights": cfg.weights if cfg.weights is None or isinstance(cfg.weights, str) else dict(cfg.weights),
         "read_options": dict(cfg.read_options),
     }
     return {

@@ -158,7 +158,7 @@ def nominate(cfg: NominateConfig, *, engine: JobEngine | None = None,
             run.finish_empty()
         staff = engine.staff(log, cfg, run.note, show)
         options = StageOptions(staff=staff, kol_threshold=cfg.kol_threshold, per_community=cfg.per_community,
-                               bootstrap=int(cfg.bootstrap), rng=cfg.rng)
+                               bootstrap=int(cfg.bootstrap), weights=cfg.weights, rng=cfg.rng)
         run_stages(log, options, engine=engine, progress=False, on_stage=run.record)
         table, excluded = engine.tables(log, top, cfg)
         if pseudo is not None:

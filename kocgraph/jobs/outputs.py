@@ -19,7 +19,7 @@ from ..exceptions import InvalidParameterError
 from .pseudonyms import _is_list_column
 
 __all__ = ["OutputFormat", "FORMATS", "check_outputs", "output_paths", "infer_format", "atomic_write", "write_frame",
-           "write_table", "write_json", "neutralize_formulas", "OutputSet", "verify_outputs"]
+           "write_csv_chunks", "write_table", "write_json", "neutralize_formulas", "OutputSet", "verify_outputs"]
 
 OutputFormat = Literal["csv", "parquet", "json"]
 #: output formats and the file suffixes that select them when ``format`` is not given
@@ -209,11 +209,7 @@ def write_frame(df: pd.DataFrame, path: str | os.PathLike[str], fmt: OutputForma
     In Parquet, an id column that mixes types no one Parquet type holds (integers beyond 64 bits of
     either sign, integers beside text) is written as text, and ``note`` is told."""
     if fmt == "csv":
-        out = neutralize_formulas(df)
-        for col in out.columns:
-            if _is_list_column(out[col]):
-                out[col] = out[col].map(_csv_cell)
-        out.to_csv(path, index=False, encoding="utf-8")
+        _csv_frame(df).to_csv(path, index=False, encoding="utf-8")
     elif fmt == "parquet":
         out = df.copy()
         for col in out.columns:  # pyarrow wants one type per column: lists as lists of text
@@ -232,6 +228,37 @@ def write_frame(df: pd.DataFrame, path: str | os.PathLike[str], fmt: OutputForma
             fh.write("\n")
     else:  # pragma: no cover - infer_format validated it
         raise InvalidParameterError(f"unknown format {fmt!r}")
+
+
+def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as CSV holds it: formulas neutralized, list cells as JSON arrays."""
+    out = neutralize_formulas(df)
+    for col in out.columns:
+        if _is_list_column(out[col]):
+            out[col] = out[col].map(_csv_cell)
+    return out
+
+
+def write_csv_chunks(chunks: Iterable[pd.DataFrame], path: str | os.PathLike[str]) -> int:
+    """Write frames one after another as one CSV file, with the first frame's header, each cell
+    as :func:`write_frame` writes CSV; for a table too large to hold at once (the Spark engine
+    streams its rejected rows through it). One frame gives the bytes of ``write_frame(df, path,
+    "csv")``. Returns the rows written (no frame: an empty file). No atomicity (see :class:`OutputSet`).
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_csv_chunks([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": ["=2"]})], p)
+    2
+    >>> p.read_text().splitlines()
+    ['a', '1', "'=2"]
+    """
+    n, first = 0, True
+    Path(path).write_bytes(b"")
+    for df in chunks:
+        _csv_frame(df).to_csv(path, index=False, encoding="utf-8", mode="w" if first else "a", header=first)
+        first = False
+        n += len(df)
+    return n
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str], fmt: OutputFormat, *,

@@ -13,9 +13,12 @@ The stages mirror the in-memory tools and share their kernels and validation cod
 * :func:`pagerank` -- influence PageRank by iterative DataFrame joins (same definition as
   :func:`kocgraph.tl.pagerank`), with checkpoints to cut the lineage.
 * :func:`components` -- weakly connected components; :func:`coreness` -- k-core numbers.
-* :func:`kocs` -- the KOC score of :func:`kocgraph.tl.kocs`.
-* :func:`nominate` -- the whole ``kocgraph nominate`` job; :func:`to_sharegraph` -- collect a result
-  into a :class:`~kocgraph.ShareGraph` when it fits in memory.
+* :func:`kocs` -- the KOC ranking of :func:`kocgraph.tl.kocs`: the same features and additive log1p
+  model, with the prior weights (the fit on the log's own history runs in memory only), explicit
+  weights, or the first version's percentile score.
+* :func:`nominate` -- the ``kocgraph nominate`` job: the one orchestration of
+  :func:`kocgraph.jobs.nominate`, run by :class:`SparkJobEngine`; :func:`to_sharegraph` -- collect a
+  result into a :class:`~kocgraph.ShareGraph` when it fits in memory.
 
 See ``docs/spark.md`` for when to switch engines.
 """
@@ -32,10 +35,11 @@ except ImportError as err:  # pragma: no cover
     ) from err
 
 from ._convert import to_sharegraph
-from ._job import nominate
+from ._kocs import SPARK_FIT_REASON, kocs
 from ._read import SparkLog, read_log
 from ._session import get_session
-from ._stages import cascades, components, coreness, edges, kocs, pagerank
+from ._stages import cascades, components, coreness, edges, pagerank
+from .engine import SparkJobEngine, nominate
 
 __all__ = [
     "SparkLog",
@@ -48,5 +52,7 @@ __all__ = [
     "coreness",
     "kocs",
     "nominate",
+    "SparkJobEngine",
+    "SPARK_FIT_REASON",
     "to_sharegraph",
 ]

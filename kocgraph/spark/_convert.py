@@ -13,8 +13,9 @@ from ._read import SparkLog
 
 __all__ = ["to_sharegraph"]
 
-_NODE_COLUMNS = ("reach", "direct_reach", "resharers", "items_started", "items_received", "items_spread", "pagerank", "coreness",
-                 "component", "conversions", "conversion_value", "koc_score", "koc_rank", "koc_excluded")
+_NODE_COLUMNS = ("reach", "direct_reach", "resharers", "items_started", "items_received", "items_spread", "forwards",
+                 "receivers", "senders", "pagerank", "coreness", "component", "conversions", "conversion_value",
+                 "koc_score", "koc_expected_reach", "koc_percentile", "koc_rank", "koc_excluded", "koc_slate")
 
 
 def to_sharegraph(log: SparkLog, *, max_events: int = 50_000_000) -> ShareGraph:
@@ -74,10 +75,10 @@ def to_sharegraph(log: SparkLog, *, max_events: int = 50_000_000) -> ShareGraph:
             if k in log.results:
                 parts.append(log.results[k])
     for df in parts:
-        cols = [c for c in df.columns if c in _NODE_COLUMNS or c.startswith("koc_term_")]
+        cols = [c for c in df.columns if c in _NODE_COLUMNS or c.startswith(("koc_term_", "koc_value_"))]
         if not cols:
             continue
-        pdf = df.select("code", *cols).toPandas().set_index("code").reindex(np.arange(log.n_users))
+        pdf = df.select("code", *[f"`{c}`" for c in cols]).toPandas().set_index("code").reindex(np.arange(log.n_users))
         for c in cols:
             g.nodes[c] = pdf[c].to_numpy()
     return g

@@ -11,9 +11,10 @@ rejected in memory.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,16 +27,18 @@ from .._core.validation import (
     EPOCH_BANDS,
     REASON_CODES,
     REASONS,
-    epoch_to_ns,
     check_columns,
     datetime_text_times,
-    normalized_category as _normalized_category,
+    epoch_to_ns,
     parse_value,
+)
+from .._core.validation import (
+    normalized_category as _normalized_category,
 )
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
 from ..io.tables import infer_format as _infer_format
 
-__all__ = ["SparkLog", "read_log"]
+__all__ = ["SparkLog", "read_log", "dense_index", "with_offsets", "value_counts", "local_checkpoint"]
 
 _AUTO: Any = "__auto__"
 _CORRUPT = "_corrupt_record"
@@ -61,8 +64,9 @@ class SparkLog:
     items : DataFrame
         ``code``, ``item``.
     rejected : DataFrame
-        The rows set aside: ``row``, ``reason``, then the row as given (``raw_text`` for lines that
-        could not be parsed).
+        The rows set aside, with the columns of ``kg.get.rejected``: ``row``, ``reason``, ``line``
+        (the file's line, for a file input; null where it is not known), then the row as given, and
+        ``raw_text`` (the text of lines that could not be parsed) when there are any.
     report : dict
         The ingest report, as ``g.meta["read_log"]``: rows read, accepted, rejected by reason.
     """
@@ -112,7 +116,7 @@ def _load(spark: SparkSession, data: Any, fmt: str | None, sep: str | None, enco
         pdf.columns = [str(c) for c in pdf.columns]
         try:
             return spark.createDataFrame(pdf), info
-        except Exception as err:  # noqa: BLE001 - Spark's type inference errors are many
+        except Exception as err:
             raise LogSchemaError(
                 f"Spark could not take this DataFrame ({type(err).__name__}: {str(err).splitlines()[0]}). "
                 "A column mixing types (ints and strings) is the usual cause: convert id columns with "
@@ -147,6 +151,18 @@ def _load(spark: SparkSession, data: Any, fmt: str | None, sep: str | None, enco
         return spark.read.parquet(s), info
     df = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord=_CORRUPT, encoding=encoding).json(s)
     return df, info
+
+
+def _line_offset(spark: SparkSession, info: dict[str, Any], rows_read: int) -> int | None:
+    """``line - row`` of every record of a one-file CSV, TSV or JSON-lines log (the header's line and
+    the 1-based count), when each record is one line of the file: Spark reads records one line each
+    (``multiLine`` off), so that holds when the file has as many lines as records (plus the header),
+    i.e. no blank line. ``None`` otherwise (blank lines, a folder, a URI, Parquet): lines unknown."""
+    path, fmt = info.get("path"), info.get("format")
+    if fmt not in ("csv", "tsv", "jsonl") or not (isinstance(path, str) and Path(path).is_file()):
+        return None
+    header = 1 if fmt in ("csv", "tsv") else 0
+    return header + 1 if spark.read.text(path).count() == rows_read + header else None
 
 
 def _id_column(df: DataFrame, name: str, role: str) -> tuple[Any, str]:
@@ -316,7 +332,7 @@ def _validator(cols: dict[str, str | None], dec: dict[str, Any] | None, tz: str,
             n = len(pdf)
             reason = np.zeros(n, dtype=np.int8)
 
-            def flag(mask: np.ndarray, name: str) -> None:
+            def flag(mask: np.ndarray, name: str, reason: np.ndarray = reason) -> None:
                 sel = mask & (reason == 0)
                 reason[sel] = REASON_CODES[name]
 
@@ -408,6 +424,40 @@ def with_offsets(s: DataFrame, name: str, counts: dict[int, int]) -> DataFrame:
     m = F.create_map(*[x for pid in sorted(off) for x in (F.lit(pid), F.lit(off[pid]).cast("long"))])
     local = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
     return s.withColumn(name, m[F.col("_pid")] + local).drop("_pid", "_mid")
+
+
+def value_counts(df: DataFrame, col: str) -> tuple[DataFrame, int]:
+    """Per distinct non-null value ``v`` of ``col`` among the rows of ``df``: ``cnt`` (rows holding
+    it), ``le`` (rows whose value is <= v) and ``ge`` (>= v); and the number of rows counted.
+
+    A distributed sort of the distinct values, then running sums within each sorted partition plus
+    the totals of the partitions before it (the offsets of :func:`dense_index`): no window over one
+    partition, whatever the number of distinct values.
+    """
+    vc = df.where(F.col(f"`{col}`").isNotNull()).groupBy(F.col(f"`{col}`").alias("v")).agg(
+        F.count(F.lit(1)).alias("cnt"))
+    s = local_checkpoint(vc.orderBy("v").withColumn("_pid", F.spark_partition_id()))
+    totals = {int(r[0]): int(r[1]) for r in s.groupBy("_pid").agg(F.sum("cnt")).collect()}
+    off, acc = {}, 0
+    for pid in sorted(totals):
+        off[pid] = acc
+        acc += totals[pid]
+    n = acc
+
+    def running(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        seen: dict[int, int] = {}  # rows of each partition already passed (its batches come in order)
+        for pdf in batches:
+            if not len(pdf):
+                continue
+            pid = int(pdf["_pid"].iloc[0])
+            c = pdf["cnt"].to_numpy(np.int64)
+            le = off[pid] + seen.get(pid, 0) + np.cumsum(c)
+            seen[pid] = seen.get(pid, 0) + int(c.sum())
+            yield pd.DataFrame({"v": pdf["v"], "cnt": c, "le": le, "ge": n - le + c})
+
+    schema = T.StructType([T.StructField("v", df.schema[col].dataType), T.StructField("cnt", T.LongType()),
+                           T.StructField("le", T.LongType()), T.StructField("ge", T.LongType())])
+    return local_checkpoint(s.mapInPandas(running, schema)), n
 
 
 # --------------------------------------------------------------------------------------------- read_log
@@ -553,9 +603,15 @@ def read_log(
         raise LogSchemaError(
             f"row {int(first['_row'])} is invalid: {name}: {REASONS[name]}; the row is {shown}. "
             "Fix the row, or pass on_invalid='quarantine' to set bad rows aside with their reasons.")
-    rej_cols = [F.col("_row").alias("row"), F.element_at(names, F.col(_P + "reason")).alias("reason")] + \
-        [F.col(f"`{c}`") for c in user_cols]
-    if has_corrupt:
+    # as in memory: row, reason, the file line (a file input), the row as given (nothing of a line that
+    # could not be parsed), and the unparsed lines' text last, when there are any
+    rej_cols = [F.col("_row").alias("row"), F.element_at(names, F.col(_P + "reason")).alias("reason")]
+    if "path" in info:
+        offset = _line_offset(spark, info, rows_read)
+        rej_cols.append((F.col("_row") + F.lit(offset) if offset is not None else F.lit(None)).cast("long").alias("line"))
+    malformed = F.col(_P + "reason") == REASON_CODES["malformed_row"]
+    rej_cols += [F.when(~malformed, F.col(f"`{c}`")).alias(c) for c in user_cols]
+    if has_corrupt and by_reason.get("malformed_row"):
         rej_cols.append(F.col(_CORRUPT).alias("raw_text"))
     rejected = checked.where(~ok).select(*rej_cols)
 

@@ -1,4 +1,5 @@
-"""The distributed stages: edges, cascades, PageRank, components, coreness, KOC score.
+"""The distributed graph stages: edges, cascades, PageRank, components, coreness (the KOC score is in
+:mod:`kocgraph.spark._kocs`).
 
 Each function takes a :class:`~kocgraph.spark.SparkLog`, stores its result DataFrame(s) in
 ``log.results`` and returns them. Iterative stages (PageRank, components, coreness) cut their
@@ -8,12 +9,11 @@ lineage with a local checkpoint every iteration, so the plan never grows with th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -21,9 +21,7 @@ from ..algorithms.cascades import build_forest, item_metrics
 from ..exceptions import InvalidParameterError
 from ._read import SparkLog, dense_index, local_checkpoint
 
-__all__ = ["edges", "cascades", "pagerank", "components", "coreness", "kocs", "DEFAULT_WEIGHTS"]
-
-from ..tl._kocs import CONVERSION_TYPES, DEFAULT_WEIGHTS
+__all__ = ["edges", "cascades", "pagerank", "components", "coreness", "BUCKET_EVENTS"]
 
 
 def _ckpt(df: DataFrame) -> DataFrame:
@@ -229,7 +227,7 @@ def pagerank(log: SparkLog, *, damping: float = 0.85, tol: float = 1e-10, max_it
     n_iter, converged = 0, False
     # a vector small enough to ship whole is broadcast: the links then never move (no shuffle of P)
     small = _broadcastable(log.spark, n)
-    for n_iter in range(1, int(max_iter) + 1):
+    for n_iter in range(1, int(max_iter) + 1):  # noqa: B007 - the count is read after the loop
         xv = x.select(F.col("code").alias("v"), "x")
         c = P.join(F.broadcast(xv) if small else xv, "v").groupBy(F.col("u").alias("code")).agg(
             F.sum(F.col("p") * F.col("x")).alias("c"))
@@ -284,7 +282,7 @@ def components(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
     lab = _ckpt(log.users.select("code", F.col("code").alias("c")))
     it = 0
     small = _broadcastable(log.spark, log.n_users)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is read after the loop
         lb = lab.select(F.col("code").alias("b"), "c")
         m = U.join(F.broadcast(lb) if small else lb, "b").groupBy(F.col("a").alias("code")).agg(F.min("c").alias("m"))
         new = lab.join(m, "code", "left").select(
@@ -326,7 +324,7 @@ def coreness(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
     est = _ckpt(log.users.select("code").join(deg, "code", "left").select("code", F.coalesce("k", F.lit(0)).cast("long").alias("k")))
     it = 0
     small = _broadcastable(log.spark, log.n_users)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is read after the loop
         kb = est.select(F.col("code").alias("b"), F.col("k").alias("kb"))
         nb = U.join(F.broadcast(kb) if small else kb, "b")
         # h-index of the neighbours' values: with them sorted high to low, the number of positions i
@@ -344,131 +342,3 @@ def coreness(log: SparkLog, *, max_iter: int = 10_000) -> DataFrame:
     log.results["coreness"] = out
     log.meta["coreness"] = {"n_iter": it}
     return out
-
-
-# ------------------------------------------------------------------------------------------------ KOC score
-def _value_counts(df: DataFrame, col: str) -> DataFrame:
-    """Per distinct value: ``le`` (values <= it) and ``ge`` (values >= it), over the rows of ``df``."""
-    vc = df.groupBy(F.col(col).alias("v")).agg(F.count(F.lit(1)).alias("cnt"))
-    w = Window.orderBy("v").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    tot = Window.partitionBy()
-    return (vc.withColumn("le", F.sum("cnt").over(w))
-            .withColumn("ge", F.sum("cnt").over(tot) - F.col("le") + F.col("cnt")).select("v", "le", "ge"))
-
-
-def kocs(
-    log: SparkLog,
-    *,
-    staff: Iterable[Any] | None = None,
-    kol_threshold: int | str | None = "auto",
-    weights: Mapping[str, float] | None = None,
-    per_community: int | None = None,
-) -> DataFrame:
-    """The KOC score of :func:`kocgraph.tl.kocs`, on Spark.
-
-    Features: ``reach``, ``resharers``, ``direct_reach``, ``items_started`` (from :func:`cascades`), influence
-    ``pagerank``, ``coreness``, and ``conversions`` / ``conversion_value`` when the log has
-    purchase/signup events; the same default weights, the same eligibility rules (staff, KOL
-    threshold, no forwards), percentiles among eligible users, ``score = Σ w_j · percentile_j`` and
-    ranks 1 = best with ties broken by user code, exactly as in memory. Missing stages are run first.
-
-    Parameters
-    ----------
-    per_community
-        At most this many users per *connected component* (communities are not computed on Spark).
-
-    Returns
-    -------
-    DataFrame
-        One row per user: ``code``, ``user``, the features, ``koc_score``, ``koc_rank``,
-        ``koc_excluded``, ``koc_term_<feature>``, ``items_spread``, ``component``, and ``share_<feature>``
-        (share of eligible users at or above the value, for the plain-words reasons);
-        ``log.results["nodes"]``. Parameters and counts in ``log.meta["koc"]``.
-
-    Examples
-    --------
-    >>> nodes = ks.kocs(log, staff=["brand", "staff_li"])  # doctest: +SKIP
-    """
-    if per_community is not None and (isinstance(per_community, bool) or int(per_community) < 1):
-        raise InvalidParameterError(f"per_community={per_community!r} must be an integer >= 1.")
-    n = log.n_users
-    casc = cascades(log)
-    pr = pagerank(log)
-    core = coreness(log)
-    comp = components(log)
-    nodes = (log.users.join(casc["reach"], "code").join(pr, "code").join(core, "code").join(comp, "code"))
-    has_conv = False
-    if "event_type" in log.events.columns:
-        conv_ev = log.events.where(F.col("event_type").isin(list(CONVERSION_TYPES)))
-        has_conv = conv_ev.limit(1).count() > 0
-        if has_conv:
-            val = F.coalesce(F.col("value"), F.lit(0.0)) if "value" in log.events.columns else F.lit(0.0)
-            val = F.when(F.isnan(val), F.lit(0.0)).otherwise(val)
-            cv = conv_ev.groupBy(F.col("src").alias("code")).agg(F.count(F.lit(1)).alias("conversions"),
-                                                                 F.sum(val).alias("conversion_value"))
-            nodes = nodes.join(cv, "code", "left").withColumn(
-                "conversions", F.coalesce("conversions", F.lit(0)).cast("long")).withColumn(
-                "conversion_value", F.coalesce("conversion_value", F.lit(0.0)))
-    present = ["reach", "resharers", "direct_reach", "items_started", "pagerank", "coreness"] + (
-        ["conversions", "conversion_value"] if has_conv else [])
-    w_in = dict(DEFAULT_WEIGHTS if weights is None else weights)
-    unknown = [k for k in w_in if k not in DEFAULT_WEIGHTS]
-    if unknown:
-        raise InvalidParameterError(f"weights has unknown features {unknown}; the features are {list(DEFAULT_WEIGHTS)}.")
-    bad = {k: v for k, v in w_in.items() if not (np.isfinite(v) and v >= 0)}
-    if bad:
-        raise InvalidParameterError(f"weights must be finite and >= 0; got {bad}.")
-    feats = [k for k in DEFAULT_WEIGHTS if k in present and w_in.get(k, 0.0) > 0]
-    if not feats:
-        raise InvalidParameterError(
-            f"no feature has a positive weight among those present {present}; pass e.g. weights={{'reach': 1}}.")
-    wvec = np.array([w_in[k] for k in feats], dtype=np.float64)
-    wvec = wvec / wvec.sum()
-    # eligibility
-    outdeg = edges(log).groupBy(F.col("src").alias("code")).agg(F.count(F.lit(1)).alias("outdeg"))
-    nodes = nodes.join(outdeg, "code", "left").withColumn("outdeg", F.coalesce("outdeg", F.lit(0)))
-    if kol_threshold == "auto":
-        kol_cut: int | None = max(1000, int(math.ceil(0.01 * n)))
-    elif kol_threshold is None:
-        kol_cut = None
-    else:
-        if isinstance(kol_threshold, bool) or not isinstance(kol_threshold, (int, np.integer)) or kol_threshold < 1:
-            raise InvalidParameterError(f"kol_threshold={kol_threshold!r} must be an integer >= 1, 'auto' or None.")
-        kol_cut = int(kol_threshold)
-    staff_ids = [] if staff is None else ([staff] if isinstance(staff, (str, int)) else list(staff))
-    staff_col = F.col("user").isin(staff_ids) if staff_ids else F.lit(False)
-    excl = F.when(staff_col, F.lit("staff"))
-    if kol_cut is not None:
-        excl = excl.when(F.col("outdeg") > kol_cut, F.lit("kol"))
-    excl = excl.when(F.col("outdeg") == 0, F.lit("no_forwards"))
-    nodes = _ckpt(nodes.withColumn("koc_excluded", excl))
-    elig = nodes.where(F.col("koc_excluded").isNull())
-    n_elig = elig.count()
-    score = F.lit(0.0)
-    for j, k in enumerate(feats):
-        vc = _value_counts(elig, k)
-        nodes = nodes.join(vc.select(F.col("v").alias(k), F.col("le").alias(f"_le_{k}"), F.col("ge").alias(f"_ge_{k}")), k, "left")
-        term = F.when(F.col("koc_excluded").isNull(), F.lit(float(wvec[j])) * (F.col(f"_le_{k}") / F.lit(float(max(n_elig, 1)))))
-        nodes = nodes.withColumn(f"koc_term_{k}", term).withColumn(
-            f"share_{k}", F.when(F.col("koc_excluded").isNull(), F.col(f"_ge_{k}") / F.lit(float(max(n_elig, 1)))))
-        score = F.col(f"koc_term_{k}") if j == 0 else score + F.col(f"koc_term_{k}")
-    nodes = _ckpt(nodes.withColumn("koc_score", score).drop(*[c for c in nodes.columns if c.startswith(("_le_", "_ge_"))]))
-    ranked = dense_index(nodes.where(F.col("koc_excluded").isNull()).select("code", "koc_score"),
-                         [F.col("koc_score").desc(), F.col("code")], "_r").select("code", (F.col("_r") + 1).alias("koc_rank"))
-    nodes = nodes.join(ranked, "code", "left")
-    if per_community is not None:
-        wc = Window.partitionBy("component").orderBy(F.col("koc_score").desc(), F.col("code"))
-        keep = nodes.where(F.col("koc_excluded").isNull()).withColumn("_k", F.row_number().over(wc)).where(
-            F.col("_k") <= int(per_community)).select("code", "koc_score")
-        slate = dense_index(keep, [F.col("koc_score").desc(), F.col("code")], "_s").select(
-            "code", (F.col("_s") + 1).alias("koc_slate"))
-        nodes = nodes.join(slate, "code", "left")
-    nodes = _ckpt(nodes)
-    counts = {str(r[0]): int(r[1]) for r in nodes.where(F.col("koc_excluded").isNotNull())
-              .groupBy("koc_excluded").count().collect()}
-    log.results["nodes"] = nodes
-    log.meta["koc"] = {"params": {"staff": len(staff_ids), "kol_threshold": kol_threshold, "weights": w_in,
-                                  "per_community": per_community, "bootstrap": 0},
-                       "features": feats, "weights": dict(zip(feats, wvec.tolist())), "kol_cut": kol_cut,
-                       "n_eligible": int(n_elig), "n_excluded": counts}
-    return nodes

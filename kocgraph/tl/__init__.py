@@ -6,7 +6,11 @@ from ._attribution import attribution
 from ._cascades import cascades
 from ._centrality import betweenness, communities, coreness, pagerank, strength
 from ._grow import seeds, simulate
+from ._kocs import CONVERSION_TYPES as CONVERSION_TYPES
+from ._kocs import DEFAULT_HALF_LIFE as DEFAULT_HALF_LIFE
 from ._kocs import DEFAULT_WEIGHTS, PRIOR_WEIGHTS, kocs
+from ._kocs import FEATURES as FEATURES
+from ._kocs import check_weights as check_weights
 from ._routes import routes, tie_strength
 
 __all__ = ["cascades", "pagerank", "strength", "coreness", "betweenness", "communities", "kocs",
@@ -14,4 +18,5 @@ __all__ = ["cascades", "pagerank", "strength", "coreness", "betweenness", "commu
            "simulate", "seeds"]
 # PRIOR_WEIGHTS (the KOC model's prior weights, used when a log is too thin to fit) and DEFAULT_WEIGHTS
 # (the first version's percentile weights, weights="percentile") are public too, kept out of __all__,
-# which lists the tools (the functions that take ``g`` first)
+# which lists the tools (the functions that take ``g`` first); so are the model's names that the Spark
+# engine shares (FEATURES, CONVERSION_TYPES, DEFAULT_HALF_LIFE, check_weights)

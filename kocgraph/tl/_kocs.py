@@ -25,7 +25,8 @@ from ._centrality import communities as _communities
 from ._centrality import coreness as _coreness
 from ._centrality import pagerank as _pagerank
 
-__all__ = ["kocs", "PRIOR_WEIGHTS", "DEFAULT_WEIGHTS", "FEATURES", "CONVERSION_TYPES", "feature_words"]
+__all__ = ["kocs", "PRIOR_WEIGHTS", "DEFAULT_WEIGHTS", "FEATURES", "CONVERSION_TYPES", "DEFAULT_HALF_LIFE",
+           "feature_words", "check_weights"]
 
 #: the prior weights, used when the log is too thin to fit (``weights="prior"``, or ``"fit"`` falling
 #: back). Derived once from real logs: the blend of :func:`kocgraph.algorithms.koc_model.fit_weights`
@@ -137,10 +138,12 @@ def _conversions(g: ShareGraph) -> tuple[np.ndarray, np.ndarray] | None:
     return is_conv, np.nan_to_num(val, nan=0.0)
 
 
-def _check_weights(weights: Any, present: list[str]) -> tuple[str, dict[str, float]]:
-    """``("fit"|"prior"|"percentile", {})`` or ``("explicit", {feature: weight})``, validated."""
+def check_weights(weights: Any, present: list[str], *, where: str = "kg.tl.kocs") -> tuple[str, dict[str, float]]:
+    """``("fit"|"prior"|"percentile", {})`` or ``("explicit", {feature: weight})``, validated (the
+    ``weights`` of :func:`kocs`; ``present``: the count features the log has; every engine checks
+    with it)."""
     if isinstance(weights, str):
-        check_choice("weights", weights, ("fit", "prior", "percentile"), where="kg.tl.kocs")
+        check_choice("weights", weights, ("fit", "prior", "percentile"), where=where)
         return weights, {}
     if not isinstance(weights, Mapping):
         raise InvalidParameterError(
@@ -365,7 +368,7 @@ def kocs(
     check_choice("split_by", split_by, ("auto", "time", "item"), where="kg.tl.kocs")
     conv = _conversions(g)
     present = list(M.COUNT_FEATURES if conv is not None else M.COUNT_FEATURES[:-2])
-    mode, w_in = _check_weights(weights, present)
+    mode, w_in = check_weights(weights, present)
     if mode == "percentile" and bootstrap:
         raise InvalidParameterError("bootstrap is not available with weights='percentile'; use weights='fit'.")
     computed = _ensure_inputs(g, per_community is not None, rng)
