@@ -116,10 +116,13 @@ def cmd_nominate(args: argparse.Namespace) -> int:
               f"{graph['n_items']:,} items; {rows['rows_rejected']:,} row(s) rejected; "
               f"{rk.get('n_eligible', 0):,} eligible" + (f"; excluded {ex}" if ex else ""))
         fit = rk.get("fit") or {}
+        kind = fit.get("kind")
         if fit.get("fell_back"):
             print(f"score: prior weights ({fit.get('reason') or 'the log is too thin to fit'})")
-        elif fit:
+        elif kind == "fit":
             print(f"score: weights fitted on this log's own history ({fit.get('chosen', 'blend')})")
+        elif kind in ("prior", "percentile", "explicit"):
+            print(f"score: {kind} weights, as asked" + (f" ({fit['reason']})" if fit.get("reason") else ""))
         big = res.excluded[res.excluded["excluded"] == "kol"] if "excluded" in res.excluded.columns else res.excluded[:0]
         if len(big):
             shown = ", ".join(f"{u} (reach {int(r):,})" for u, r in zip(big["user"][:5], big["reach"][:5]))

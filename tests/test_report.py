@@ -520,6 +520,8 @@ def test_pseudonymize_reaches_tables_and_pictures(monkeypatch: pytest.MonkeyPatc
     # and the same page without the salt names them
     plain = build_report(g, staff=["uid_brand", "uid_staff_li"], top=10, backtest=False, seeds=None, progress=False)
     assert "uid_alice" in plain and p("uid_alice") not in plain
+    # the glossary explains pseudonyms only on a page that shows them
+    assert "<dt>pseudonymized</dt>" in page and "<dt>pseudonymized</dt>" not in plain
 
 
 @pytest.mark.parametrize("weird", ["$x^{$", "<b>bo&ld</b>", "<script>alert(1)</script>", "a_$\\frac{1}{2}$"])
@@ -756,3 +758,11 @@ def test_page_policy_refuses_scripts_in_chromium(tmp_path: Path) -> None:
     res = _chromium(["--virtual-time-budget=5000", "--dump-dom", p.as_uri()], tmp_path / "ud")
     assert "<main>" in res.stdout  # the page itself loaded
     assert 'id="kg-check"' not in res.stdout  # the inline script was refused by the page's policy
+
+
+def test_lower_bounds_round_down() -> None:
+    # a guarantee of 0.4367 of the optimum is "at least 43%", never the 44% that rounding would claim;
+    # a probability of 0.999913 is "99.99%", never "100%"
+    from kocgraph.report.sections import _floor_pct
+
+    assert _floor_pct(0.4367, 0) == "43%" and _floor_pct(0.999913) == "99.99%" and _floor_pct(0.5, 0) == "50%"

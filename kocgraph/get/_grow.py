@@ -42,7 +42,7 @@ def seeds(g: ShareGraph, *, key: str = "seeds") -> pd.DataFrame:
     beyond = " beyond the staff's own reach" if g.meta[key]["params"].get("n_excluded") else ""
     why = []
     for r in out.itertuples(index=False):
-        s = f"adds about {r.marginal_gain:,.1f} users not reached by the earlier seeds{beyond}"
+        s = f"adds about {r.marginal_gain:,.0f} users not reached by the earlier seeds{beyond}"
         if g.meta[key]["params"].get("budget"):
             s += f" ({r.marginal_gain / r.cost:,.2f} users per unit of cost)"
         why.append(s)

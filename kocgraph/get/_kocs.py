@@ -70,12 +70,19 @@ def reason_line(*, reach: int, items_spread: int, resharers: int, conversions: i
     >>> reason_line(reach=16, items_spread=3, resharers=4, conversions=1, best_share=1 / 12,
     ...             best_feature="resharers")
     'reached 16 users across 3 items, 4 passed it on, brought 1 conversion; top 8% by resharers'
+    >>> reason_line(reach=0, items_spread=0, resharers=0, conversions=0, best_share=1.0, best_feature="resharers")
+    'reached no new user yet'
     """
-    head = f"reached {reach:,} user{'s' * (reach != 1)} across {items_spread:,} item{'s' * (items_spread != 1)}"
+    if reach:
+        head = f"reached {reach:,} user{'s' * (reach != 1)} across {items_spread:,} item{'s' * (items_spread != 1)}"
+    else:  # ranked on other signs (recent forwards, PageRank): say so rather than "reached 0 users"
+        head = "reached no new user yet"
     if resharers:
         head += f", {resharers:,} passed it on"
     if conversions:
         head += f", brought {conversions:,} conversion{'s' * (conversions != 1)}"
+    if best_share > 0.5:  # not in the top half of anything: a "top 100%" says nothing
+        return head
     return f"{head}; top {_fmt_pct(best_share)} by {_FEATURE_WORDS[best_feature]}"
 
 

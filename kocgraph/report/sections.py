@@ -476,14 +476,16 @@ def _seeding_words(d: ReportData) -> str:
         return f"{count(d.seeds_asked)} asked for; not chosen (see What to do next)"
     n = len(d.partners)
     return (f"{count(n)} partners by {m.get('method', 'OPIM-C')} (ε = {SEED_OPTIONS['epsilon']}): their "
-            f"expected reach is at least {pct(m['bound'])} of the best possible {count(n)}, with "
+            f"expected reach is at least {_floor_pct(m['bound'], 0)} of the best possible {count(n)}, with "
             f"probability at least {_floor_pct(m['probability'])}; {count(m.get('n_rr_sets'))} reverse-reachable sets, "
             f"{count(SEED_OPTIONS['n_check'])} simulations to check the spread")
 
 
-def _floor_pct(p: float) -> str:
-    """A probability as a percent rounded *down* to 0.01%, so 0.999913 reads 99.99%, never 100%."""
-    return f"{np.floor(float(p) * 10_000) / 100:g}%"
+def _floor_pct(p: float, digits: int = 2) -> str:
+    """A lower bound as a percent rounded *down* (to 0.01% by default), so 0.999913 reads 99.99%,
+    never 100%, and a 0.4367 bound reads 43% with ``digits=0``."""
+    scale = 10.0 ** digits
+    return f"{np.floor(float(p) * 100 * scale) / scale:g}%"
 
 
 def _feature(name: str) -> str:
@@ -525,7 +527,8 @@ def section_method(d: ReportData) -> str:
 
 def section_glossary(d: ReportData) -> str:
     """Appendix C: the words the page cannot avoid."""
-    items = "".join(f"<dt>{esc(term)}</dt><dd>{text}</dd>" for term, text in GLOSSARY.items())
+    terms = {t: x for t, x in GLOSSARY.items() if t != "pseudonymized" or d.pseudonymized}
+    items = "".join(f"<dt>{esc(term)}</dt><dd>{text}</dd>" for term, text in terms.items())
     return how("The words this page cannot avoid, in plain terms.") + f'<dl class="glossary">{items}</dl>'
 
 
