@@ -119,7 +119,7 @@ def test_seeds_meta_table_and_getter(synth):
     # the RR estimate and the simulation agree on the full set
     assert t["spread"].iloc[-1] == pytest.approx(t["spread_sim"].iloc[-1], rel=0.1)
     for r in t.itertuples():
-        assert r.why.startswith(f"adds about {r.marginal_gain:,.1f} users not reached by the earlier seeds")
+        assert r.why.startswith(f"adds about {r.marginal_gain:,.0f} users not reached by the earlier seeds")
     # seeds_order on the nodes
     order = g.nodes["seeds_order"]
     assert order.notna().sum() == 10 and order.loc[t["user"].iloc[0]] == 1
