@@ -60,6 +60,9 @@ __all__ = [
     "check_outputs",
     "check_config",
     "available_memory",
+    "release_memory",
+    "fixed_mmap_threshold",
+    "StageMemory",
     "STAGES",
     "BOOTSTRAP_MAX",
 ]
@@ -625,6 +628,8 @@ def _write_json(obj: Any, path: Path) -> Path:
 
 # ------------------------------------------------------------------------------------------------ job
 def _peak_rss_mib() -> float | None:
+    """This process's resident-set peak in MiB: ``VmHWM`` (since start, or since the last reset by
+    :class:`StageMemory`), else ``ru_maxrss`` (since start); ``None`` when neither is known."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
@@ -639,6 +644,105 @@ def _peak_rss_mib() -> float | None:
         return r / (1024.0 * 1024.0) if sys.platform == "darwin" else r / 1024.0
     except Exception:  # pragma: no cover
         return None
+
+
+def _reset_peak() -> bool:
+    """Reset ``VmHWM`` to the current RSS (Linux: write ``5`` to ``/proc/self/clear_refs``); ``False``
+    where that file is missing or not writable."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def release_memory() -> None:
+    """Hand memory that is free inside this process back to the system: pyarrow's pool (it keeps freed
+    buffers for reuse) and, with glibc, the free pages of malloc's heaps (``malloc_trim``). A stage
+    that follows then starts, and peaks, lower. Best effort: does nothing where neither applies."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        try:
+            pa.default_memory_pool().release_unused()
+        except Exception:  # pragma: no cover - an old or unusual pyarrow
+            pass
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _glibc() -> Any:
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except (OSError, AttributeError):  # pragma: no cover
+        return None
+
+
+#: glibc's ``M_MMAP_THRESHOLD`` set by :func:`fixed_mmap_threshold`
+MMAP_THRESHOLD = 1 << 20
+
+
+def fixed_mmap_threshold() -> bool:
+    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` (1 MiB) for this process.
+
+    glibc raises the threshold each time a large block is freed (up to 32 MiB), so later arrays of a
+    few MiB come from the heap, where freed space fragments and is not returned: at 1e7 events the
+    cascade stage peaked 300 MiB higher that way. A fixed threshold keeps every array of 1 MiB or
+    more in its own mapping, returned to the system when freed. The nomination job sets it; it is a
+    process-wide setting, so the library never sets it on its own. Returns whether it was set.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    return bool(libc.mallopt(-3, MMAP_THRESHOLD))  # M_MMAP_THRESHOLD
+
+
+class StageMemory:
+    """The peak resident memory (RSS) of each stage of a job, in MiB.
+
+    Where ``/proc/self/clear_refs`` is writable (Linux), ``VmHWM`` is reset when a stage starts, so
+    each figure is that stage's own peak (``scope == "stage"``). Elsewhere each figure is the process
+    peak since it started, read when the stage ends (``scope == "process"``): an upper bound of the
+    stage's peak, never decreasing from stage to stage. Either way :meth:`process_peak` is the peak
+    of the whole process: the peak before each reset is kept.
+
+    >>> m = StageMemory()
+    >>> with m.stage("build"):
+    ...     x = bytearray(1 << 20)
+    >>> m.peaks["build"] > 0 and m.process_peak() >= m.peaks["build"]
+    True
+    """
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, float] = {}
+        self.scope: str | None = None
+        self._earlier = 0.0
+
+    @contextmanager
+    def stage(self, name: str) -> Any:
+        self._earlier = max(self._earlier, _peak_rss_mib() or 0.0)
+        if self.scope != "process":  # once a reset fails, the figures stay process-wide
+            self.scope = "stage" if _reset_peak() else "process"
+        try:
+            yield
+        finally:
+            p = _peak_rss_mib()
+            if p is not None:
+                self.peaks[name] = round(p, 1)
+                self._earlier = max(self._earlier, p)
+
+    def process_peak(self) -> float | None:
+        """The peak of the whole process so far (MiB)."""
+        now = _peak_rss_mib()
+        if now is None and not self._earlier:
+            return None
+        return round(max(self._earlier, now or 0.0), 1)
 
 
 def _versions() -> dict[str, str | None]:
@@ -691,8 +795,14 @@ def no_usable_events_message(counts: dict[str, Any]) -> str:
 def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show: Any, pseudonymized: bool,
                   input_info: dict[str, Any], counts: dict[str, Any], graph_info: dict[str, Any],
                   kocs_meta: dict[str, Any] | None, timings: dict[str, float], t_start: float,
-                  outputs: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The run manifest of a nomination job (the same fields for every engine; ``extra`` adds some)."""
+                  outputs: dict[str, Any], extra: dict[str, Any] | None = None,
+                  memory: StageMemory | None = None) -> dict[str, Any]:
+    """The run manifest of a nomination job (the same fields for every engine; ``extra`` adds some).
+
+    ``stage_peak_rss_mib`` is each stage's peak resident memory and ``stage_peak_rss_scope`` says
+    what it covers (``"stage"``: the stage alone; ``"process"``: the process since it started; see
+    :class:`StageMemory`); an engine that does not measure them (``memory=None``) writes ``{}`` and
+    ``None``. ``peak_rss_mib`` is the whole process's peak."""
     params = {
         "top": top, "format": fmt if cfg.out is not None else None, "out": None if cfg.out is None else str(cfg.out),
         "staff_file": None if cfg.staff_file is None else str(cfg.staff_file),
@@ -715,8 +825,10 @@ def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show:
         "graph": dict(graph_info),
         "ranking": kocs_meta,
         "timings_s": {k: round(v, 6) for k, v in timings.items()},
+        "stage_peak_rss_mib": dict(memory.peaks) if memory is not None else {},
+        "stage_peak_rss_scope": memory.scope if memory is not None else None,
         "wall_s": round(time.perf_counter() - t_start, 6),
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": memory.process_peak() if memory is not None else _peak_rss_mib(),
         "outputs": dict(outputs),
         **(extra or {}),
         "environment": {"python": platform.python_version(), "platform": platform.platform(),
@@ -781,11 +893,16 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
     bar = tqdm(total=len(STAGES), desc="nominate", unit="stage", file=sys.stderr,
                disable=not _use_progress(cfg.progress), leave=False, dynamic_ncols=True)
 
+    memory = StageMemory()
+    fixed_mmap_threshold()
+
     @contextmanager
     def stage(name: str) -> Any:
         bar.set_postfix_str(name, refresh=True)
         t0 = time.perf_counter()
-        yield
+        with memory.stage(name):
+            yield
+            release_memory()  # what the stage freed goes back before the next one starts
         timings[name] = time.perf_counter() - t0
         bar.update(1)
 
@@ -823,7 +940,7 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
                 input_info=input_info, counts=counts,
                 graph_info={"n_users": int(g.n_users), "n_items": int(g.n_items), "n_events": int(g.n_events),
                             "n_edges": int(g.n_edges)},
-                kocs_meta=kocs_meta, timings=timings, t_start=t_start, outputs=outputs,
+                kocs_meta=kocs_meta, timings=timings, t_start=t_start, outputs=outputs, memory=memory,
             )
 
         if g.n_events == 0:

@@ -309,7 +309,7 @@ class ShareGraph:
         if "indptr" not in self._cache:
             counts = np.bincount(self._codes.edge_src, minlength=n)
             self._cache["indptr"] = _readonly(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-            self._cache["indices"] = _readonly(self._codes.edge_tgt.astype(np.int32))
+            self._cache["indices"] = _readonly(self._codes.edge_tgt.astype(np.int32, copy=False))  # shared
         A = sp.csr_matrix((data, self._cache["indices"], self._cache["indptr"]), shape=(n, n))
         A.has_sorted_indices = True
         if weight in (None, "n_forwards", "n_items"):  # topology-derived: immutable, safe to cache

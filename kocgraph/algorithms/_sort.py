@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stable_argsort", "sort_with_order"]
+__all__ = ["stable_argsort", "sort_with_order", "unique_pairs"]
 
 
 def stable_argsort(keys: np.ndarray, *, max_key: int | None = None) -> np.ndarray:
@@ -68,3 +68,55 @@ def sort_with_order(keys: np.ndarray, *, max_key: int | None = None) -> tuple[np
     sorted_keys = (words >> wt(pos_bits)).astype(keys.dtype, copy=False)
     words &= wt((1 << pos_bits) - 1)
     return sorted_keys, words.astype(np.int64, copy=False)
+
+
+def unique_pairs(u: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct pairs ``(u, v)`` of codes below ``n``, sorted, and the pair of each input position.
+
+    Returns ``(uu, vv, inverse)``: ``uu``/``vv`` int32 (int64 when ``n`` exceeds int32), and
+    ``inverse`` (int32 unless there are more than 2**31 pairs) with ``(uu[inverse], vv[inverse]) ==
+    (u, v)``. The keys ``u * n + v`` and their positions are packed into one int64 word each and
+    sorted in place (positions added slice by slice), so the working memory is about 21 bytes per
+    pair; when the bits do not fit, :func:`sort_with_order` sorts instead.
+
+    >>> uu, vv, inv = unique_pairs(np.array([2, 0, 2]), np.array([1, 1, 1]), 3)
+    >>> uu.tolist(), vv.tolist(), inv.tolist()
+    ([0, 2], [1, 1], [1, 0, 1])
+    """
+    nn = max(int(n), 1)
+    m = int(np.shape(u)[0])
+    code_t = np.int32 if nn <= 2**31 else np.int64
+    pos_t = np.int32 if m <= 2**31 else np.int64
+    if m == 0:
+        z = np.empty(0, dtype=code_t)
+        return z, z.copy(), np.empty(0, dtype=pos_t)
+    words = np.asarray(u).astype(np.int64)
+    words *= nn
+    words += v
+    pos_bits = max(m - 1, 1).bit_length()
+    if (nn * nn - 1).bit_length() + pos_bits <= 63:
+        words <<= pos_bits
+        step = 1 << 20
+        for a in range(0, m, step):  # no m-long arange
+            words[a : a + step] |= np.arange(a, min(a + step, m), dtype=np.int64)
+        words.sort()
+        new = np.empty(m, dtype=bool)
+        new[0] = True
+        for a in range(1, m, step):
+            b = min(a + step, m)
+            np.not_equal(words[a:b] >> pos_bits, words[a - 1 : b - 1] >> pos_bits, out=new[a:b])
+        uniq = words[new] >> pos_bits
+        words &= (1 << pos_bits) - 1  # the positions, in key order
+        order = words
+    else:
+        ks, order = sort_with_order(words, max_key=nn * nn - 1)
+        del words
+        new = np.empty(m, dtype=bool)
+        new[0] = True
+        np.not_equal(ks[1:], ks[:-1], out=new[1:])
+        uniq = ks[new]
+        del ks
+    inverse = np.empty(m, dtype=pos_t)
+    inverse[order] = np.cumsum(new, dtype=pos_t) - 1
+    del order, new
+    return (uniq // nn).astype(code_t), (uniq % nn).astype(code_t), inverse
