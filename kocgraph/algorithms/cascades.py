@@ -27,7 +27,7 @@ import numpy as np
 
 from ..exceptions import InvalidParameterError
 from ._parallel import side_by_side
-from ._sort import sort_with_order, stable_argsort
+from ._sort import sort_in_place, stable_argsort
 
 __all__ = ["Forest", "build_forest", "item_metrics", "user_metrics", "subtree_sizes", "depths_and_roots",
            "index_dtype", "chunked_bincount", "BLOCK_EVENTS", "CHUNK"]
@@ -173,7 +173,7 @@ def index_dtype(n: int) -> type[np.signedinteger]:
 
 
 def chunked_bincount(x: np.ndarray, minlength: int = 0, weights: np.ndarray | None = None, *,
-                     chunk: int = CHUNK) -> np.ndarray:
+                     chunk: int | None = None) -> np.ndarray:
     """``np.bincount(x, weights, minlength)`` taken slice by slice.
 
     ``np.bincount`` casts its input to ``intp``: on an int32 array that is a copy twice its size.
@@ -184,6 +184,7 @@ def chunked_bincount(x: np.ndarray, minlength: int = 0, weights: np.ndarray | No
     >>> chunked_bincount(np.array([0, 2, 2, 1], dtype=np.int32), 4, chunk=2).tolist()
     [1, 1, 2, 0]
     """
+    chunk = CHUNK if chunk is None else chunk
     n = int(x.shape[0])
     if n <= chunk or x.dtype == np.intp:
         return np.bincount(x, weights=weights, minlength=minlength)
@@ -264,7 +265,7 @@ def _block_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, ev: np.nda
     np.add(keys[:E], t, out=keys[E:])
     keys[:E] += s
     n_blk_items = int(it.max()) - item_lo + 1 if E else 1
-    ks, o = sort_with_order(keys, max_key=n_blk_items * N - 1)
+    ks, o = sort_in_place(keys, max_key=n_blk_items * N - 1)  # keys becomes o
     del keys
     new = np.empty(ks.shape[0], dtype=bool)
     if ks.shape[0]:
@@ -304,7 +305,7 @@ def _block_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, ev: np.nda
 
 
 def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.ndarray, n_users: int, *,
-                 block_events: int = BLOCK_EVENTS) -> Forest:
+                 block_events: int | None = None) -> Forest:
     """Cascade forests of all items from event arrays (codes; ``time`` any int64 order key).
 
     The items are taken in blocks of consecutive codes, about ``block_events`` events each (one
@@ -320,8 +321,8 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
         Event time; ties are broken by position.
     n_users : int
         Number of user codes.
-    block_events : int
-        Events per block (see above).
+    block_events : int, optional
+        Events per block (see above); default :data:`BLOCK_EVENTS`.
 
     Examples
     --------
@@ -331,6 +332,7 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     >>> f.user.tolist(), f.depth.tolist(), f.size.tolist()
     ([0, 1, 2], [0, 1, 2], [3, 2, 1])
     """
+    block_events = BLOCK_EVENTS if block_events is None else block_events
     if int(block_events) < 1:
         raise InvalidParameterError(f"block_events={block_events!r} must be >= 1; the default is {BLOCK_EVENTS}.")
     E = int(src.shape[0])
@@ -340,7 +342,10 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
     blocks = _item_blocks(item, order, int(block_events))
     del order
     fields = ("item", "user", "parent", "parent_event", "hold_event", "depth", "root", "size")
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in fields}
+    # The outputs are allocated once at their largest size (a holder per send and receipt): pages
+    # never written are never resident, and the arrays are cut to size in place at the end. Blocks'
+    # outputs kept between blocks' temporaries would fragment malloc's heap instead.
+    out = {k: np.empty(2 * E, dtype=np.int32 if k in ("item", "user", "depth") else idx) for k in fields}
     offset, n_fbr = 0, 0
     for item_lo, ev in blocks:
         b = _block_forest(src, tgt, item, ev, item_lo, N)
@@ -350,13 +355,12 @@ def build_forest(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.nd
             v = b[k]
             v[v >= 0] += offset
         for k in fields:
-            parts[k].append(b[k].astype(np.int32 if k in ("item", "user", "depth") else idx))
+            out[k][offset : offset + h] = b[k]
         offset += h
         del b
     del blocks
-    out = {}
-    for k in fields:  # one field at a time: at most one field is held twice
-        out[k] = np.concatenate(parts.pop(k)) if len(parts[k]) != 1 else parts.pop(k)[0]
+    for k in fields:
+        out[k].resize(offset, refcheck=False)  # shrinks in place (realloc); only this function holds it
     return Forest(**out, n_forwarded_before_receipt=n_fbr)
 
 def _item_slices(bounds: np.ndarray, chunk: int) -> Iterator[tuple[int, int]]:
@@ -370,7 +374,7 @@ def _item_slices(bounds: np.ndarray, chunk: int) -> Iterator[tuple[int, int]]:
         a = b
 
 
-def item_metrics(f: Forest, time: np.ndarray, n_items: int, *, chunk: int = CHUNK) -> dict[str, np.ndarray]:
+def item_metrics(f: Forest, time: np.ndarray, n_items: int, *, chunk: int | None = None) -> dict[str, np.ndarray]:
     """Per-item cascade figures: size, depth, max_breadth, virality, n_roots, start, end (time units).
 
     ``virality`` is the mean shortest-path distance over all pairs of users joined by a path in the
@@ -378,8 +382,10 @@ def item_metrics(f: Forest, time: np.ndarray, n_items: int, *, chunk: int = CHUN
     virality when the forest is one tree); NaN when no pair exists.
 
     Holders are sorted by item, so each item's holders are one slice; the figures are taken over
-    slices of whole items of about ``chunk`` holders (the result does not depend on ``chunk``).
+    slices of whole items of about ``chunk`` holders (default :data:`CHUNK`; the result does not
+    depend on it).
     """
+    chunk = CHUNK if chunk is None else chunk
     size = np.zeros(n_items, dtype=np.int64)
     depth = np.zeros(n_items, dtype=np.int64)
     max_breadth = np.zeros(n_items, dtype=np.int64)
@@ -434,15 +440,16 @@ def item_metrics(f: Forest, time: np.ndarray, n_items: int, *, chunk: int = CHUN
     }
 
 
-def user_metrics(f: Forest, n_users: int, *, chunk: int = CHUNK) -> dict[str, np.ndarray]:
+def user_metrics(f: Forest, n_users: int, *, chunk: int | None = None) -> dict[str, np.ndarray]:
     """Per-user figures summed over items: reach, direct_reach, resharers, items_started,
     items_received.
 
     ``resharers`` counts the direct receivers who passed the item on (tree children with children of
     their own): how often what a user sends actually moves people, not just how much they send.
-    The sums run over slices of at least ``chunk`` holders (all counts: the result does not depend
-    on ``chunk``).
+    The sums run over slices of at least ``chunk`` holders (default :data:`CHUNK`; all counts, so
+    the result does not depend on it).
     """
+    chunk = CHUNK if chunk is None else chunk
     n = int(n_users)
     reach = np.zeros(n, dtype=np.float64)
     out = {k: np.zeros(n, dtype=np.int64) for k in ("direct_reach", "resharers", "items_started", "items_received")}

@@ -10,7 +10,8 @@ from functools import partial
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
 from ..algorithms._parallel import side_by_side
-from ..algorithms.cascades import CHUNK, Forest, build_forest, item_metrics, user_metrics
+from ..algorithms import cascades as _kernels
+from ..algorithms.cascades import Forest, build_forest, item_metrics, user_metrics
 
 __all__ = ["cascades"]
 
@@ -108,7 +109,7 @@ def _tree_links(f: Forest, edge: np.ndarray, n_edges: int) -> np.ndarray:
     """How many cascade links each edge carried (the edges of the parent links' events), counted over
     slices of holders."""
     n_tree = np.zeros(n_edges, dtype=np.int64)
-    step = max(CHUNK, n_edges, 1)
+    step = max(_kernels.CHUNK, n_edges, 1)
     for a in range(0, f.n, step):
         pe = f.parent_event[a : a + step]
         n_tree += np.bincount(edge[pe[pe >= 0]], minlength=n_edges)
