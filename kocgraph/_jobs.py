@@ -684,23 +684,30 @@ def _glibc() -> Any:
         return None
 
 
-#: glibc's ``M_MMAP_THRESHOLD`` set by :func:`fixed_mmap_threshold`
-MMAP_THRESHOLD = 1 << 20
+#: glibc's mmap thresholds the nomination job sets (see :func:`fixed_mmap_threshold`): while it reads
+#: the log, and for the stages after
+READ_MMAP_THRESHOLD = 1 << 20
+STAGE_MMAP_THRESHOLD = 32 << 20
 
 
-def fixed_mmap_threshold() -> bool:
-    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` (1 MiB) for this process.
+def fixed_mmap_threshold(size: int) -> bool:
+    """Fix glibc's mmap threshold (``M_MMAP_THRESHOLD``) at ``size`` bytes for this process: blocks of
+    that size or more get their own mapping, returned to the system when freed. Returns whether it
+    was set (glibc only).
 
     glibc raises the threshold each time a large block is freed (up to 32 MiB), so later arrays of a
-    few MiB come from the heap, where freed space fragments and is not returned: at 1e7 events the
-    cascade stage peaked 300 MiB higher that way. A fixed threshold keeps every array of 1 MiB or
-    more in its own mapping, returned to the system when freed. The nomination job sets it; it is a
-    process-wide setting, so the library never sets it on its own. Returns whether it was set.
+    few MiB come from the heap. The reader frees much of what it allocates: through the heap, that
+    leaves free space which the later stages fault back in and keep (at 1e7 events the cascade stage
+    then peaked 160 MiB higher, and every later stage 40-100 MiB higher). The nomination job reads
+    with a 1 MiB threshold (:data:`READ_MMAP_THRESHOLD`: no cost measured there) and runs the
+    stages with 32 MiB (:data:`STAGE_MMAP_THRESHOLD`, the value glibc grows to anyway: a 1 MiB
+    threshold there cost 14% of the job's time in page faults). A process-wide setting: the library
+    never sets it on its own.
     """
     libc = _glibc()
     if libc is None:
         return False
-    return bool(libc.mallopt(-3, MMAP_THRESHOLD))  # M_MMAP_THRESHOLD
+    return bool(libc.mallopt(-3, int(size)))  # M_MMAP_THRESHOLD
 
 
 class StageMemory:
@@ -894,7 +901,7 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
                disable=not _use_progress(cfg.progress), leave=False, dynamic_ncols=True)
 
     memory = StageMemory()
-    fixed_mmap_threshold()
+    fixed_mmap_threshold(READ_MMAP_THRESHOLD)
 
     @contextmanager
     def stage(name: str) -> Any:
@@ -910,7 +917,10 @@ def nominate(cfg: NominateConfig, *, note: Callable[[str], None] | None = None) 
     outputs: dict[str, str] = {}
     try:
         with stage("read_log"):
-            g = read_input(cfg.log, cfg.read_options)
+            try:
+                g = read_input(cfg.log, cfg.read_options)
+            finally:
+                fixed_mmap_threshold(STAGE_MMAP_THRESHOLD)
         rep = dict(g.meta.get("read_log") or {})
         counts = {
             "rows_read": int(rep.get("rows_read", g.n_events)),

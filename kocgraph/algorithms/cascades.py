@@ -217,13 +217,36 @@ def _senders(o: np.ndarray, grp: np.ndarray, is_send: np.ndarray, E: int) -> np.
     return send_h
 
 
+def _bucket_events(blk_of_item: np.ndarray, item: np.ndarray, order: np.ndarray | None,
+                   per_block: np.ndarray) -> np.ndarray:
+    """Event indices grouped by block (block ``b``'s events at ``sum(per_block[:b])``), each group in
+    time order: a stable bucket sort over slices of :data:`CHUNK` events, so that besides the result
+    (int32) it holds one slice's worth of arrays, never a sort of all the events."""
+    E = int(item.shape[0])
+    idx = index_dtype(E)
+    ev = np.empty(E, dtype=idx)
+    cursor = np.concatenate([[0], np.cumsum(per_block)[:-1]]).astype(np.int64)
+    nb = int(per_block.shape[0])
+    for a in range(0, E, CHUNK):
+        rank = np.arange(a, min(a + CHUNK, E), dtype=np.int64)  # positions in time order
+        events = rank if order is None else order[rank]
+        blk = blk_of_item[item[events]]
+        o = np.argsort(blk, kind="stable")  # radix sort of small integers
+        count = np.bincount(blk, minlength=nb)
+        first_in_slice = np.cumsum(count) - count
+        b_sorted = blk[o]
+        dest = cursor[b_sorted] + (np.arange(o.shape[0]) - first_in_slice[b_sorted])
+        ev[dest] = events[o]
+        cursor += count
+    return ev
+
+
 def _item_blocks(item: np.ndarray, order: np.ndarray | None, block_events: int) -> list[tuple[int, np.ndarray | None]]:
     """The events cut into blocks of consecutive item codes, about ``block_events`` events each (an
     item is never cut), each block's events in time order.
 
     Returns ``[(first item code, event indices)]``; event indices ``None`` stand for all events in
-    their given order. One stable sort of the block numbers (in time order) gives every block's
-    events at once.
+    their given order.
     """
     E = int(item.shape[0])
     if E <= block_events:
@@ -234,14 +257,10 @@ def _item_blocks(item: np.ndarray, order: np.ndarray | None, block_events: int) 
     first[0] = 0
     per_block = np.add.reduceat(counts, first)
     del counts, cum
-    blk_of_item = np.zeros(int(item.max()) + 1, dtype=np.int32)
+    blk_of_item = np.zeros(int(item.max()) + 1, dtype=np.int16 if first.shape[0] < 2**15 else np.int32)
     blk_of_item[first[1:]] = 1
     np.cumsum(blk_of_item, out=blk_of_item)
-    blk = blk_of_item[item if order is None else item[order]]
-    ranks = stable_argsort(blk, max_key=first.shape[0] - 1)
-    del blk
-    ev = (ranks if order is None else order[ranks]).astype(index_dtype(E))
-    del ranks
+    ev = _bucket_events(blk_of_item, item, order, per_block)
     bounds = np.concatenate([[0], np.cumsum(per_block)])
     return [(int(first[j]), ev[bounds[j] : bounds[j + 1]]) for j in range(first.shape[0])]
 
