@@ -38,7 +38,7 @@ def child(engine: str, path: str, staff: list[str], master: str, driver_memory: 
 
     warnings.simplefilter("ignore")
     logging.basicConfig(level=logging.INFO, format=f"[{engine}] %(message)s")  # per-stage progress on stderr
-    from kocgraph._jobs import NominateConfig, nominate
+    from kocgraph.jobs import NominateConfig, nominate
 
     with tempfile.TemporaryDirectory() as d:
         cfg = NominateConfig(path, staff_ids=staff, top=100, out=os.path.join(d, "kocs.csv"), progress=False)

@@ -9,7 +9,7 @@ Usage (from the repository root)::
 
 Each run is a fresh process (``--child``) that imports kocgraph from one checkout (``--tree
 NAME=DIR``, put first on ``PYTHONPATH``; default: this checkout) and calls that checkout's own
-nomination job, ``kocgraph._jobs.nominate`` (what ``kocgraph nominate LOG --staff-ids ... --top 100
+nomination job, ``kocgraph.jobs.nominate`` (``kocgraph._jobs.nominate`` in older checkouts; what ``kocgraph nominate LOG --staff-ids ... --top 100
 --out ...`` runs), on the log. The job's stage functions are wrapped from outside, the same way for
 every checkout: ``read_log`` (the job's ``read_input``), ``cascades``, ``pagerank``, ``coreness``,
 ``communities`` and ``kocs`` (``kg.tl.kocs`` and both ``kg.get.kocs`` calls). Before each, ``VmHWM``
@@ -54,12 +54,28 @@ def _reset() -> None:
         fh.write("5")
 
 
+def _job_modules() -> tuple[Any, Any, list[Any]]:
+    """The checkout's nomination job: (module with ``read_input`` and ``nominate``, its
+    ``NominateConfig``, the modules that reset VmHWM themselves). Both layouts: ``kocgraph.jobs``
+    (with ``kocgraph.pipeline``) and the older single module ``kocgraph._jobs``."""
+    try:
+        from kocgraph import pipeline
+        from kocgraph.jobs import NominateConfig
+        from kocgraph.jobs import nomination as J
+
+        return J, NominateConfig, [J, pipeline]
+    except ImportError:  # an older checkout
+        from kocgraph import _jobs as J
+
+        return J, J.NominateConfig, [J]
+
+
 def child(log: str) -> dict[str, Any]:
     """One nomination job in this process, each stage timed and its peak memory read."""
     t_start = time.perf_counter()
     import kocgraph as kg
-    from kocgraph import _jobs as J
 
+    J, NominateConfig, resetters = _job_modules()
     out: dict[str, Any] = {"import_s": time.perf_counter() - t_start, "stages": {}}
     earlier = [0.0]  # the process peak before the last reset
 
@@ -81,27 +97,30 @@ def child(log: str) -> dict[str, Any]:
                 earlier[0] = max(earlier[0], peak)
         return run
 
-    if hasattr(J, "_reset_peak"):  # a job that resets VmHWM itself: keep the peak it resets
-        job_reset = J._reset_peak
+    for mod in resetters:  # a job that resets VmHWM itself: keep the peak it resets
+        for attr in ("reset_peak", "_reset_peak"):
+            if hasattr(mod, attr):
+                job_reset = getattr(mod, attr)
 
-        def reset_peak() -> bool:
-            earlier[0] = max(earlier[0], _status("VmHWM"))
-            return job_reset()
+                def reset_peak(job_reset: Any = job_reset) -> bool:
+                    earlier[0] = max(earlier[0], _status("VmHWM"))
+                    return job_reset()
 
-        J._reset_peak = reset_peak
+                setattr(mod, attr, reset_peak)
 
     J.read_input = wrap("read_log", J.read_input)
     for name in ("cascades", "pagerank", "coreness", "communities", "kocs"):
         setattr(kg.tl, name, wrap(name, getattr(kg.tl, name)))
     kg.get.kocs = wrap("kocs", kg.get.kocs)
     with tempfile.TemporaryDirectory(prefix="kg-stagemem-") as wd:
-        res = J.nominate(J.NominateConfig(log, staff_ids=STAFF, top=100, out=str(Path(wd) / "kocs.csv"),
-                                          progress=False))
+        res = J.nominate(NominateConfig(log, staff_ids=STAFF, top=100, out=str(Path(wd) / "kocs.csv"),
+                                        progress=False))
     g = res.graph
     out["job_peak_mib"] = max(earlier[0], _status("VmHWM"))
     out["wall_s"] = time.perf_counter() - t_start
     out["job_wall_s"] = float(res.manifest["wall_s"])
-    out["manifest_stage_peak_rss_mib"] = res.manifest.get("stage_peak_rss_mib")
+    man = res.manifest
+    out["manifest_stage_peak_rss_mib"] = man.get("peak_rss_mib_by_stage", man.get("stage_peak_rss_mib"))
     out["n_events"], out["n_users"], out["n_edges"] = int(g.n_events), int(g.n_users), int(g.n_edges)
     top = res.table
     out["top"] = [str(u) for u in top["user"]]

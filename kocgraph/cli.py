@@ -2,7 +2,7 @@
 
 Every subcommand that reads a log takes the same column options as :func:`kocgraph.read_log`, with
 the same names and defaults (``nominate`` names the log's file format ``--log-format``, because its
-``--format`` is the output's). The job logic lives in :mod:`kocgraph._jobs`; this module only parses
+``--format`` is the output's). The job logic lives in :mod:`kocgraph.jobs`; this module only parses
 flags and prints. Exit codes (the full table is in ``docs/errors.md``): 0 ok; 2 usage error (a bad
 flag value, an output path that cannot or must not be written; all checked before the log is read);
 3 data error (the log, the staff file, a damaged save, an unknown user, nothing usable left, out of
@@ -19,17 +19,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._jobs import (
+from .jobs import (
+    KEY_ENV,
     NominateConfig,
     check_config,
-    check_log_name,
-    check_read_options,
     format_top_table,
     nominate,
-    read_input,
-    resolve_staff,
+    resolve_key,
+    verify_outputs,
 )
 from ._version import __version__
+from .cli_args import add_log_options as _add_log_options
+from .cli_args import kol_threshold as _kol_threshold
+from .cli_args import load_graph, read_options
+from .cli_args import nonneg_int as _nonneg_int
+from .cli_args import positive_int as _positive_int
+from .cli_args import seed as _seed
+from .cli_report import add_report_command
 from .exceptions import (
     ConvergenceWarning,
     DataQualityWarning,
@@ -45,60 +51,6 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 
 class UsageError(Exception):
     """Bad command-line usage (exit code 2)."""
-
-
-def _add_log_options(p: argparse.ArgumentParser, *, format_flags: Sequence[str] = ("--format", "--log-format")) -> None:
-    """The ``kg.read_log`` options, same names and defaults. ``format_flags``: the flag(s) naming the log's
-    file format; ``nominate`` keeps ``--format`` for its output and reads the log's as ``--log-format``."""
-    p.add_argument("log", help="forwarding log: CSV/TSV/Parquet/JSON lines, or sample:toy / sample:synthetic-1e5")
-    g = p.add_argument_group("log columns (same names and defaults as kg.read_log)")
-    g.add_argument("--source", default="source", help="sender column (default: source)")
-    g.add_argument("--target", default="target", help="receiver column (default: target)")
-    g.add_argument("--item", default="item", help="item column (default: item); 'none' for one item")
-    g.add_argument("--time", default="time", help="time column (default: time); 'none' to use row order")
-    g.add_argument("--event-type", default=None, help="event type column (default: event_type if present)")
-    g.add_argument("--channel", default=None, help="channel column (default: channel if present)")
-    g.add_argument("--value", default=None, help="order value column (default: value if present)")
-    g.add_argument("--time-unit", default="auto", choices=["auto", "s", "ms", "us", "ns"])
-    g.add_argument("--tz", default="UTC", help="time zone of naive times, e.g. Asia/Shanghai (default: UTC)")
-    g.add_argument("--on-invalid", default="quarantine", choices=["quarantine", "raise"])
-    g.add_argument(*format_flags, dest="log_format", default=None, choices=["csv", "tsv", "parquet", "jsonl"],
-                   help="the log's file format (default: from the extension)")
-    g.add_argument("--sep", default=None, help="CSV delimiter (default: ',' or tab for .tsv)")
-    g.add_argument("--encoding", default="utf-8", help="text encoding, e.g. gb18030 (default: utf-8)")
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-
-
-def read_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``kg.read_log`` keyword arguments named by the shared log options."""
-    kw: dict[str, Any] = {
-        "source": args.source, "target": args.target,
-        "item": None if str(args.item).lower() == "none" else args.item,
-        "time": None if str(args.time).lower() == "none" else args.time,
-        "time_unit": args.time_unit, "tz": args.tz, "on_invalid": args.on_invalid,
-        "format": args.log_format, "sep": args.sep, "encoding": args.encoding,
-    }
-    for opt in ("event_type", "channel", "value"):
-        v = getattr(args, opt)
-        if v is not None:
-            kw[opt] = None if v.lower() == "none" else v
-    return kw
-
-
-def load_graph(args: argparse.Namespace) -> Any:
-    """Read the log named on the command line (or a bundled sample) into a ShareGraph; the read
-    options are checked first (a bad --encoding, --tz or --sep is a usage error before any reading)."""
-    opts = read_options(args)
-    check_log_name(str(args.log))
-    check_read_options(opts)
-    return read_input(str(args.log), opts)
-
-
-def read_staff(args: argparse.Namespace, g: Any) -> list[Any]:
-    """Staff ids from --staff FILE (one id per line) and/or --staff-ids a,b,c; checked against the graph."""
-    ids = [s.strip() for s in str(getattr(args, "staff_ids", None) or "").split(",") if s.strip()]
-    return resolve_staff(g, getattr(args, "staff", None), ids,
-                         note=lambda m: print(m, file=sys.stderr))
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
@@ -131,64 +83,20 @@ def cmd_describe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
-def _seed(text: str) -> int:
-    """A random seed for --rng: a whole number >= 0 (numpy refuses negative seeds)."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"a seed must be >= 0, got {v}; pass e.g. --rng 0")
-    return v
-
-
-def _kol_threshold(text: str) -> int | str | None:
-    t = text.strip().lower()
-    if t == "auto":
-        return "auto"
-    if t == "none":
-        return None
-    try:
-        v = int(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of receivers, 'auto' or 'none', got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1 (or 'auto' / 'none'), got {v}")
-    return v
-
-
 def cmd_nominate(args: argparse.Namespace) -> int:
     quiet = bool(args.quiet)
     ids = [s.strip() for s in str(args.staff_ids or "").split(",") if s.strip()]
+    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
+    key = resolve_key(salt=args.pseudonymize, key_file=args.pseudonymize_key_file, key_env=args.pseudonymize_key_env,
+                      warn=say)
     cfg = NominateConfig(
         log=str(args.log), read_options=read_options(args), staff_file=args.staff, staff_ids=ids,
-        top=args.top, out=args.out, format=args.format, pseudonymize=args.pseudonymize,
+        top=args.top, out=args.out, format=args.format, pseudonymize=key,
         bootstrap=args.bootstrap, per_community=args.per_community, kol_threshold=args.kol_threshold,
         rng=args.rng, progress=False if (args.no_progress or quiet) else None,
     )
     if args.format is not None and args.out is None:
         raise UsageError(f"--format {args.format} needs --out FILE (without --out nothing is written).")
-    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
     if getattr(args, "engine", "memory") == "spark":
         try:
             from .spark import nominate as nominate_spark  # needs `pip install kocgraph[spark]`
@@ -206,9 +114,34 @@ def cmd_nominate(args: argparse.Namespace) -> int:
         print(f"kocgraph {__version__} nominate: {graph['n_events']:,} events, {graph['n_users']:,} users, "
               f"{graph['n_items']:,} items; {rows['rows_rejected']:,} row(s) rejected; "
               f"{rk.get('n_eligible', 0):,} eligible" + (f"; excluded {ex}" if ex else ""))
+        fit = rk.get("fit") or {}
+        if fit.get("fell_back"):
+            print(f"score: prior weights ({fit.get('reason') or 'the log is too thin to fit'})")
+        elif fit:
+            print(f"score: weights fitted on this log's own history ({fit.get('chosen', 'blend')})")
+        big = res.excluded[res.excluded["excluded"] == "kol"] if "excluded" in res.excluded.columns else res.excluded[:0]
+        if len(big):
+            shown = ", ".join(f"{u} (reach {int(r):,})" for u, r in zip(big["user"][:5], big["reach"][:5]))
+            print(f"big accounts, left out (buy, don't develop): {shown}" + (" ..." if len(big) > 5 else ""))
         print(format_top_table(res.table))
         for kind, path in res.outputs.items():
             print(f"wrote {kind}: {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    path = str(args.manifest)
+    if not path.endswith(".manifest.json"):
+        path += ".manifest.json"
+    problems = verify_outputs(path)
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return EXIT_DATA
+    from pathlib import Path
+
+    man = json.loads(Path(path).read_text(encoding="utf-8"))
+    print(f"ok: run {man.get('run_id')} ({man.get('status')}): {len(man.get('files') or {})} file(s) as written")
     return EXIT_OK
 
 
@@ -227,8 +160,13 @@ def _add_nominate(sub: Any) -> None:
     o.add_argument("--out", default=None, metavar="FILE", help="write the table here (default: print only)")
     o.add_argument("--format", default=None, choices=["csv", "parquet", "json"],
                    help="output format (default: from --out's extension, else csv)")
-    o.add_argument("--pseudonymize", default=None, metavar="SALT",
-                   help="replace every user id in every output by p_ + HMAC-SHA256(SALT, id)[:16]")
+    o.add_argument("--pseudonymize-key-file", default=None, metavar="FILE",
+                   help="replace every user id in every output by p_ + HMAC-SHA256(key, id)[:16], the key read "
+                        "from the first line of FILE")
+    o.add_argument("--pseudonymize-key-env", default=None, metavar="VAR",
+                   help=f"the same, the key read from the environment variable VAR (e.g. {KEY_ENV})")
+    o.add_argument("--pseudonymize", default=None, metavar="KEY",
+                   help="the same, the key given here (shown in the process list and shell history: prefer the two above)")
     o.add_argument("--bootstrap", type=_nonneg_int, default=0, metavar="B",
                    help="resample items B times for rank intervals (default: 0, off; at most 10,000)")
     o.add_argument("--per-community", type=_positive_int, default=None, metavar="N",
@@ -261,30 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print JSON instead of text")
     d.set_defaults(func=cmd_describe)
     _add_nominate(sub)
-    for register in _EXTRA_COMMANDS:
-        register(sub, _add_log_options)
-    return p
-
-
-_EXTRA_COMMANDS: list[Any] = []
-
-
-def _register_report(sub: Any, add_log_options: Any) -> None:
-    from .report import add_report_command
-
-    add_report_command(sub, add_log_options)
-
-
-_EXTRA_COMMANDS.append(_register_report)
-
-
-def _register_bench(sub: Any, add_log_options: Any) -> None:
-    from .bench.cli import add_bench_command
+    v = sub.add_parser("verify", help="check that an output set is whole: every file its manifest lists, unchanged",
+                       description="Exit 0 when every file the manifest lists is there with the manifest's SHA-256 "
+                                   "(one run's complete output set), 3 otherwise, with what is wrong.")
+    v.add_argument("manifest", help="the manifest of a run, e.g. kocs.csv.manifest.json (or the table: kocs.csv)")
+    v.set_defaults(func=cmd_verify)
+    add_report_command(sub)
+    from .bench.cli import add_bench_command  # imported when the parser is built: bench loads its stage table
 
     add_bench_command(sub)
-
-
-_EXTRA_COMMANDS.append(_register_bench)
+    return p
 
 
 @contextmanager

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kocgraph import _jobs
+from kocgraph._core.resources import reset_peak
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import bench_stagemem  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not _jobs._reset_peak(), reason="/proc/self/clear_refs is not writable here")
+pytestmark = pytest.mark.skipif(not reset_peak(), reason="/proc/self/clear_refs is not writable here")
 
 
 def test_smoke_every_stage_has_a_time_and_a_peak(tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 Runs in-process through ``kocgraph.cli.main([...])`` (output captured with capsys), plus real
 subprocess calls of the installed ``kocgraph`` console script. The job logic itself
-(``kocgraph._jobs``) is also tested directly, without argparse.
+(``kocgraph.jobs``) is also tested directly, without argparse.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 import kocgraph as kg
-from kocgraph import _jobs, cli
+from kocgraph import cli
+from kocgraph import jobs as _jobs
 
 TOY_CSV = Path(kg.__file__).parent / "datasets" / "data" / "toy.csv"
 STAFF = ["brand", "staff_li"]
@@ -80,9 +81,11 @@ def test_readme_first_command_prints_only(tmp_path: Path, capsys: pytest.Capture
     rc, out, err = run(["nominate", "sample:toy", "--staff-ids", "brand,staff_li", "--top", "10"], capsys)
     assert rc == 0, err
     lines = out.strip().splitlines()
-    assert lines[1].split()[:3] == ["rank", "user", "score"]
-    assert [ln.split()[1] for ln in lines[2:5]] == ["alice", "carol", "bob"]
-    assert len(lines) == 2 + 10
+    # the summary, how the score was weighted (the toy is too thin to fit: said so), the table
+    assert lines[1].startswith("score: prior weights (the log has 30 events")
+    assert lines[2].split()[:4] == ["rank", "user", "score", "next_reach"]
+    assert [ln.split()[1] for ln in lines[3:6]] == ["alice", "bob", "nina"]
+    assert len(lines) == 3 + 10
     assert "excluded 2 staff" in lines[0]
     assert list(tmp_path.iterdir()) == []  # no --out: nothing written
     assert "Traceback" not in err
@@ -100,7 +103,7 @@ def test_csv_output_manifest_and_rejected_rows(tmp_path: Path, bad_log: Path, st
                            "--out", str(out)], capsys)
     assert rc == 0, err
     tab = pd.read_csv(out)
-    assert tab["user"].tolist()[:3] == ["alice", "carol", "bob"] and len(tab) == 5
+    assert tab["user"].tolist()[:3] == ["alice", "bob", "nina"] and len(tab) == 5
     assert {"rank", "user", "score", "community", "reach", "reason"} <= set(tab.columns)
     # rejected rows: a file next to the output, and the counts in the manifest add up
     rej = pd.read_csv(tmp_path / "kocs.rejected.csv")
@@ -143,7 +146,7 @@ def test_formats_are_readable(fmt: str, suffix: str, tmp_path: Path, capsys: pyt
         tab = pd.DataFrame(recs)
     else:
         tab = pd.read_csv(out)
-    assert tab["user"].tolist() == ["alice", "carol", "bob", "judy"]
+    assert tab["user"].tolist() == ["alice", "bob", "nina", "carol"]
     assert {"rank_lo", "rank_hi"} <= set(tab.columns)  # --bootstrap gives rank intervals
     assert manifest_of(out)["parameters"]["format"] == fmt
 
@@ -224,7 +227,8 @@ def test_integer_user_ids_and_staff(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = tmp_path / "k.csv"
     rc, _, err = run(["nominate", str(log), "--staff-ids", "1,99", "--out", str(out), "--pseudonymize", "s"], capsys)
     assert rc == 0, err
-    assert "1 staff id(s) not in the log" in err and "99" not in err  # ids in notes are pseudonymized too
+    note = next(ln for ln in err.splitlines() if "staff id(s) not in the log" in ln)
+    assert note.startswith("note: 1 staff id(s) not in the log") and "99" not in note  # ids in notes are pseudonymized too
     ex = pd.read_csv(tmp_path / "k.excluded.csv")
     assert ex["user"].tolist() == [pseudo("s", 1)]
     assert set(pd.read_csv(out)["user"]) <= {pseudo("s", u) for u in range(1, 8)}
@@ -464,7 +468,7 @@ def test_describe_keeps_its_format_flag(capsys: pytest.CaptureFixture[str]) -> N
 def test_job_without_argparse(tmp_path: Path) -> None:
     res = _jobs.nominate(_jobs.NominateConfig(toy_frame(), staff_ids=STAFF, top=3, out=tmp_path / "k.json",
                                               progress=False))
-    assert res.table["user"].tolist() == ["alice", "carol", "bob"]
+    assert res.table["user"].tolist() == ["alice", "bob", "nina"]
     assert res.manifest["input"]["kind"] == "DataFrame" and Path(res.outputs["table"]).is_file()
     assert res.manifest["rows"]["rows_read"] == 30
     with pytest.raises(kg.InvalidParameterError):
@@ -487,7 +491,7 @@ def test_console_script_in_a_pipeline(tmp_path: Path) -> None:
                            "--out", str(out)], capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "alice" in proc.stdout and "\r" not in proc.stderr and "stage" not in proc.stderr  # no bar in a pipe
-    assert pd.read_csv(out)["user"].tolist() == ["alice", "carol", "bob"]
+    assert pd.read_csv(out)["user"].tolist() == ["alice", "bob", "nina"]
     proc = subprocess.run([*_console(), "nominate", str(tmp_path / "missing.csv")], capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr and "does not exist" in proc.stderr
@@ -512,7 +516,7 @@ def test_job_checks_everything_before_reading(tmp_path: Path, monkeypatch: pytes
     def trap(*a: Any, **k: Any) -> Any:
         raise AssertionError("read before checking")
 
-    monkeypatch.setattr(_jobs, "read_input", trap)
+    monkeypatch.setattr(_jobs.nomination, "read_input", trap)
     fifo = tmp_path / "k.csv"
     os.mkfifo(fifo)
     bad = [
@@ -574,3 +578,24 @@ def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path: Path) -> None:
     with pytest.raises(kg.InvalidParameterError, match="is a link to a FIFO"):
         _jobs.write_table(pd.DataFrame({"a": [1]}), tmp_path / "to_pipe", "csv")
     assert stat_is_fifo(fifo) and sorted(os.listdir(tmp_path)) == ["pipe", "to_pipe"]
+
+
+def test_manifest_hash_is_of_the_bytes_read(tmp_path, monkeypatch):
+    # D6: a log that grows while the job runs keeps, in the manifest, the hash of what was read
+    from kocgraph.jobs import NominateConfig, nominate
+
+    log = tmp_path / "grow.csv"
+    kg.datasets.toy_frame().to_csv(log, index=False)
+    read_bytes = log.read_bytes()
+    real = kg.tl.cascades
+
+    def grow_then_cascades(g, *a, **k):
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write("zed,yan,late,2026-12-31T00:00:00Z\n")
+        return real(g, *a, **k)
+
+    monkeypatch.setattr(kg.tl, "cascades", grow_then_cascades)
+    res = nominate(NominateConfig(str(log), staff_ids=["brand"], top=3, out=tmp_path / "k.csv", progress=False))
+    assert res.manifest["input"]["sha256"] == hashlib.sha256(read_bytes).hexdigest()
+    assert res.manifest["input"]["bytes"] == len(read_bytes) != log.stat().st_size
+    assert res.manifest["rows"]["rows_read"] == len(kg.datasets.toy_frame())

@@ -35,7 +35,8 @@ from hypothesis import given
 from kg_testlib import PROPERTY_SMALL, forward_logs
 
 import kocgraph as kg
-from kocgraph import _jobs, cli
+from kocgraph import cli, cli_args
+from kocgraph import jobs as _jobs
 from kocgraph import report as kgreport
 
 TOY_CSV = Path(kg.datasets.toy_path())
@@ -320,8 +321,8 @@ def test_exit_code(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str
     monkeypatch.chdir(tmp_path)
     argv = case.argv(tmp_path)
     if case.code == 2:  # usage errors are found before any reading: reading fails the test
-        monkeypatch.setattr(_jobs, "read_input", _trap)
-        monkeypatch.setattr(cli, "read_input", _trap)
+        monkeypatch.setattr(_jobs.nomination, "read_input", _trap)
+        monkeypatch.setattr(cli_args, "read_input", _trap)  # what the report and describe read with
     try:
         rc = cli.main(argv)
     finally:

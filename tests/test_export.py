@@ -15,7 +15,7 @@ from hypothesis import given
 from kg_testlib import PROPERTY_SMALL, forward_logs
 
 import kocgraph as kg
-from kocgraph.io.export import plain_column
+from kocgraph._core.interop import plain_column
 
 STAFF = ["brand", "staff_li"]
 PLAIN = (bool, int, float, str)

@@ -62,7 +62,10 @@ def test_star_centre_is_the_seed():
     assert t["user"].tolist() == ["hub"]
     # sigma({hub}) = 1 + 0.4 * 8 = 4.2
     assert t.loc[0, "spread"] == pytest.approx(4.2, abs=0.3)
-    assert t.loc[0, "spread_lo"] <= 4.2 <= t.loc[0, "spread_hi"]
+    # the simulated mean (n_check = 200 runs) within 4 standard errors of 4.2; the standard error is the
+    # 95% interval's half-width / 1.96 (the interval itself misses 4.2 in 5% of rng streams)
+    se = (t.loc[0, "spread_hi"] - t.loc[0, "spread_lo"]) / (2 * 1.96)
+    assert abs(t.loc[0, "spread_sim"] - 4.2) <= 4 * se
 
 
 def test_two_disjoint_stars_both_centres():
@@ -94,11 +97,17 @@ def test_seeds_meta_table_and_getter(synth):
     m = g.meta["seeds"]
     assert m["bound"] == pytest.approx(1 - 1 / math.e - 0.2)
     assert m["probability"] == pytest.approx(1 - 1 / g.n_users)
-    assert m["n_rr_sets"] >= m["theta"] > 0 and not m["theta_capped"]
-    assert len(m["marginal_gains"]) == 10 and m["method"] == "IMM"
-    assert "0.432 x optimum" in m["guarantee"]
+    # OPIM-C: R2 holds theta RR sets, R1 twice as many; it stopped on its certificate, not on the cap
+    assert m["n_rr_sets"] == 3 * m["theta"] > 0 and not m["theta_capped"] and 2 * m["theta"] <= m["theta_max"]
+    assert len(m["marginal_gains"]) == 10 and m["method"] == "OPIM-C"
+    assert m["bound"] <= m["certified_ratio"] <= 1
+    assert "0.432 x optimum" in m["guarantee"] and f"certifies >= {m['certified_ratio']:.3f}" in m["guarantee"]
+    # RR roots are drawn from the users the staff do not reach for certain: fewer than all, staff excluded
+    assert 0 < m["n_roots"] <= g.n_users - len(staff)
+    # marginal gains are estimated on the collection that did not choose the seeds: >= 0, not
+    # necessarily decreasing; the lower confidence bound sits below their sum, the optimum's upper above
     gains = np.array(m["marginal_gains"])
-    assert (gains > 0).all() and (np.diff(gains) <= 1e-9).all()
+    assert (gains >= 0).all() and m["lower_bound"] <= gains.sum() <= m["opt_upper"]
     t = kg.get.seeds(g)
     assert list(t.columns) == ["order", "user", "marginal_gain", "spread", "spread_sim", "spread_lo", "spread_hi",
                                "cost", "why"]
@@ -154,7 +163,7 @@ def test_budget_with_costs_from_followers(synth):
     assert t["cost"].sum() <= 12.0 + 1e-9 and len(t) >= 1
     assert np.allclose(t["cost"], g.nodes["cost"].loc[t["user"]].to_numpy())
     m = g.meta["seeds"]
-    assert m["method"] == "IMM (budgeted greedy)"
+    assert m["method"] == "OPIM-C (budgeted greedy)"
     assert m["bound"] == pytest.approx((1 - 1 / math.e) / 2 - 0.1)
     assert all("per unit of cost" in w for w in t["why"])
 
@@ -344,7 +353,13 @@ def test_bench_seeds_smoke_every_stage_sound() -> None:
     assert problems == []
     (s,) = res["sizes"].values()
     assert set(s) == set(bs.STAGES) and all(st["ok"] for st in s.values())
-    assert s["imm"]["median"]["n_rr_sets"] > 0
+    assert s["imm"]["median"]["n_rr_sets"] > 0 and s["seeds_staff"]["median"]["method"] == "OPIM-C"
+    # OPIM-C against the IMM kernel it replaced, in the same worlds, for both cases, with the table
+    c = s["compare"]["median"]
+    for pair in ("plain", "staff"):
+        assert c[f"{pair}_new_spread"] > 0 and c[f"{pair}_old_spread"] > 0 and c[f"{pair}_diff_se"] >= 0
+    table = bs.format_table(res)
+    assert "IMM/OPIM" in table and "beyond the staff / plain seeding" in table
 
 
 def test_bench_seeds_smoke_fails_when_a_stage_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -353,6 +368,34 @@ def test_bench_seeds_smoke_fails_when_a_stage_breaks(monkeypatch: pytest.MonkeyP
     def broken(g, **kw):
         raise RuntimeError("seeding broke")
 
-    monkeypatch.setitem(bs.STAGE_FUNCS, "imm", broken)
-    _, problems = bs.smoke()
-    assert any("imm" in p for p in problems), problems
+    monkeypatch.setitem(bs.STAGE_FUNCS, "seeds_staff", broken)
+    res, problems = bs.smoke()
+    assert any("seeds_staff" in p for p in problems), problems
+    assert set(res["sizes"]["smoke"]["compare"]["median"]) >= {"plain_diff"}  # the other pair still compared
+    assert "staff_diff" not in res["sizes"]["smoke"]["compare"]["median"]
+
+
+def test_bench_seeds_compare_flags_worse_seeds() -> None:
+    bs = _bench_seeds()
+    m = {"plain_new_spread": 90.0, "plain_old_spread": 100.0, "plain_diff": -10.0, "plain_diff_se": 1.0,
+         "total_s": 1.0}
+    res = {"sizes": {"x": {"compare": {"ok": True, "median": m}}}}
+    assert any("well below IMM" in p for p in bs.check(res))
+    m.update(plain_diff=-2.0)  # within 2% + 4 standard errors: noise
+    assert bs.check(res) == []
+
+
+def test_seeds_when_the_staff_reach_nearly_everyone():
+    # staff -> a with p = 0.999 (a is unreached with probability 0.001), a -> b certain: the best partner
+    # adds at most 0.001 * 2 = 0.002 users. No multiplicative certificate is worth its RR sets here, so
+    # sampling stops once no choice can add even one user, and the meta says so.
+    g = graph_from_edges([("staff", "a"), ("a", "b")], [0.999, 1.0])
+    kg.tl.seeds(g, k=1, exclude_reached_by=["staff"], n_check=0, rng=0)
+    m = g.meta["seeds"]
+    assert m["negligible"] and not m["theta_capped"] and m["opt_upper"] < 1
+    assert m["guarantee"].startswith("no choice of partners adds as much as one user")
+    assert m["n_roots"] == 2  # a and b: neither is reached for certain
+    # the same graph with a certain first edge: the staff reach everyone, nobody can add reach
+    g = graph_from_edges([("staff", "a"), ("a", "b")], [1.0, 1.0])
+    kg.tl.seeds(g, k=1, exclude_reached_by=["staff"], rng=0)
+    assert len(kg.get.seeds(g)) == 0 and g.meta["seeds"]["n_roots"] == 0

@@ -311,7 +311,7 @@ def test_colour_and_size_options(toy: kg.ShareGraph) -> None:
         plt.close(ax.figure)
     ax = kg.pl.network(toy, color="koc_excluded", highlight=kg.get.kocs(toy, n=2))  # categorical; a DataFrame
     try:
-        assert sorted(ax.kocgraph["highlight"]) == ["alice", "carol"]
+        assert sorted(ax.kocgraph["highlight"]) == ["alice", "bob"]
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
         assert "colour: koc_excluded" in legend and "top KOC" in legend  # the top 2 of the ranking
     finally:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import kocgraph as kg
+from kocgraph.pipeline import StageOptions, run_stages
 import kocgraph.evaluate  # noqa: F401  (kg.evaluate)
 from kocgraph._core import progress as P
 
@@ -31,6 +32,9 @@ CALLS: dict[str, tuple[Any, str]] = {
     "seeds": (lambda g, p: kg.tl.seeds(g, k=3, n_check=20, progress=p, copy=True), "seeds"),
     "compare_seeds": (lambda g, p: kg.evaluate.compare_seeds(g.copy(), k=[1, 2], n=20, progress=p),
                       "compare seeds"),
+    "kocs_bootstrap": (lambda g, p: kg.tl.kocs(g, bootstrap=20, progress=p, copy=True), "bootstrap"),
+    "backtest": (lambda g, p: kg.evaluate.backtest(g.copy(), progress=p), "backtest"),
+    "pipeline": (lambda g, p: run_stages(g.copy(), StageOptions(), progress=p), "stages"),
 }
 
 

@@ -171,9 +171,49 @@ def test_betweenness_path_and_star_by_hand() -> None:
     assert g.nodes.loc[["u", "w"], "betweenness"].tolist() == pytest.approx([0.5 / 12, 0.5 / 12])
 
 
-def test_kocs_toy_percentile_terms_by_hand() -> None:
+def test_kocs_toy_additive_terms_by_hand() -> None:
+    g = kg.datasets.toy()
+    kg.tl.kocs(g, staff=STAFF, weights={"reach": 1.0, "senders": 0.5})
+    # alice: reach 16 (see the percentile test below), senders = distinct users who forwarded to her:
+    # brand (poster), heidi (poster), staff_li (coupon), nina (article) -> 4.
+    # score = 1 * log1p(16) + 0.5 * log1p(4) = log 17 + 0.5 log 5
+    ex = kg.get.explain(g, "alice")
+    assert ex["value"].to_dict() == {"reach": 16.0, "senders": 4.0}
+    assert ex["contribution"].to_dict() == pytest.approx({"reach": np.log(17), "senders": 0.5 * np.log(5)})
+    assert ex.attrs["score"] == pytest.approx(np.log(17) + 0.5 * np.log(5))
+    assert ex.attrs["expected_reach"] == pytest.approx(17 * np.sqrt(5) - 1)   # expm1 of the score
+    assert ex["contribution"].sum() == ex.attrs["score"]
+    assert ex.loc["senders", "description"] == "distinct people who forwarded to this user"
+    # liam reached nobody (reach 0): the reach term is exactly 0, not a percentile of a zero;
+    # judy forwarded to him -> senders 1 -> 0.5 * log 2
+    ex = kg.get.explain(g, "liam")
+    assert ex.loc["reach", "contribution"] == 0.0
+    assert ex.attrs["score"] == pytest.approx(0.5 * np.log(2))
+    # expected reach, percentile and rank agree with the score
+    n = g.nodes[g.nodes["koc_score"].notna()]
+    np.testing.assert_allclose(n["koc_expected_reach"], np.expm1(n["koc_score"]))
+    assert n.loc["alice", "koc_percentile"] == 1.0 and n["koc_percentile"].between(0, 1).all()
+    assert g.meta["koc"]["fit"] == {"kind": "explicit"}
+
+
+def test_kocs_toy_falls_back_to_the_prior_and_says_why() -> None:
     g = kg.datasets.toy()
     kg.tl.kocs(g, staff=STAFF)
+    fit = g.meta["koc"]["fit"]
+    assert fit["fell_back"] is True and fit["fallback"] == "prior" and "30 events" in fit["reason"]
+    assert g.meta["koc"]["weights"] == kg.tl.PRIOR_WEIGHTS
+    # a zero feature gives exactly a zero term, for every ranked user
+    ranked = g.nodes["koc_rank"].notna()
+    for f in g.meta["koc"]["features"]:
+        zero = ranked & (g.nodes[f"koc_value_{f}"] == 0)
+        assert (g.nodes.loc[zero, f"koc_term_{f}"] == 0).all()
+    assert (g.nodes.loc[ranked, "koc_score"] >= 0).all()
+
+
+def test_kocs_toy_percentile_terms_by_hand() -> None:
+    # the first version's score, kept as weights="percentile" (the Spark engine's score)
+    g = kg.datasets.toy()
+    kg.tl.kocs(g, staff=STAFF, weights="percentile")
     # Eligible: the 12 users who forwarded, minus staff: alice bob carol dave frank grace heidi judy
     # ken liam nina oscar (erin, ivan and mia never forward; brand and staff_li are staff).
     assert g.meta["koc"]["n_eligible"] == 12
@@ -374,7 +414,8 @@ def test_kocs_properties(seed: int, n_staff: int) -> None:
         assert ex.attrs["score"] == nodes.loc[u, "koc_score"]
     terms = nodes[[c for c in nodes.columns if c.startswith("koc_term_")]].loc[sc.index].sum(axis=1)
     np.testing.assert_allclose(terms.to_numpy(), sc.to_numpy(), atol=1e-12, rtol=0)
-    assert sc.between(0, 1).all()
+    assert (sc >= 0).all()
+    np.testing.assert_allclose(nodes.loc[sc.index, "koc_expected_reach"], np.expm1(sc))
 
 
 @PROP
@@ -534,5 +575,6 @@ def test_rerun_replaces_the_previous_ranking() -> None:
     kg.tl.kocs(g, staff=STAFF, per_community=1, bootstrap=10)
     kg.tl.kocs(g, staff=STAFF, weights={"reach": 1})
     cols = [c for c in g.nodes.columns if c.startswith("koc_")]
-    assert cols == ["koc_score", "koc_rank", "koc_excluded", "koc_term_reach"]
+    assert cols == ["koc_score", "koc_expected_reach", "koc_percentile", "koc_rank", "koc_excluded",
+                    "koc_term_reach", "koc_value_reach"]
     assert kg.get.kocs(g, n=3)["user"].tolist() == ["alice", "bob", "carol"]

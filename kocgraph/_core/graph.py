@@ -139,31 +139,29 @@ class ShareGraph:
 
         ``edges``, when the caller grouped these very events already (``read_log`` does, to find
         duplicates), is their :class:`EdgeTable` in the uncompacted user codes."""
-        src = np.asarray(src, dtype=np.int64)
-        tgt = np.asarray(tgt, dtype=np.int64)
-        item = np.asarray(item, dtype=np.int64)
+        # int32 codes throughout (a log has fewer than 2**31 users and items); no int64 copies
+        src = np.asarray(src, dtype=np.int32)
+        tgt = np.asarray(tgt, dtype=np.int32)
+        item = np.asarray(item, dtype=np.int32)
         if compact:
             used = np.zeros(len(users), dtype=bool)
             used[src] = True
             used[tgt] = True
             if not used.all():
-                remap = np.cumsum(used) - 1
+                remap = (np.cumsum(used) - 1).astype(np.int32)
                 src, tgt = remap[src], remap[tgt]
                 users = users[used]
                 if edges is not None:  # a monotone relabelling keeps the edges' order
-                    edges = edges._replace(src=remap[edges.src].astype(np.int32), tgt=remap[edges.tgt].astype(np.int32))
+                    edges = edges._replace(src=remap[edges.src], tgt=remap[edges.tgt])
             used_i = np.zeros(len(item_ids), dtype=bool)
             used_i[item] = True
             if not used_i.all():
-                remap = np.cumsum(used_i) - 1
-                item = remap[item]
+                item = (np.cumsum(used_i) - 1).astype(np.int32)[item]
                 item_ids = item_ids[used_i]
         n_users = len(users)
         users = pd.Index(users, name="user", tupleize_cols=False)
         item_ids = pd.Index(item_ids, name="item", tupleize_cols=False)
-        src32 = src.astype(np.int32)
-        tgt32 = tgt.astype(np.int32)
-        item32 = item.astype(np.int32)
+        src32, tgt32, item32 = src, tgt, item
         time_ns = np.asarray(time_ns, dtype=np.int64)
 
         # edges, sorted by (source, target): their order is the CSR data order
@@ -173,16 +171,18 @@ class ShareGraph:
 
         ucat = pd.CategoricalDtype(users, ordered=False)
         icat = pd.CategoricalDtype(item_ids, ordered=False)
+        times = pd.to_datetime(time_ns, unit="ns", utc=True)
+        time_ns = np.asarray(times.asi8)  # the events' own buffer: one copy of the times, not two
         ev: dict[str, Any] = {
             "source": pd.Categorical.from_codes(src32, dtype=ucat),
             "target": pd.Categorical.from_codes(tgt32, dtype=ucat),
             "item": pd.Categorical.from_codes(item32, dtype=icat),
-            "time": pd.to_datetime(time_ns, unit="ns", utc=True),
+            "time": times,
         }
         for k, v in (extra or {}).items():
             ev[k] = v
         ev["row"] = np.asarray(row, dtype=np.int64)
-        events = pd.DataFrame(ev)
+        events = pd.DataFrame(ev, copy=False)  # the columns are the arrays above, shared with Codes
         edges = pd.DataFrame(
             {
                 "source": pd.Categorical.from_codes(e_src, dtype=ucat),
@@ -191,7 +191,8 @@ class ShareGraph:
                 "n_items": n_it.astype(np.int64),
                 "first_time": pd.to_datetime(first, unit="ns", utc=True),
                 "last_time": pd.to_datetime(last, unit="ns", utc=True),
-            }
+            },
+            copy=False,
         )
         nodes = pd.DataFrame(index=users)
         items = pd.DataFrame(index=item_ids)
@@ -341,7 +342,7 @@ class ShareGraph:
             ge.add_edges(np.column_stack([self._codes.edge_src, self._codes.edge_tgt]))
             ge.vs["name"] = [str(u) for u in self.nodes.index]
             self._igraph = ge
-        from ..io.export import refresh_igraph
+        from .interop import refresh_igraph
 
         return refresh_igraph(self, self._igraph)
 
@@ -364,7 +365,7 @@ class ShareGraph:
         >>> G.number_of_edges(), G.nodes["alice"]["reach"], G.graph["items"]["poster"]["size"]
         (24, 16, 10)
         """
-        from ..io.export import to_networkx
+        from .interop import to_networkx
 
         return to_networkx(self, weight)
 
@@ -571,7 +572,7 @@ def aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns:
     new_edge = np.empty(ks.shape[0], dtype=bool)
     new_edge[0] = True
     np.not_equal(ks[1:], ks[:-1], out=new_edge[1:])
-    edge_sorted = np.cumsum(new_edge) - 1
+    edge_sorted = np.cumsum(new_edge, dtype=np.int64) - 1
     starts = np.flatnonzero(new_edge)
     m = starts.shape[0]
     ekeys = ks[starts]
@@ -598,8 +599,8 @@ def aggregate_edges(src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time_ns:
         return n_it, np.sort(order[o2[rep]])
 
     def times_per_edge() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The edge of each event, and each edge's first and last time."""
-        eidx = np.empty_like(edge_sorted)
+        """The edge of each event (int32), and each edge's first and last time."""
+        eidx = np.empty(edge_sorted.shape[0], dtype=np.int32)
         eidx[order] = edge_sorted
         ts = time_ns[order]
         return eidx, np.minimum.reduceat(ts, starts), np.maximum.reduceat(ts, starts)

@@ -852,3 +852,21 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, where: str) 
     if minimum is not None and value < minimum:
         raise InvalidParameterError(f"{name}={value!r} must be >= {minimum} for {where}.")
     return int(value)
+
+
+def check_fraction(name: str, value: Any, *, where: str, example: float, meaning: str = "") -> float:
+    """A number strictly between 0 and 1 (one wording for every such parameter).
+
+    >>> check_fraction("alpha", 0.1, where="kg.tl.kocs", example=0.1)
+    0.1
+    >>> check_fraction("alpha", 1, where="kg.tl.kocs", example=0.1)
+    Traceback (most recent call last):
+    ...
+    kocgraph.exceptions.InvalidParameterError: alpha=1 must be a number strictly between 0 and 1 for kg.tl.kocs; pass e.g. alpha=0.1.
+    """
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not (0.0 < float(value) < 1.0):
+        why = f" ({meaning})" if meaning else ""
+        raise InvalidParameterError(
+            f"{name}={value!r} must be a number strictly between 0 and 1 for {where}{why}; pass e.g. {name}={example}.")
+    return float(value)

@@ -1,26 +1,28 @@
-"""The KOC score (DESIGN §5): a weighted sum of per-feature percentiles, and its rank uncertainty.
+"""The KOC score (DESIGN §5, revised 2026-12): an additive model on log features, and its rank uncertainty.
 
 Pure kernels: numpy (and scipy.sparse) in, numpy out.
 
+* :func:`additive_scores` -- ``contribution[i, j] = weight[j] * x[i, j]`` on log features ``x``
+  (``log1p`` of counts, so a zero feature contributes exactly zero), ``score[i] = Σ_j contribution[i, j]``;
+  ineligible users get NaN.
 * :func:`percentile_ranks` -- ``P(x) = #{values <= x} / #{non-NaN values}`` (ties share the top rank).
-* :func:`koc_scores` -- percentiles among *eligible* users, weights normalized to sum to 1,
-  ``contribution[i, j] = weight[j] * percentile[i, j]``, ``score[i] = contribution[i].sum()``. So the
-  explain terms add up to the score, and the score lies in ``[0, 1]``.
+* :func:`koc_scores` -- the first version's score (``weights="percentile"``), kept for the Spark engine:
+  a weighted sum of percentiles among eligible users, weights normalized to sum to 1.
 * :func:`rank_with_ties` -- 1 = best.
-* :func:`bootstrap_rank_intervals` -- resample items, recompute additive features, re-rank.
+* :func:`bootstrap_rank_intervals` -- resample items, recompute the features that add up over items,
+  re-score, re-rank; the interval always holds the observed rank.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import rankdata
 
 from kocgraph.exceptions import InvalidParameterError, check_choice
 
-__all__ = ["percentile_ranks", "koc_scores", "rank_with_ties", "bootstrap_rank_intervals"]
+__all__ = ["additive_scores", "percentile_ranks", "koc_scores", "rank_with_ties", "bootstrap_rank_intervals"]
 
 
 def percentile_ranks(x: np.ndarray) -> np.ndarray:
@@ -43,6 +45,49 @@ def percentile_ranks(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def additive_scores(
+    log_features: np.ndarray, weights: np.ndarray, eligible: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The additive KOC model: ``contribution = weight * log_feature``, ``score = Σ contributions``.
+
+    ``log_features`` are the model's inputs (``log1p`` of counts, see
+    :func:`kocgraph.algorithms.koc_model.log_features`), so a user with a zero feature gets exactly 0
+    from it, and the score is on the scale of ``log1p(future reach)``. The score is the row sum of
+    the contributions, so the explain terms add up to it. Ineligible users get NaN.
+
+    Parameters
+    ----------
+    log_features : float array of shape (n_users, n_features), non-negative
+    weights : float array of shape (n_features,), non-negative (not normalized)
+    eligible : bool array of shape (n_users,)
+
+    Returns
+    -------
+    score : float64 array of shape (n_users,)
+    contributions : float64 array of shape (n_users, n_features)
+
+    Examples
+    --------
+    >>> X = np.log1p(np.array([[3.0, 0.0], [0.0, 0.0], [1.0, 7.0]]))
+    >>> score, contrib = additive_scores(X, np.array([1.0, 0.5]), np.array([True, True, False]))
+    >>> np.round(score, 4).tolist(), contrib[1].tolist()
+    ([1.3863, 0.0, nan], [0.0, 0.0])
+    """
+    X = np.asarray(log_features, dtype=np.float64)
+    wt = np.asarray(weights, dtype=np.float64).ravel()
+    if X.ndim != 2 or wt.shape[0] != X.shape[1] or not np.isfinite(wt).all() or (wt < 0).any():
+        raise InvalidParameterError(
+            f"need a 2-D feature array and one finite non-negative weight per column; got shape {X.shape} "
+            f"and weights {wt.tolist()!r}."
+        )
+    elig = np.asarray(eligible, dtype=bool).ravel()
+    contrib = np.full(X.shape, np.nan)
+    contrib[elig] = X[elig] * wt
+    score = np.full(X.shape[0], np.nan)
+    score[elig] = contrib[elig].sum(axis=1)
+    return score, contrib
+
+
 def _normalized_weights(weights: np.ndarray, n_features: int) -> np.ndarray:
     wt = np.asarray(weights, dtype=np.float64).ravel()
     if wt.shape[0] != n_features or not np.isfinite(wt).all() or (wt < 0).any() or wt.sum() <= 0:
@@ -57,6 +102,8 @@ def _column_percentiles(values: np.ndarray) -> np.ndarray:
     """Percentile ranks down each column (axis 0) of a 2-D array; NaN in, 0 out (see koc_scores)."""
     if values.shape[0] == 0:
         return np.zeros(values.shape)
+    from scipy.stats import rankdata  # imported when used: scipy.stats costs ~0.4 s to import
+
     pct = rankdata(values, method="max", axis=0, nan_policy="omit") / np.maximum(
         (~np.isnan(values)).sum(axis=0, keepdims=True), 1
     )
@@ -143,19 +190,16 @@ def rank_with_ties(score: np.ndarray, *, method: str = "ordinal") -> np.ndarray:
         r = np.empty(ok.size, dtype=np.int64)
         r[order] = np.arange(1, ok.size + 1)
     else:
+        from scipy.stats import rankdata
+
         r = rankdata(-vals, method="min").astype(np.int64)
     ranks[ok] = r
     return ranks
 
 
-def _ranks_min_rows(score: np.ndarray) -> np.ndarray:
-    """Competition ranks (1 = best) along each row of a 2-D array without NaN."""
-    return rankdata(-score, method="min", axis=1).astype(np.int64)
-
-
 def bootstrap_rank_intervals(
-    features: np.ndarray,
-    item_user: Sequence[sp.spmatrix | sp.sparray | None],
+    base: np.ndarray,
+    item_user: Sequence[sp.spmatrix | sp.sparray],
     weights: np.ndarray,
     eligible: np.ndarray,
     *,
@@ -164,73 +208,79 @@ def bootstrap_rank_intervals(
     alpha: float = 0.1,
     users: np.ndarray | None = None,
     batch_size: int | None = None,
+    callback: Callable[[int, int | None], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap intervals of each user's KOC rank, resampling items.
 
-    Each draw resamples the ``n_items`` items with replacement (multinomial counts ``c``, shape
-    ``(n_items,)``, summing to ``n_items``). A feature ``j`` with ``item_user[j]`` given is
-    **additive over items** (reach, direct reach, items started, conversions): its resampled value
-    is ``c @ item_user[j]``, the sum of the per-item values weighted by how often each item was
-    drawn; with every count 1 it is the observed feature. A feature with ``item_user[j] is None``
-    (influence PageRank, any non-additive feature) is **held fixed** at ``features[:, j]``. Scores
-    are recomputed with :func:`koc_scores` among eligible users and ranked with competition ranking
-    (ties share the best rank); the interval is the ``(alpha/2, 1 - alpha/2)`` quantile pair of the
-    ranks (numpy's default linear interpolation, rounded outward to integers).
+    ``callback(draws, B)``, when given, is called after each batch of draws (for a progress bar).
+
+    The score is ``base + Σ_j weights[j] * log1p(feature_j)``: ``base`` holds the terms of the
+    features that are not sums over items (influence PageRank, coreness, distinct receivers and
+    senders), held fixed; each feature ``j`` with a matrix ``item_user[j]`` (shape
+    ``(n_items, n_users)``, column sums = the feature) adds up over items and is recomputed. Each
+    draw resamples the ``n_items`` items with replacement (multinomial counts ``c``), so the feature
+    becomes ``c @ item_user[j]``; scores are ranked among the eligible users (ordinal ranks, ties by
+    user code, as :func:`rank_with_ties`).
+
+    The interval of a user runs from the ``alpha/2`` to the ``1 - alpha/2`` quantile of their ranks
+    over the draws (numpy's linear interpolation, rounded outward), **widened to hold the observed
+    rank** (the rank with every count 1). The widening matters at the very top: a resample drops
+    some of a top user's items and keeps some of a rival's twice, and a user can only fall from rank
+    1, so resampled ranks there lie mostly below the observed one. So ``[lo, hi]`` reads: "ranked
+    ``rank`` on this log; on logs like it (other draws of its items) anywhere from ``lo`` to ``hi``
+    in 1 - alpha of the draws, or at ``rank`` itself".
 
     Parameters
     ----------
-    features : float array of shape (n_users, n_features)
-        Observed features (only the held-fixed columns are read).
-    item_user : sequence of length n_features
-        For each feature, a sparse matrix of shape ``(n_items, n_users)`` whose column sums equal
-        the feature, or ``None`` to hold the feature fixed. All given matrices share ``n_items``.
-    weights : float array of shape (n_features,)
+    base : float array of shape (n_users,)
+        The held-fixed part of the score (0 when every feature adds up over items).
+    item_user : sequence of sparse matrices
+        One ``(n_items, n_users)`` matrix per resampled feature.
+    weights : float array of shape (len(item_user),)
     eligible : bool array of shape (n_users,)
     B : int
-        Number of bootstrap draws.
+        Number of draws.
     rng : int or numpy Generator, optional
     alpha : float
-        Two-sided level; 0.1 gives a 90 % interval.
+        Two-sided level; 0.1 gives a 90% interval.
     users : int array, optional
         Codes of the (eligible) users whose intervals are wanted; all eligible users by default.
-        Every draw still ranks all eligible users; only the stored ranks shrink.
+        Every draw still ranks all eligible users.
     batch_size : int, optional
         Draws per vectorized batch; by default sized to keep each dense batch near 64 MiB.
 
     Returns
     -------
     lower, upper : int64 arrays of shape (len(users),)
-        Rank interval of each requested user; ``-1`` for ineligible users.
+        ``-1`` for ineligible users.
 
     Examples
     --------
     >>> import scipy.sparse as sp
     >>> # 3 items; user 0 reaches 5 on every item, user 1 reaches 1, user 2 reaches 0
     >>> M = sp.csr_matrix(np.array([[5.0, 1.0, 0.0]] * 3))
-    >>> X = np.asarray(M.sum(axis=0)).reshape(-1, 1)
-    >>> lo, hi = bootstrap_rank_intervals(X, [M], np.ones(1), np.ones(3, bool), B=50, rng=0)
+    >>> lo, hi = bootstrap_rank_intervals(np.zeros(3), [M], np.ones(1), np.ones(3, bool), B=50, rng=0)
     >>> lo.tolist(), hi.tolist()
     ([1, 2, 3], [1, 2, 3])
     """
-    X = np.asarray(features, dtype=np.float64)
-    n_users, n_feat = X.shape
-    if len(item_user) != n_feat:
+    b0_ = np.asarray(base, dtype=np.float64).ravel()
+    n_users = b0_.shape[0]
+    wt = np.asarray(weights, dtype=np.float64).ravel()
+    if len(item_user) != wt.shape[0] or not np.isfinite(wt).all() or (wt < 0).any():
         raise InvalidParameterError(
-            f"item_user must hold one entry per feature ({n_feat}); got {len(item_user)}. "
-            "Pass None for a feature that is held fixed."
+            f"need one finite non-negative weight per item_user matrix ({len(item_user)}); got {wt.tolist()!r}."
         )
     if not (0 < alpha < 1) or int(B) < 1:
         raise InvalidParameterError(
             f"need B >= 1 and 0 < alpha < 1; got B={B!r}, alpha={alpha!r}. Pass e.g. B=200, alpha=0.1."
         )
-    wt = _normalized_weights(weights, n_feat)
     elig = np.flatnonzero(np.asarray(eligible, dtype=bool).ravel())
     want = elig if users is None else np.asarray(users, dtype=np.int64).ravel()
     pos = np.full(n_users, -1, dtype=np.int64)
     pos[elig] = np.arange(elig.size)
     want_pos = pos[want]
-    mats = [None if m is None else sp.csc_matrix(m, dtype=np.float64)[:, elig] for m in item_user]
-    sizes = {m.shape[0] for m in mats if m is not None}
+    mats = [sp.csc_matrix(m, dtype=np.float64)[:, elig] for m in item_user]
+    sizes = {m.shape[0] for m in mats}
     if len(sizes) > 1:
         raise InvalidParameterError(
             f"every item_user matrix must have the same number of items (rows); got {sorted(sizes)}."
@@ -239,25 +289,32 @@ def bootstrap_rank_intervals(
     gen = np.random.default_rng(rng)
     B = int(B)
     if batch_size is None:
-        batch_size = max(1, min(B, (8 << 20) // max(elig.size * max(n_feat, 1), 1)))
+        batch_size = max(1, min(B, (8 << 20) // max(elig.size, 1)))
+    base_e = b0_[elig]
+    observed = base_e + sum((w * np.log1p(np.asarray(m.sum(axis=0)).ravel()) for w, m in zip(wt, mats)),
+                            np.zeros(elig.size))
+    point = rank_with_ties(observed)
     ranks = np.empty((B, want.size), dtype=np.int64)
-    fixed = X[elig]
     for b0 in range(0, B, batch_size):
         nb = min(batch_size, B - b0)
-        counts = np.zeros((nb, 0))
+        score = np.broadcast_to(base_e, (nb, elig.size)).copy()
         if n_items:
             counts = gen.multinomial(n_items, np.full(n_items, 1.0 / n_items), size=nb).astype(np.float64)
-        score = np.zeros((nb, elig.size))
-        for j, m in enumerate(mats):
-            vals = np.broadcast_to(fixed[:, j], (nb, elig.size)) if m is None else np.asarray(counts @ m)
-            score += wt[j] * _column_percentiles(vals.T).T
+            for w, m in zip(wt, mats):
+                score += w * np.log1p(np.asarray(counts @ m))
         if elig.size:
-            ranks[b0 : b0 + nb] = _ranks_min_rows(score)[:, np.maximum(want_pos, 0)]
+            order = np.argsort(-score, axis=1, kind="stable")
+            r = np.empty_like(order)
+            np.put_along_axis(r, order, np.arange(1, elig.size + 1)[None, :], axis=1)
+            ranks[b0 : b0 + nb] = r[:, np.maximum(want_pos, 0)]
+        if callback is not None:
+            callback(nb, B)
     lower = np.full(want.size, -1, dtype=np.int64)
     upper = np.full(want.size, -1, dtype=np.int64)
     ok = want_pos >= 0
-    if ok.any() and B:
+    if ok.any():
         q = np.quantile(ranks[:, ok], [alpha / 2, 1 - alpha / 2], axis=0)
-        lower[ok] = np.floor(q[0]).astype(np.int64)
-        upper[ok] = np.ceil(q[1]).astype(np.int64)
+        obs = point[want_pos[ok]]
+        lower[ok] = np.minimum(np.floor(q[0]).astype(np.int64), obs)
+        upper[ok] = np.maximum(np.ceil(q[1]).astype(np.int64), obs)
     return lower, upper

@@ -5,41 +5,16 @@ from __future__ import annotations
 import math
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
 from typing import Any
 
+from .._core.resources import maxrss_mib
+from .._core.resources import peak_rss_mib as vm_hwm_mib
+from .._core.resources import reset_peak as reset_hwm
+
 __all__ = ["vm_hwm_mib", "reset_hwm", "maxrss_mib", "environment", "child_env", "summarise_runs"]
-
-
-def vm_hwm_mib() -> float | None:
-    """This process's resident-set high-water mark (``VmHWM``) in MiB; ``None`` off Linux."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:  # pragma: no cover - not Linux
-        return None
-    return None  # pragma: no cover
-
-
-def reset_hwm() -> bool:
-    """Reset ``VmHWM`` to the current RSS (``/proc/self/clear_refs``); ``False`` where not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:  # pragma: no cover - not Linux / not permitted
-        return False
-
-
-def maxrss_mib() -> float:
-    """``ru_maxrss`` in MiB (the process-lifetime peak; survives fork+exec on Linux)."""
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r / (1024.0 * 1024.0) if sys.platform == "darwin" else r / 1024.0
 
 
 def child_env() -> dict[str, str]:

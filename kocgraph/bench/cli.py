@@ -1,4 +1,4 @@
-"""``kocgraph bench``: registered on the command line by :mod:`kocgraph.cli` (``_register_bench``)."""
+"""``kocgraph bench``: registered on the command line by :mod:`kocgraph.cli` (``build_parser``)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if quality not in SAMPLES:
             raise InvalidParameterError(f"--quality {quality!r} is not a registry sample; known: {list(SAMPLES)} (or 'none')")
     if args.out:  # before the (long) run: a regular file in a writable directory (issue 17, D5)
-        from .._jobs import check_outputs
+        from ..jobs import check_outputs
 
         check_outputs([args.out], example="results.json")
     say = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
@@ -99,7 +99,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     res["problems"] = problems
     print(format_table(res))
     if args.out:
-        from .._jobs import atomic_write
+        from ..jobs import atomic_write
 
         out = Path(args.out)
         atomic_write(out, lambda tmp: tmp.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8"))
@@ -125,7 +125,8 @@ def _positive_float_below(limit: float) -> Any:
 
 def add_bench_command(sub: Any) -> None:
     """Register ``kocgraph bench`` on the CLI's subparsers (called from :mod:`kocgraph.cli`)."""
-    from ..cli import _nonneg_int, _positive_int
+    from ..cli_args import nonneg_int as _nonneg_int
+    from ..cli_args import positive_int as _positive_int
 
     b = sub.add_parser(
         "bench", help="time every pipeline stage (and raw igraph / networkx with --peers); quality figures",

@@ -42,7 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from ._util import environment, maxrss_mib, reset_hwm, run_child, summarise_runs, vm_hwm_mib
+from .._core.resources import maxrss_mib, peak_rss_mib, reset_peak
+from ._util import environment, run_child, summarise_runs
 from .data import COLUMNS, SEED, SIZES, bench_cache_dir, make_log
 
 __all__ = [
@@ -173,15 +174,14 @@ STAGES: dict[str, Callable[[str | os.PathLike[str]], dict[str, Any]]] = {
 
 
 # ------------------------------------------------------------------------------------------- memory
-_vm_hwm_mib, _reset_hwm, _maxrss_mib = vm_hwm_mib, reset_hwm, maxrss_mib  # old private names
 
 
 def _run_here(fn: Callable[[Any], dict[str, Any]], path: str | os.PathLike[str]) -> dict[str, Any]:
     """Run a stage in this process; peak RSS during the stage (process-wide peak if not resettable)."""
-    reset = _reset_hwm()
+    reset = reset_peak()
     out = dict(fn(path))
-    hwm = _vm_hwm_mib() if reset else None
-    out["peak_rss_mib"] = hwm if hwm is not None else _maxrss_mib()
+    hwm = peak_rss_mib() if reset else None
+    out["peak_rss_mib"] = hwm if hwm is not None else maxrss_mib()
     out["peak_rss_scope"] = "stage" if hwm is not None else "process"
     return out
 
@@ -219,7 +219,7 @@ def child_main(argv: list[str]) -> int:
     out = dict(STAGES[a.stage](a.path))
     # a fresh process: its lifetime peak is the stage's peak. Read VmHWM (the high-water mark of this
     # exec'd address space): ru_maxrss survives fork+exec on Linux and would report the parent's peak.
-    hwm = vm_hwm_mib()
+    hwm = peak_rss_mib()
     out["peak_rss_mib"] = hwm if hwm is not None else maxrss_mib()
     out["peak_rss_scope"] = "process"
     print(json.dumps(out))

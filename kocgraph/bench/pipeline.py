@@ -60,7 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from ._util import environment, maxrss_mib, reset_hwm, run_child, summarise_runs, vm_hwm_mib
+from .._core.resources import maxrss_mib, peak_rss_mib, reset_peak
+from ._util import environment, run_child, summarise_runs
 from .data import resolve_log
 from .ingest import first_receipts, nx_item_cascades
 
@@ -427,7 +428,7 @@ def run_side(side: str, path: str | os.PathLike[str], *, staff: Sequence[Any] = 
             out["stages"][name] = {"ok": False, "error": "skipped: the read stage failed"}
             out["ok"] = False
             continue
-        reset = reset_hwm()
+        reset = reset_peak()
         t0 = time.perf_counter()
         try:
             figs = fns[name](ctx) or {}
@@ -438,7 +439,7 @@ def run_side(side: str, path: str | os.PathLike[str], *, staff: Sequence[Any] = 
             read_failed = name == "read"
             continue
         dt = time.perf_counter() - t0
-        hwm = vm_hwm_mib() if reset else None
+        hwm = peak_rss_mib() if reset else None
         out["stages"][name] = {"ok": True, "s": dt, "peak_rss_mib": hwm if hwm is not None else maxrss_mib(),
                                "peak_rss_scope": "stage" if hwm is not None else "process", **figs}
     out["checks"] = _side_checks(side, ctx)
@@ -476,7 +477,7 @@ def child_main(argv: list[str]) -> int:
         os.replace(tmp, a.handoff_out)
     res = _jsonable(out)
     # VmHWM was reset before each stage: the process peak is the highest stage peak (or what came after)
-    res["process_peak_rss_mib"] = max(res.get("peak_rss_mib") or 0.0, vm_hwm_mib() or maxrss_mib())
+    res["process_peak_rss_mib"] = max(res.get("peak_rss_mib") or 0.0, peak_rss_mib() or maxrss_mib())
     print(json.dumps(res, default=float))
     return 0
 

@@ -96,7 +96,7 @@ def compare_seeds(
                     kg.tl.cascades(h)
                 score = h.nodes["reach"].to_numpy(float)
             else:
-                kg.tl.kocs(h, staff=None if staff is None else list(staff), key_added="_cmp_koc")
+                kg.tl.kocs(h, staff=None if staff is None else list(staff), key_added="_cmp_koc", progress=False)
                 score = h.nodes["_cmp_koc_score"].fillna(-1).to_numpy(float)
             order = np.lexsort((np.arange(h.n_users), -score))
             rankings[s] = order[eligible[order]][:kmax]

@@ -16,6 +16,7 @@ from ..exceptions import NotComputedError
 __all__ = ["kocs", "explain", "communities"]
 
 from ..tl._kocs import FEATURE_WORDS as _FEATURE_WORDS
+from ..tl._kocs import feature_words
 
 
 def _meta(g: ShareGraph, key: str, tool: str) -> dict[str, Any]:
@@ -31,6 +32,12 @@ def _top_share(values: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         return np.full(values.shape, np.nan)
     ge = ref.size - np.searchsorted(ref, values, side="left")
     return ge / ref.size
+
+
+def _at_most_share(values: np.ndarray, eligible: np.ndarray, x: float) -> float:
+    """Share of eligible users whose value is at most ``x`` (NaN when nobody is eligible)."""
+    ref = values[eligible & ~np.isnan(values)]
+    return float((ref <= x).mean()) if ref.size else float("nan")
 
 
 def _fmt_pct(p: float) -> str:
@@ -63,14 +70,27 @@ def reason_line(*, reach: int, items_spread: int, resharers: int, conversions: i
     return f"{head}; top {_fmt_pct(best_share)} by {_FEATURE_WORDS[best_feature]}"
 
 
+def _value(g: ShareGraph, key: str, feature: str) -> np.ndarray:
+    """A model feature's raw value per user (``<key>_value_<feature>``, else the plain column)."""
+    col = f"{key}_value_{feature}"
+    return g.nodes[col if col in g.nodes.columns else feature].to_numpy(np.float64)
+
+
 def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc") -> pd.DataFrame:
     """The top ``n`` KOC candidates, best first, with a one-line reason in plain words.
 
-    Columns: ``rank``, ``user``, ``score``, ``rank_lo``/``rank_hi`` (bootstrap interval, when computed),
-    ``community`` (when computed), ``reach``, ``direct_reach``, ``resharers``, ``items_spread``, ``items_started``,
-    ``pagerank``, ``conversions``/``conversion_value`` (when the log has them), ``reason``. With a
-    ``per_community`` slate, ``rank`` is the slate order. ``excluded=True`` instead lists the users left
-    out of the ranking (staff, KOL-scale accounts) with the reason.
+    Columns: ``rank``, ``user``, ``score`` (the additive model, ``log1p`` of the expected reach),
+    ``expected_reach`` (people the user's forwards are expected to reach over a period as long as the
+    log), ``percentile`` (share of ranked users scoring at most as much), ``rank_lo``/``rank_hi``
+    (bootstrap interval, when computed), ``community`` (when computed), ``reach``, ``direct_reach``,
+    ``resharers``, ``items_spread``, ``items_started``, ``pagerank``, ``conversions``/``conversion_value``
+    (when the log has them), ``reason``. With a ``per_community`` slate, ``rank`` is the slate order.
+
+    ``excluded=True`` instead lists the accounts left out of the ranking on purpose, never in
+    silence: the staff accounts and the KOL-size accounts ("big accounts, left out: buy, don't
+    develop"), with ``user``, ``excluded`` (``"staff"`` or ``"kol"``), ``reach``, ``receivers``
+    (distinct people forwarded to, what the KOL threshold is measured on) and ``reason``; the KOL rows
+    come after the staff rows, largest reach first.
 
     Examples
     --------
@@ -79,31 +99,30 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> top = kg.get.kocs(g, n=3)
     >>> top["user"].tolist()
-    ['alice', 'carol', 'bob']
+    ['alice', 'bob', 'nina']
     >>> top["reason"].iloc[0]
-    'reached 16 users across 3 items, 4 passed it on, brought 1 conversion; top 8% by resharers'
+    'reached 16 users across 3 items, 4 passed it on, brought 1 conversion; top 8% by people received from'
+    >>> kg.get.kocs(g, excluded=True)[["user", "excluded"]].values.tolist()
+    [['brand', 'staff'], ['staff_li', 'staff']]
     """
     g = check_graph(g, "kg.get.kocs")
     n = check_int("n", n, minimum=1, where="kg.get.kocs")
     meta = _meta(g, key, "kocs")
     nodes = g.nodes
     if excluded:
-        ex = nodes[f"{key}_excluded"]
-        sel = ex.isin(["staff", "kol"]).to_numpy()
-        out = pd.DataFrame({"user": nodes.index[sel], "excluded": ex[sel].astype(str).to_numpy(),
-                            "reach": nodes["reach"].to_numpy()[sel]})
-        out["reason"] = np.where(out["excluded"] == "staff", "operator's own account",
-                                 "celebrity-scale audience (above the KOL threshold)")
-        return out.reset_index(drop=True)
+        return _excluded(g, key)
     order_col = f"{key}_slate" if f"{key}_slate" in nodes.columns else f"{key}_rank"
     ranks = nodes[order_col]
     sel = ranks.notna().to_numpy()
     sub = nodes.loc[sel]
-    sub = sub.assign(_r=ranks[sel].astype("int64")).sort_values("_r").head(n)
+    sub = sub.assign(_r=ranks[sel].astype("int64")).sort_values("_r", kind="stable").head(n)
     feats = meta["features"]
     eligible = nodes[f"{key}_score"].notna().to_numpy()
     cols: dict[str, Any] = {"rank": sub["_r"].to_numpy(), "user": sub.index.to_numpy(),
                             "score": sub[f"{key}_score"].to_numpy()}
+    for extra in ("expected_reach", "percentile"):
+        if f"{key}_{extra}" in nodes.columns:
+            cols[extra] = sub[f"{key}_{extra}"].to_numpy()
     if f"{key}_rank_lo" in nodes.columns:
         cols["rank_lo"] = sub[f"{key}_rank_lo"].to_numpy()
         cols["rank_hi"] = sub[f"{key}_rank_hi"].to_numpy()
@@ -115,10 +134,11 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     out = pd.DataFrame(cols)
     # plain-words reason: the headline figure plus the feature where the user stands highest
     idx = g.user_codes(sub.index)
-    shares = {k: _top_share(nodes[k].to_numpy(np.float64), eligible)[idx] for k in feats}
+    shares = {k: _top_share(_value(g, key, k), eligible)[idx] for k in feats}
+    terms = {k: nodes[f"{key}_term_{k}"].to_numpy(np.float64)[idx] for k in feats}
     reasons = []
     for r, row in enumerate(sub.itertuples(index=False)):  # n rows only: the output size, not the data
-        best = min(feats, key=lambda k: (shares[k][r], -meta["weights"][k]))
+        best = min(feats, key=lambda k: (shares[k][r], -terms[k][r]))  # ties: the larger term
         reasons.append(reason_line(
             reach=int(getattr(row, "reach")), items_spread=int(getattr(row, "items_spread")),
             resharers=int(getattr(row, "resharers", 0)),
@@ -129,12 +149,30 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     return out
 
 
+def _excluded(g: ShareGraph, key: str) -> pd.DataFrame:
+    """Staff and KOL-size accounts, with reach and distinct receivers (see ``kocs``)."""
+    nodes = g.nodes
+    ex = nodes[f"{key}_excluded"]
+    sel = ex.isin(["staff", "kol"]).to_numpy()
+    receivers = np.bincount(g.codes.edge_src, minlength=g.n_users)
+    out = pd.DataFrame({"user": nodes.index[sel], "excluded": ex[sel].astype(str).to_numpy(),
+                        "reach": nodes["reach"].to_numpy()[sel], "receivers": receivers[sel]})
+    out = out.sort_values(["excluded", "reach"], ascending=[False, False], kind="stable")
+    out["reason"] = np.where(out["excluded"] == "staff", "operator's own account",
+                             "celebrity-scale audience (above the KOL threshold): buy, don't develop")
+    return out.reset_index(drop=True)
+
+
 def explain(g: ShareGraph, user: Any, *, key: str = "koc") -> pd.DataFrame:
     """Break one user's KOC score into its terms; the ``contribution`` column adds up to the score.
 
-    Columns: ``value`` (the raw feature), ``percentile`` (share of eligible users at or below it),
-    ``weight`` (normalized), ``contribution`` (= weight × percentile). Indexed by feature; the score is
-    in ``.attrs["score"]``.
+    Indexed by feature. Columns: ``value`` (the raw feature), ``log_value`` (the model's input:
+    ``log1p`` of the value; for PageRank the log of its ratio to the floor every user gets),
+    ``weight``, ``contribution`` (= weight × log_value, so a zero feature contributes exactly 0),
+    ``percentile`` (share of ranked users whose value is at most this one), ``description`` (what
+    the feature is, in words). ``.attrs`` holds ``score``, ``expected_reach`` and, for a user left out
+    of the ranking, ``excluded``. With ``weights="percentile"`` the contribution is weight ×
+    percentile instead.
 
     Examples
     --------
@@ -142,8 +180,10 @@ def explain(g: ShareGraph, user: Any, *, key: str = "koc") -> pd.DataFrame:
     >>> g = kg.datasets.toy()
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> ex = kg.get.explain(g, "alice")
-    >>> bool(abs(ex["contribution"].sum() - ex.attrs["score"]) < 1e-12)
+    >>> bool(ex["contribution"].sum() == ex.attrs["score"])
     True
+    >>> ex.loc["reach", "description"]
+    "people who got an item through this user's forwards, directly or further down"
     """
     g = check_graph(g, "kg.get.explain")
     meta = _meta(g, key, "kocs")
@@ -151,15 +191,21 @@ def explain(g: ShareGraph, user: Any, *, key: str = "koc") -> pd.DataFrame:
     feats = meta["features"]
     w = meta["weights"]
     row = g.nodes.iloc[code]
+    eligible = g.nodes[f"{key}_score"].notna().to_numpy()
     contrib = np.array([row[f"{key}_term_{k}"] for k in feats], dtype=np.float64)
-    weights = np.array([w[k] for k in feats])
+    weights = np.array([w[k] for k in feats], dtype=np.float64)
+    values = np.array([_value(g, key, k)[code] for k in feats], dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(weights > 0, contrib / weights, np.nan)
+        logv = np.where(weights > 0, contrib / weights, np.nan)
     out = pd.DataFrame(
-        {"value": [row[k] for k in feats], "percentile": pct, "weight": weights, "contribution": contrib},
+        {"value": values, "log_value": logv, "weight": weights, "contribution": contrib,
+         "percentile": [_at_most_share(_value(g, key, k), eligible, values[j]) for j, k in enumerate(feats)],
+         "description": [feature_words(k, long=True) for k in feats]},
         index=pd.Index(feats, name="feature"),
     )
     out.attrs["score"] = float(row[f"{key}_score"])
+    if f"{key}_expected_reach" in g.nodes.columns:
+        out.attrs["expected_reach"] = float(row[f"{key}_expected_reach"])
     out.attrs["user"] = user
     if pd.notna(row[f"{key}_excluded"]):
         out.attrs["excluded"] = str(row[f"{key}_excluded"])

@@ -11,7 +11,7 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.validation import check_columns, factorize_ids, parse_time
 from ..exceptions import InvalidParameterError, LogSchemaError, check_choice
-from .tables import load_table
+from .sources import load_table
 
 __all__ = ["read_adoptions", "infer_parents"]
 

@@ -36,8 +36,23 @@ from ..exceptions import LogSchemaError
 
 __all__ = ["BLOCK_SIZE", "RawRecord", "CsvRead", "RecordTally", "arrow_options", "exact_records"]
 
-#: pyarrow's block size; the tests shrink it to put block boundaries everywhere
-BLOCK_SIZE = 1 << 24
+#: pyarrow's largest block; the tests shrink it to put block boundaries everywhere
+BLOCK_SIZE = 1 << 26
+#: the smallest block for a file of known size (see :func:`block_size_for`)
+MIN_BLOCK = 1 << 22
+
+
+def block_size_for(n_bytes: int | None) -> int:
+    """The parser's block for a file of ``n_bytes``: about an eighth of it (so both cores parse from
+    the start on small files), between :data:`MIN_BLOCK` and :data:`BLOCK_SIZE` (few batches, so few
+    batch dictionaries to merge, on large ones).
+
+    >>> block_size_for(40 << 20) == 5 << 20, block_size_for(None) == BLOCK_SIZE
+    (True, True)
+    """
+    if n_bytes is None:
+        return BLOCK_SIZE
+    return int(min(BLOCK_SIZE, max(min(MIN_BLOCK, BLOCK_SIZE), n_bytes // 8)))
 _QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
 
 

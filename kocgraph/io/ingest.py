@@ -123,6 +123,10 @@ class IdDictionary:
     def codes(self, handle: int) -> np.ndarray:
         return self._codes[handle]
 
+    def release(self, handle: int) -> None:
+        """Free a batch's codes once they are laid out elsewhere."""
+        self._codes.pop(handle, None)
+
 
 def _common_type(types: list[Any]) -> Any:
     """None when the dictionaries share one type; else the text type every one is turned into."""
@@ -237,6 +241,8 @@ class Ingest:
         self.text_mix = False
         self.n_rows = 0
         self.columns: list[str] = []
+        self.single: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}  # one-batch parts: the frame as given
+        self._seen_parts: set[int] = set()
         self.first_bad: dict[str, Any] = {}  # role -> the first value of a wrong type
         self.any_valid: dict[str, bool] = {}
 
@@ -293,13 +299,31 @@ class Ingest:
             flag(vinf, "non_finite_value")
         flag(_same(arrs["source"], arrs["target"]), "self_forward")
         rej = np.flatnonzero(reason > 0)
+        if not keep_frame and part not in self._seen_parts:
+            keep_frame = True  # a part's first batch is kept whole: a small file rejects rows as given
+        elif not keep_frame:
+            self._let_go(part)
+        self._seen_parts.add(part)
         rejected = frame.iloc[rej].copy() if rej.size and not keep_frame else None
+        if keep_frame:
+            self.single[part] = (frame, rows)
         self.kept.append(_Kept(part, rows, tuple(handles), tchunk, reason, cats, value,  # type: ignore[arg-type]
                                frame if keep_frame else None, rejected))
         self.n_rows += n
 
+    def _let_go(self, part: int) -> None:
+        """A part has a second batch: keep only the rejected rows of its first one."""
+        if self.single.pop(part, None) is None:
+            return
+        for i, k in enumerate(self.kept):
+            if k.part == part and k.frame is not None:
+                early = np.flatnonzero(k.reason > 0)
+                self.kept[i] = k._replace(frame=None, rejected=k.frame.iloc[early].copy() if early.size else None)
+
     def drop_part(self, part: int) -> None:
         """Forget a part's batches (it is being read again)."""
+        self.single.pop(part, None)
+        self._seen_parts.discard(part)
         gone = [k for k in self.kept if k.part == part]
         for role, j in (("source", 0), ("target", 1), ("item", 2)):
             self.dicts[role].drop([k.handles[j] for k in gone if k.handles[j] >= 0])
@@ -308,34 +332,38 @@ class Ingest:
 
     # -- the whole log
     def finish(self) -> Ingested:
+        """Merge the id dictionaries, give the time column its unit, and lay every batch's arrays
+        end to end (each filled in place into one preallocated array; batch arrays freed as they go)."""
         from .._core.validation import _bad_id
+        from ..algorithms._parallel import side_by_side
 
         m = self.mapping
         for role, value in self.first_bad.items():
             if not self.any_valid.get(role):  # a column of no valid id: the column is wrong, not a row
                 raise _bad_id(value, role)
-        for d in self.dicts.values():
-            d.finish()
+        side_by_side(*[d.finish for d in self.dicts.values()])  # Arrow's unifier releases the GIL
         kept = self.kept
-        cat = _concat_or_empty
-        src = cat([self._codes("source", k, 0) for k in kept], np.int32)
-        tgt = cat([self._codes("target", k, 1) for k in kept], np.int32)
+        src = self._laid("source", 0)
+        tgt = self._laid("target", 1)
         users, tgt, as_text = _merge_users(self.dicts["source"], self.dicts["target"], src, tgt)
         if m["item"] is not None:
-            item = cat([self._codes("item", k, 2) for k in kept], np.int32)
+            item = self._laid("item", 2)
             item_ids = _index_of(self.dicts["item"].values)
             items_text = self.dicts["item"].as_text
         else:
             item = np.zeros(self.n_rows, dtype=np.int32)
             item_ids = pd.Index(["*"], dtype=object)
             items_text = False
-        reason = cat([k.reason for k in kept], np.int8)
+        reason = _laid_out([k.reason for k in kept], np.int8, self.n_rows)
         if m["time"] is not None:
-            chunks = finish_epoch([k.time for k in kept], self.time_unit, self.time_info)  # type: ignore[misc]
-            tns = cat([c.values for c in chunks], np.int64)
-            treason = cat([c.reason for c in chunks], np.int8)
+            self._raw_time = [k.time for k in kept]  # epoch numbers as given, for rebuilt rejected rows
+            chunks = finish_epoch(self._raw_time, self.time_unit, self.time_info)  # type: ignore[arg-type]
+            tns = _laid_out([c.values for c in chunks], np.int64, self.n_rows)
+            treason = _laid_out([c.reason for c in chunks], np.int8, self.n_rows)
+            del chunks
             sel = (treason > 0) & (reason == 0)
             reason[sel] = treason[sel]
+            del treason, sel
         else:
             tns = np.arange(self.n_rows, dtype=np.int64)
         extra: dict[str, Any] = {}
@@ -343,9 +371,9 @@ class Ingest:
             if m[opt] is not None:
                 extra[opt] = _union_categoricals([k.cats[opt] for k in kept])
         if m["value"] is not None:
-            extra["value"] = cat([k.value for k in kept], np.float64)  # type: ignore[misc]
-        part = cat([np.full(len(k.rows), k.part, dtype=np.int32) for k in kept], np.int32)
-        row = cat([k.rows for k in kept], np.int64)
+            extra["value"] = _laid_out([k.value for k in kept], np.float64, self.n_rows)  # type: ignore[misc]
+        part = _laid_out([np.full(len(k.rows), k.part, dtype=np.int32) for k in kept], np.int32, self.n_rows)
+        row = _laid_out([k.rows for k in kept], np.int64, self.n_rows)
         text_users = int(as_text or self.text_mix)
         if text_users or items_text:
             import warnings
@@ -356,10 +384,19 @@ class Ingest:
         as_text_info = {k: v for k, v in (("users", text_users), ("items", int(items_text))) if v}
         return Ingested(src, tgt, item, users, item_ids, tns, reason, extra, part, row, self.time_info, as_text_info)
 
-    def _codes(self, role: str, k: _Kept, j: int) -> np.ndarray:
-        codes = self.dicts[role].codes(k.handles[j]).copy()
-        codes[k.reason == _RC["null_" + role]] = -1
-        return codes
+    def _laid(self, role: str, j: int) -> np.ndarray:
+        """One role's int32 codes for every kept row, end to end (-1 where the id is missing)."""
+        out = np.empty(self.n_rows, dtype=np.int32)
+        d = self.dicts[role]
+        at = 0
+        for k in self.kept:
+            n = len(k.rows)
+            seg = out[at:at + n]
+            seg[:] = d.codes(k.handles[j])
+            seg[k.reason == _RC["null_" + role]] = -1
+            d.release(k.handles[j])
+            at += n
+        return out
 
     def rejected_frame(self, ing: Ingested, parts: list[Any], *, with_file: bool, with_line: bool) -> pd.DataFrame:
         """Every rejected row: the row as given where it was kept, otherwise the log's mapped columns
@@ -401,6 +438,41 @@ class Ingest:
                     cols["file"] = p.name
                 cols["raw_text"] = [r.text for r in p.rejected]
                 pieces.append(pd.DataFrame(cols))
+        return self._tidy(pieces, with_file=with_file, with_line=with_line)
+
+    def duplicates_frame(self, parts: list[Any], dup: np.ndarray, *, part: np.ndarray, row: np.ndarray,
+                         arrays: dict[str, np.ndarray], users: pd.Index, item_ids: pd.Index, extra: dict[str, Any],
+                         with_file: bool, with_line: bool) -> pd.DataFrame:
+        """The exact duplicates (indices ``dup`` into the accepted rows, whose part, record index and
+        code arrays are given): as given for a one-batch part, else rebuilt from the arrays."""
+        pieces = []
+        for p in np.unique(part[dup]) if dup.size else []:
+            sel = dup[part[dup] == p]
+            head: dict[str, Any] = {"row": row[sel], "reason": "duplicate"}
+            if with_line:
+                lines = parts[p].lines_of(row[sel])
+                head["line"] = pd.array(lines if lines is not None else [pd.NA] * sel.size, dtype="Int64")
+            if with_file:
+                head["file"] = parts[p].name
+            frame, frame_rows = self.single.get(int(p), (None, None))
+            if frame is not None:
+                given = frame.iloc[np.searchsorted(frame_rows, row[sel])].reset_index(drop=True)
+            else:
+                m = self.mapping
+                given = pd.DataFrame({m["source"]: users.take(arrays["src"][sel]).to_numpy(dtype=object),
+                                      m["target"]: users.take(arrays["tgt"][sel]).to_numpy(dtype=object)})
+                if m["item"] is not None:
+                    given[m["item"]] = item_ids.take(arrays["item"][sel]).to_numpy(dtype=object)
+                if m["time"] is not None:
+                    given[m["time"]] = pd.to_datetime(arrays["time"][sel], unit="ns", utc=True)
+                for opt in ("event_type", "channel", "value"):
+                    if m[opt] is not None:
+                        given[m[opt]] = np.asarray(extra[opt][sel], dtype=object)
+            pieces.append(pd.concat([pd.DataFrame(head), given], axis=1))
+        return self._tidy(pieces, with_file=with_file, with_line=with_line)
+
+    def _tidy(self, pieces: list[pd.DataFrame], *, with_file: bool, with_line: bool) -> pd.DataFrame:
+        """Pieces of the rejected table as one frame with the log's columns (raw lines last)."""
         base = {"row": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=object)}
         if with_line:
             base["line"] = pd.Series(dtype="Int64")
@@ -410,7 +482,7 @@ class Ingest:
         for c in self.columns:  # the log's columns, even where no kept row has them
             if c not in out.columns:
                 out[c] = pd.Series([pd.NA] * len(out), dtype=object)
-        if "raw_text" in out.columns:  # the unparsed lines last, as before
+        if "raw_text" in out.columns:  # the unparsed lines last
             out = out[[c for c in out.columns if c != "raw_text"] + ["raw_text"]]
         return out
 
@@ -447,8 +519,14 @@ def _same(a: Any, b: Any) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _concat_or_empty(arrs: list[np.ndarray], dtype: Any) -> np.ndarray:
-    return np.concatenate(arrs).astype(dtype, copy=False) if arrs else np.empty(0, dtype=dtype)
+def _laid_out(arrs: list[np.ndarray], dtype: Any, n: int) -> np.ndarray:
+    """Arrays end to end in one array of ``dtype`` (no intermediate copy)."""
+    out = np.empty(n, dtype=dtype)
+    at = 0
+    for a in arrs:
+        out[at:at + a.shape[0]] = a
+        at += a.shape[0]
+    return out
 
 
 def _index_of(values: Any) -> pd.Index:
@@ -479,7 +557,8 @@ def _merge_users(src_d: IdDictionary, tgt_d: IdDictionary, src: np.ndarray,
     unified = pa.chunked_array(ident).unify_dictionaries()
     users = unified.chunk(0).dictionary
     remap = np.append(np.asarray(unified.chunk(1).indices.to_numpy(zero_copy_only=False), dtype=np.int32), -1)
-    return _index_of(users), remap[tgt], as_text
+    np.take(remap, tgt, out=tgt, mode="wrap")  # -1 takes remap[-1] == -1
+    return _index_of(users), tgt, as_text
 
 
 def _union_categoricals(cats: list[pd.Categorical]) -> pd.Categorical:

@@ -201,92 +201,139 @@ def _check_encoding(encoding: str) -> str:
 
 def _build(ingest: Ingest, parts: list[Any], mapping: dict[str, Any], *, on_invalid: str, tz: str) -> ShareGraph:
     """The graph from the ingested log: exact duplicates found over the whole log, every row
-    accounted for in the report, the rejected rows with their reasons."""
+    accounted for in the report, the rejected rows with their reasons.
+
+    This is the read's memory peak, so the steps keep int32 codes and free what the next step does
+    not need: the rejected rows are taken while the batches are still at hand, then only the
+    accepted rows stay for the edge grouping (which finds the exact duplicates among them)."""
     ing = ingest.finish()
-    reason = ing.reason
-    extra_codes = [np.asarray(c.codes, dtype=np.int64) for k, c in ing.extra.items() if k != "value"]
-    if "value" in ing.extra:
-        v = ing.extra["value"]
-        extra_codes.append(v.view(np.int64) if v.size else v.astype(np.int64))
+    _release_arrow_memory()
+    multi = len(parts) > 1
+    with_line = any(p.info.get("path") for p in parts)
+    raising = on_invalid == "raise"
+    rejected = [] if raising else [ingest.rejected_frame(ing, parts, with_file=multi, with_line=with_line)]
+    okidx = np.flatnonzero(ing.reason == 0)
+    if okidx.size == ing.reason.size:
+        acc = {"src": ing.src, "tgt": ing.tgt, "item": ing.item, "time": ing.time, "part": ing.part, "row": ing.row}
+        ext = dict(ing.extra)
+    else:
+        acc = {k: getattr(ing, k if k != "time" else "time")[okidx]
+               for k in ("src", "tgt", "item", "time", "part", "row")}
+        ext = {k: v[okidx] for k, v in ing.extra.items()}
+    counts = _counts(ing, parts)
+    users, item_ids, time_info, as_text = ing.users, ing.item_ids, ing.time_info, ing.ids_as_text
+    if not raising:
+        ingest.kept.clear()  # the batches' arrays: no longer needed
+        del ing
+    del okidx
     # exact duplicates can only be among the events whose (source, target, item) repeats, which the
     # edge grouping lists; they are the same across files as within one
-    okidx = np.flatnonzero(reason == 0)
-    allok = okidx.size == reason.size
-    kept = [a if allok else a[okidx] for a in (ing.src, ing.tgt, ing.item, ing.time, *extra_codes)]
-    edges = aggregate_edges(kept[0], kept[1], kept[2], kept[3], len(ing.users), len(ing.item_ids))
-    dup = _duplicated_among(kept, edges.repeated)
-    reason[okidx[dup]] = REASON_CODES["duplicate"]
-    ok = reason == 0
-    files = [p for p in parts if p.info.get("path")]
-    multi = len(parts) > 1
-    if on_invalid == "raise":
-        _raise_first(ingest, ing, parts, mapping, multi=multi)
-    rejected = ingest.rejected_frame(ing, parts, with_file=multi, with_line=bool(files))
-    report = _report(ing, parts, mapping, ok, on_invalid=on_invalid, tz=tz)
+    edges = aggregate_edges(acc["src"], acc["tgt"], acc["item"], acc["time"], len(users), len(item_ids))
+    extra_cols = [np.asarray(c.codes) for k, c in ext.items() if k != "value"]
+    if "value" in ext:
+        extra_cols.append(ext["value"].view(np.int64))
+    dup = _duplicated_among([acc["src"], acc["tgt"], acc["item"], acc["time"], *extra_cols], edges.repeated)
+    del extra_cols
+    dups = np.flatnonzero(dup)
+    if raising:
+        first_dup = (int(acc["part"][dups[0]]), int(acc["row"][dups[0]])) if dups.size else None
+        _raise_first(ingest, ing, parts, mapping, multi=multi, first_dup=first_dup)
+        rejected.append(ingest.rejected_frame(ing, parts, with_file=multi, with_line=with_line))
+    rejected.append(ingest.duplicates_frame(parts, dups, part=acc["part"], row=acc["row"], arrays=acc, users=users,
+                                            item_ids=item_ids, extra=ext, with_file=multi, with_line=with_line))
+    counts["duplicate"] = int(dups.size)
+    rej = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(len(r) for r in rejected) else rejected[0]
+    if len(rej):
+        order = ["file", "row"] if multi else ["row"]
+        rej = rej.sort_values(order, kind="stable").reset_index(drop=True)
+    report = _report(counts, parts, mapping, int(acc["src"].shape[0] - dups.size), time_info, as_text,
+                     on_invalid=on_invalid, tz=tz)
     if ingest.missing:
         report["missing_ids"] = list(ingest.missing)
-    ext = {k: v[ok] for k, v in ing.extra.items()}
     if multi:
-        ext["file"] = pd.Categorical.from_codes(ing.part[ok], categories=pd.Index([p.name for p in parts]))
-    if dup.any():
-        kept = [a[~dup] for a in kept[:4]]
-    return ShareGraph._from_codes(
-        *kept[:4], ing.users, ing.item_ids, row=ing.row[ok], extra=ext,
-        meta={"read_log": report}, rejected=rejected, edges=edges.without(dup),
-    )
+        ext["file"] = pd.Categorical.from_codes(acc["part"], categories=pd.Index([p.name for p in parts]))
+    row = acc.pop("row")
+    acc.pop("part")
+    if dups.size:
+        keep = ~dup
+        acc = {k: v[keep] for k, v in acc.items()}
+        ext = {k: v[keep] for k, v in ext.items()}
+        row = row[keep]
+        edges = edges.without(dup)
+    # hand the arrays over (popped, so the graph's own copies are the only ones left)
+    return ShareGraph._from_codes(acc.pop("src"), acc.pop("tgt"), acc.pop("item"), acc.pop("time"), users, item_ids,
+                                  row=row, extra=ext, meta={"read_log": report}, rejected=rej, edges=edges)
 
 
-def _report(ing: Any, parts: list[Any], mapping: dict[str, Any], ok: np.ndarray, *, on_invalid: str,
-            tz: str) -> dict[str, Any]:
-    """The ingest report: what was read from where, and where every row went."""
-    n_raw = sum(len(p.rejected) for p in parts)
-    rows_read = int(ing.reason.size + n_raw)
-    counts = np.bincount(ing.reason, minlength=len(REASONS) + 1)
-    by_reason = {name: int(counts[code]) for name, code in REASON_CODES.items()}
+def _counts(ing: Any, parts: list[Any]) -> dict[str, int]:
+    """Rows per reason (duplicates come later), the records set aside before parsing included."""
+    c = np.bincount(ing.reason, minlength=len(REASONS) + 1)
+    counts = {name: int(c[code]) for name, code in REASON_CODES.items()}
     for p in parts:
         for r in p.rejected:
-            by_reason[r.reason] += 1
+            counts[r.reason] += 1
+    counts["_parsed"] = int(ing.reason.size)
+    counts["_per_part"] = np.bincount(ing.part, minlength=len(parts)).tolist()  # type: ignore[assignment]
+    return counts
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory pyarrow's pool keeps after the streamed read back to the system, so that
+    numpy's arrays of the next steps can use it (the pool otherwise holds it until exit)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _report(counts: dict[str, Any], parts: list[Any], mapping: dict[str, Any], n_ok: int, time_info: dict[str, Any],
+            as_text: dict[str, int], *, on_invalid: str, tz: str) -> dict[str, Any]:
+    """The ingest report: what was read from where, and where every row went."""
+    n_raw = sum(len(p.rejected) for p in parts)
+    rows_read = int(counts.pop("_parsed") + n_raw)
+    per_part = counts.pop("_per_part")
     report: dict[str, Any] = {}
     if len(parts) == 1:
-        report.update({k: v for k, v in parts[0].info.items() if k != "lines"})
+        report.update(parts[0].info)
     else:
-        per_part = np.bincount(ing.part, minlength=len(parts))
-        report["files"] = [{**{k: v for k, v in p.info.items() if k != "lines"},
-                            "rows_read": int(per_part[i] + len(p.rejected))} for i, p in enumerate(parts)]
+        report["files"] = [{**p.info, "rows_read": int(per_part[i] + len(p.rejected))} for i, p in enumerate(parts)]
         report["n_files"] = len(parts)
     report.update({
         "columns": {k: (str(v) if v is not None else None) for k, v in mapping.items()},
         "rows_read": rows_read,
-        "rows_accepted": int(ok.sum()),
-        "rows_rejected": int(rows_read - ok.sum()),
-        "rejected_by_reason": {k: v for k, v in by_reason.items() if v},
+        "rows_accepted": int(n_ok),
+        "rows_rejected": int(rows_read - n_ok),
+        "rejected_by_reason": {k: v for k, v in counts.items() if v},
         "has_time": mapping["time"] is not None,
-        "time": ing.time_info,
+        "time": time_info,
         "on_invalid": on_invalid,
         "tz": tz,
     })
-    if ing.ids_as_text:
-        report["ids_as_text"] = ing.ids_as_text
-    if report["rows_accepted"] + report["rows_rejected"] != report["rows_read"]:  # pragma: no cover
+    if as_text:
+        report["ids_as_text"] = as_text
+    if sum(report["rejected_by_reason"].values()) != report["rows_rejected"]:  # pragma: no cover
         raise RuntimeError("kocgraph internal error: rows accepted + rejected != rows read; please report it")
     return report
 
 
-def _where(r: int, line: int | None, name: str | None) -> str:
-    """"row 3 (line 5 of the file)": a data row's number and, for files, its line when known."""
-    where = f"row {r}"
-    if name is not None:
-        where += f" (line {line} of the file)" if line is not None else ""
-    return where
+def _where(r: int, line: int | None, name: str | None, *, multi: bool = False) -> str:
+    """"row 3 (line 5 of the file)", or with several files "row 3 of logs/b.csv (line 5)"."""
+    if multi and name is not None:
+        return f"row {r} of {name}" + (f" (line {line})" if line is not None else "")
+    return f"row {r}" + (f" (line {line} of the file)" if name is not None and line is not None else "")
 
 
-def _raise_first(ingest: Ingest, ing: Any, parts: list[Any], mapping: dict[str, Any], *, multi: bool) -> None:
-    """``on_invalid="raise"``: raise on the first bad record of the input (file by file), whichever kind."""
+def _raise_first(ingest: Ingest, ing: Any, parts: list[Any], mapping: dict[str, Any], *, multi: bool,
+                 first_dup: tuple[int, int] | None) -> None:
+    """``on_invalid="raise"``: raise on the first bad record of the input (file by file), whichever
+    kind: a rejected row, a record set aside before parsing, or an exact duplicate (``first_dup``)."""
     bad = np.flatnonzero(ing.reason > 0)
-    cands = []
+    cands: list[tuple[int, int, str, Any]] = []
     if bad.size:
         i = int(bad[np.lexsort((ing.row[bad], ing.part[bad]))[0]])
         cands.append((int(ing.part[i]), int(ing.row[i]), "row", i))
+    if first_dup is not None:
+        hit = np.flatnonzero((ing.part == first_dup[0]) & (ing.row == first_dup[1]))
+        cands.append((first_dup[0], first_dup[1], "dup", int(hit[0])))
     for pi, p in enumerate(parts):
         if p.rejected:
             r = min(p.rejected, key=lambda x: x.row)
@@ -296,19 +343,18 @@ def _raise_first(ingest: Ingest, ing: Any, parts: list[Any], mapping: dict[str, 
     pi, row, kind, what = min(cands, key=lambda c: (c[0], c[1]))
     part = parts[pi]
     name = part.name if part.info.get("path") else None
-    file_note = f" of {part.name}" if multi else ""
     fix = "or pass on_invalid='quarantine' to set bad rows aside with their reasons."
     if kind == "raw":
         text = what.text if len(what.text) <= 200 else what.text[:200] + "..."
         raise LogSchemaError(
-            f"{_where(row, what.line, name)}{file_note} is invalid: {what.reason}: {REASONS[what.reason]}; "
+            f"{_where(row, what.line, name, multi=multi)} is invalid: {what.reason}: {REASONS[what.reason]}; "
             f"the line is {text!r}. Fix or remove the line, " + fix)
     i = what
-    why = list(REASON_CODES)[ing.reason[i] - 1]
+    why = "duplicate" if kind == "dup" else list(REASON_CODES)[ing.reason[i] - 1]
     lines = part.lines_of(np.array([row]))
     shown = _shown_row(ingest, ing, i, mapping)
     raise LogSchemaError(
-        f"{_where(row, None if lines is None else int(lines[0]), name)}{file_note} is invalid: {why}: "
+        f"{_where(row, None if lines is None else int(lines[0]), name, multi=multi)} is invalid: {why}: "
         f"{REASONS[why]}; the row is {shown}. Fix the row, " + fix)
 
 

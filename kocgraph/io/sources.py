@@ -30,6 +30,7 @@ from ..exceptions import InvalidParameterError, LogSchemaError
 from . import csvread
 from .csvread import RawRecord
 from .tables import (
+    LoadedTable,
     _MAGIC,
     FileNotFoundError_,
     _ascii_compatible,
@@ -41,7 +42,7 @@ from .tables import (
     infer_format,
 )
 
-__all__ = ["Batch", "Part", "RESTART", "parts_of", "DATA_SUFFIXES"]
+__all__ = ["Batch", "Part", "RESTART", "parts_of", "load_table", "DATA_SUFFIXES"]
 
 #: file suffixes a folder or glob contributes (compressed forms too); other files are skipped
 DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjson", ".json")
@@ -74,6 +75,7 @@ class Part:
     line_offset: int | None = None  # line = record index + line_offset, when known
     line_map: tuple[np.ndarray, np.ndarray] | None = None  # else (sorted record indices, their lines)
     single: bool = False  # the whole part is one batch (its frame may be kept for rejected rows)
+    size_hint: int | None = None  # bytes to parse, when known before reading (sizes the parser's blocks)
 
     def batches(self) -> Iterator[Any]:
         return self.read(self)
@@ -137,6 +139,10 @@ def parts_of(data: Any, *, format: str | None, sep: str | None, encoding: str,
     parts = [_file_part(x, format=format, sep=sep, encoding=encoding, string_columns=string_columns,
                         keys=_hive_keys(x, root)) for x in paths]
     return parts
+
+
+def _compressed(path: Path) -> bool:
+    return path.suffix.lower() in (".gz", ".bz2", ".zst", ".xz")
 
 
 def _is_dataset(data: Any) -> bool:
@@ -205,14 +211,15 @@ def _file_part(path: Path, *, format: str | None, sep: str | None, encoding: str
     _check_file(path)
     fmt = infer_format(path, format)
     _sniff(_opener(path), repr(str(path)), fmt, encoding)
-    info = {"path": str(path), "format": fmt}
+    info: dict[str, Any] = {"path": str(path), "format": fmt}
     if fmt == "parquet":
         return Part(str(path), lambda part: _parquet_batches(part, lambda: open(path, "rb")), keys, info=info)
     if fmt == "jsonl":
         return Part(str(path), lambda part: _jsonl_batches(part, _opener(path), encoding), keys, info=info, single=True)
     delim = sep or ("\t" if fmt == "tsv" else ",")
+    hint = None if _compressed(path) else path.stat().st_size
     return Part(str(path), lambda part: _csv_batches(part, _opener(path), delim, encoding, string_columns), keys,
-                info={**info, "delimiter": delim})
+                info={**info, "delimiter": delim}, size_hint=hint)
 
 
 def _check_file(path: Path) -> None:
@@ -272,7 +279,8 @@ def _stream_part(obj: Any, *, format: str | None, sep: str | None, encoding: str
     if fmt == "jsonl":
         return Part(name, lambda part: _jsonl_batches(part, opener, encoding), info=info, single=True)
     delim = sep or ("\t" if fmt == "tsv" else ",")
-    return Part(name, lambda part: _csv_batches(part, opener, delim, encoding, string_columns), info={**info, "delimiter": delim})
+    return Part(name, lambda part: _csv_batches(part, opener, delim, encoding, string_columns),
+                info={**info, "delimiter": delim}, size_hint=len(data))
 
 
 def _guess_format(data: bytes) -> str:
@@ -447,7 +455,8 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
         malformed.append((row.number, row.text))
         return "skip"
 
-    opts = csvread.arrow_options(delim, encoding, list(types), threads=threads, handler=handler)
+    opts = csvread.arrow_options(delim, encoding, list(types), threads=threads, handler=handler,
+                                 block_size=csvread.block_size_for(part.size_hint))
     opts["convert_options"] = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
                                                    quoted_strings_can_be_null=False)
     failed = None
@@ -522,3 +531,27 @@ def _number_rows(n: int, start: int, skipped: list[int]) -> tuple[np.ndarray, in
             j += 1
     return rows, r
 
+
+# ------------------------------------------------------------------------------------------------ whole files
+def load_table(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    string_columns: list[str] | tuple[str, ...] = (),
+    sep: str | None = None,
+    encoding: str = "utf-8",
+) -> LoadedTable:
+    """Read one log file whole into a :class:`LoadedTable` (the streamed reader's batches, joined);
+    see the module docstring. ``kg.read_log`` streams instead; this serves small side files."""
+    (part,) = parts_of(Path(path), format=format, sep=sep, encoding=encoding, string_columns=list(string_columns))
+    frames: list[pd.DataFrame] = []
+    rows: list[np.ndarray] = []
+    for got in part.batches():
+        if got is RESTART:
+            frames, rows = [], []
+            continue
+        frames.append(got.frame)
+        rows.append(got.rows)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    return LoadedTable(frame, r, part.lines_of(r), part.rejected, dict(part.info))

@@ -1,10 +1,9 @@
-"""Files to tables: CSV/TSV, Parquet and JSON lines, recognised by suffix and checked by content.
+"""Formats of log files: suffixes, magic bytes, compression, JSON lines, Arrow tables as frames.
 
-:func:`load_table` is the one place a log file becomes a pandas DataFrame. It returns what every row
-became: the frame's rows with their data-record index (and file line where known), and the records
-set aside before parsing (:class:`~kocgraph.io.csvread.RawRecord`). Whole-file problems (a missing
-file, bytes that are not text, an Excel workbook under a ``.csv`` name, a damaged Parquet footer,
-duplicate column names) raise :class:`~kocgraph.LogSchemaError` with the file named and the fix.
+The helpers the readers of :mod:`kocgraph.io.sources` share: :func:`infer_format` by suffix,
+:data:`_MAGIC` (bytes that say a file is not the text its name claims), :func:`arrow_to_frame`
+(Arrow-backed columns, duplicate names refused), the JSON-lines loader that sets damaged lines aside,
+and :class:`LoadedTable` (a whole file read into one frame by :func:`kocgraph.io.sources.load_table`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from ..exceptions import LogSchemaError, check_choice
 from . import csvread
 from .csvread import RawRecord
 
-__all__ = ["LoadedTable", "load_table", "FORMATS", "infer_format", "arrow_to_frame"]
+__all__ = ["LoadedTable", "FORMATS", "infer_format", "arrow_to_frame"]
 
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
 _COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".xz": "xz"}
@@ -110,32 +109,6 @@ class FileNotFoundError_(LogSchemaError, FileNotFoundError):
 
 def _ascii_compatible(encoding: str) -> bool:
     return '\n\r",\t'.encode(encoding, errors="replace") == b'\n\r",\t'
-
-
-def load_table(
-    path: str | os.PathLike[str],
-    *,
-    format: str | None = None,
-    string_columns: list[str] | tuple[str, ...] = (),
-    sep: str | None = None,
-    encoding: str = "utf-8",
-) -> LoadedTable:
-    """Read one log file whole into a :class:`LoadedTable` (the streamed reader's batches, joined);
-    see the module docstring. ``kg.read_log`` streams instead; this serves small side files."""
-    from .sources import RESTART, parts_of
-
-    (part,) = parts_of(Path(path), format=format, sep=sep, encoding=encoding, string_columns=list(string_columns))
-    frames: list[pd.DataFrame] = []
-    rows: list[np.ndarray] = []
-    for got in part.batches():
-        if got is RESTART:
-            frames, rows = [], []
-            continue
-        frames.append(got.frame)
-        rows.append(got.rows)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-    return LoadedTable(frame, r, part.lines_of(r), part.rejected, dict(part.info))
 
 
 def _check_unique_columns(cols: list[Any], name: str) -> None:

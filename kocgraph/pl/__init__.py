@@ -22,7 +22,7 @@ self-contained HTML).
 """
 
 from ._attribution import attribution
-from ._grow import backtest, spread
+from ._grow import METHOD_WORDS, backtest, spread
 from ._network import cascade, network
 from ._plots import communities, concentration, ranking, reach
 from ._route import route

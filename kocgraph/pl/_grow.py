@@ -23,6 +23,13 @@ METHOD_WORDS: dict[str, str] = {
     "pagerank_plain": "plain PageRank",
     "coreness": "most central in the network (coreness)",
     "past_reach": "largest reach so far",
+    "forwards": "most forwards sent",
+    "resharers": "most people who passed it on",
+    "direct_reach": "most people reached directly",
+    "items_started": "most content started",
+    "pagerank": "influence PageRank",
+    "forwards_recent": "most forwards lately",
+    "reach_recent": "largest reach lately",
 }
 #: the seeding strategies (:func:`kocgraph.evaluate.compare_seeds`), in plain words
 STRATEGY_WORDS: dict[str, str] = {

@@ -383,7 +383,7 @@ def network(
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> ax = kg.pl.network(g, n_kocs=3, rng=0)
     >>> ax.kocgraph["highlight"], ax.kocgraph["staff"]
-    (['alice', 'carol', 'bob'], ['brand', 'staff_li'])
+    (['alice', 'bob', 'nina'], ['brand', 'staff_li'])
     >>> plt.close(ax.figure)
     """
     where = "kg.pl.network"

@@ -265,7 +265,7 @@ def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = N
     >>> kg.tl.kocs(g, staff=["brand", "staff_li"])
     >>> ax = kg.pl.ranking(g, n=5)
     >>> ax.kocgraph["users"][:3]
-    ['alice', 'carol', 'bob']
+    ['alice', 'bob', 'nina']
     >>> plt.close(ax.figure)
     """
     where = "kg.pl.ranking"

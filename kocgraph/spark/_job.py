@@ -25,7 +25,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import _jobs as J
+from .. import jobs as J
 from ..exceptions import InvalidParameterError, LogSchemaError, NodeNotFoundError
 from ..get._see import reason_line
 from ._read import SparkLog, read_log
@@ -112,12 +112,12 @@ def nominate(
     workdir: str | os.PathLike[str] | None = None,
     note: Callable[[str], None] | None = None,
 ) -> J.NominateResult:
-    """Run the nomination job of :func:`kocgraph._jobs.nominate` with every stage on Spark.
+    """Run the nomination job of :func:`kocgraph.jobs.nominate` with every stage on Spark.
 
     Parameters
     ----------
     cfg
-        The same :class:`~kocgraph._jobs.NominateConfig` as the in-memory job. ``bootstrap`` is not
+        The same :class:`~kocgraph.jobs.NominateConfig` as the in-memory job. ``bootstrap`` is not
         available on Spark; ``per_community`` slates by connected component (communities are an
         in-memory tool).
     spark
@@ -136,7 +136,7 @@ def nominate(
 
     Examples
     --------
-    >>> from kocgraph._jobs import NominateConfig  # doctest: +SKIP
+    >>> from kocgraph.jobs import NominateConfig  # doctest: +SKIP
     >>> res = ks.nominate(NominateConfig("sample:toy", staff_ids=["brand", "staff_li"], top=3))  # doctest: +SKIP
     >>> res.table["user"].tolist()  # doctest: +SKIP
     ['alice', 'bob', 'carol']

@@ -11,8 +11,8 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.progress import advance, check_progress, progress_bar
 from .._core.tools import check_graph, record
-from .._core.validation import check_int, check_rng
-from ..algorithms import imm as IMM
+from .._core.validation import check_fraction, check_int, check_rng
+from ..algorithms import opim as OPIM
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError, check_choice
 from ._insight import tie_strength
@@ -85,8 +85,7 @@ def simulate(
         g = g.copy()
     check_choice("model", model, ("ic", "lt"), where="kg.tl.simulate")
     n = check_int("n", n, minimum=1, where="kg.tl.simulate")
-    if not 0 < level < 1:
-        raise InvalidParameterError(f"level={level!r} must be in (0, 1), e.g. 0.95.")
+    level = check_fraction("level", level, where="kg.tl.simulate", example=0.95)
     check_progress(progress, where="kg.tl.simulate")
     s = _codes(g, seeds, "seed")
     indptr, indices, p, computed = edge_probabilities(g, weight)
@@ -127,20 +126,24 @@ def seeds(
 ) -> ShareGraph | None:
     """Choose whom to develop as partners: the ``k`` users whose recruitment buys the most reach.
 
-    Reverse-reachable-set sampling (IMM, Tang, Shi and Xiao 2015) under Independent Cascade with the
-    tie strengths: the seeds' expected spread is at least ``(1 - 1/e - epsilon)`` times the best
-    possible for ``k`` users, with probability at least ``1 - 1/n^ell``. With ``budget``, users cost
-    ``g.nodes[cost]`` (every cost must be > 0) and the cost-aware greedy (best of gain-per-cost greedy
-    and the best single affordable user) gives ``(1 - 1/e)/2 - epsilon``. The achieved bound, the
-    number of RR sets and each seed's marginal gain go to ``g.meta[key_added]``.
+    Reverse-reachable-set sampling under Independent Cascade with the tie strengths, stopped by OPIM-C's
+    online bounds (Tang, Tang, Xiao and Yuan 2018; see :mod:`kocgraph.algorithms.opim` and
+    ``docs/definitions.md``): the seeds' expected spread is at least ``(1 - 1/e - epsilon)`` times the
+    best possible for ``k`` users, with probability at least ``1 - 1/n^ell``. Sampling stops once that
+    is certified from the data *and* the seeds' spread is pinned to within a relative ``epsilon``, so a
+    smaller ``epsilon`` buys better seeds and a tighter estimate for more RR sets. With ``budget``,
+    users cost ``g.nodes[cost]`` (every cost must be > 0) and the cost-aware greedy (best of
+    gain-per-cost greedy and the best single affordable user) gives ``(1 - 1/e)/2 - epsilon``. The
+    promised bound, the ratio this run certified, the number of RR sets and each seed's marginal gain go
+    to ``g.meta[key_added]``.
 
     Parameters
     ----------
     candidates
         Eligible users (e.g. KOC candidates); default everyone except ``exclude_reached_by``.
     exclude_reached_by
-        Staff accounts: count only reach they do not already get (RR sets they hit are dropped), and
-        never pick them.
+        Staff accounts: count only reach they do not already get (an RR set that reaches one counts for
+        nobody; users they reach for certain are not sampled at all), and never pick them.
     n_check
         IC runs to measure the cumulative spread of each prefix of the seed list (0 to skip).
     progress
@@ -151,7 +154,12 @@ def seeds(
     ------
     ``g.tables[key_added]``: ``order``, ``user`` (code), ``marginal_gain``, ``spread`` (RR estimate),
     ``spread_sim``/``spread_lo``/``spread_hi`` (simulated, 95% interval), ``cost``;
-    ``g.nodes[key_added + "_order"]``.
+    ``g.nodes[key_added + "_order"]``; ``g.meta[key_added]``: ``guarantee`` (the promise in words),
+    ``bound`` and ``probability`` (the promise), ``certified_ratio`` (what this run's data certify, with
+    the same probability), ``lower_bound``/``spread_upper`` (a confidence interval for the seeds'
+    spread), ``opt_upper`` (for the best possible seeds'), ``n_rr_sets``, ``theta``/``theta_max`` (RR
+    sets per collection, and the worst-case size), ``theta_capped``/``negligible`` (why the promise is
+    only the certified ratio, when it is), ``n_roots`` (users RR sets start from), ``marginal_gains``.
 
     Examples
     --------
@@ -196,8 +204,8 @@ def seeds(
     gen = check_rng(rng)
     with progress_bar(progress, total=None, desc="seeds: sampling RR sets", unit="set",
                       where="kg.tl.seeds") as bar:
-        res = IMM.imm(indptr, indices, p, k, epsilon=epsilon, ell=ell, rng=gen, candidates=allowed, exclude=excl,
-                      costs=costs, budget=budget, callback=advance(bar))
+        res = OPIM.opim_c(indptr, indices, p, k, epsilon=epsilon, ell=ell, rng=gen, candidates=allowed,
+                          exclude=excl, costs=costs, budget=budget, callback=advance(bar))
     S = res["seeds"]
     tab = pd.DataFrame({
         "order": np.arange(1, S.size + 1), "user": S, "marginal_gain": res["gains"], "spread": res["spread"],
@@ -226,10 +234,23 @@ def seeds(
                           "n_candidates": None if allowed is None else int(allowed.sum()),
                           "n_excluded": int(excl.size), "weight": weight, "n_check": n_check,
                           "rng": rng if isinstance(rng, (int, type(None))) else "Generator"},
-           method="IMM" + (" (budgeted greedy)" if budget else ""),
-           bound=res["bound"], probability=res["probability"], n_rr_sets=res["n_rr_sets"], theta=res["theta"],
-           theta_capped=res.get("capped", False), lower_bound=res["lower_bound"],
-           marginal_gains=np.asarray(res["gains"]).tolist(),
-           guarantee=(f"expected spread >= {res['bound']:.3f} x optimum with probability >= {res['probability']:.6f}"),
+           method="OPIM-C" + (" (budgeted greedy)" if budget else ""),
+           bound=res["bound"], probability=res["probability"], certified_ratio=res["certified_ratio"],
+           n_rr_sets=res["n_rr_sets"], theta=res["theta"], theta_max=res["theta_max"], theta_capped=res["capped"],
+           negligible=res["negligible"], lower_bound=res["lower_bound"], spread_upper=res["spread_upper"],
+           opt_upper=res["opt_upper"], n_roots=res["n_roots"],
+           marginal_gains=np.asarray(res["gains"]).tolist(), guarantee=_guarantee(res),
            computed=computed)
     return g if copy else None
+
+
+def _guarantee(res: dict[str, Any]) -> str:
+    """The promise of a seeding run in words, for ``g.meta`` and the report."""
+    if res["negligible"]:
+        return (f"no choice of partners adds as much as one user: the best adds at most {res['opt_upper']:.2f} "
+                f"users, with probability >= {res['probability']:.6f}")
+    if res["capped"]:
+        return (f"expected spread >= {res['bound']:.3f} x optimum with probability >= {res['probability']:.6f}, "
+                "as far as this run could certify: the RR-set cap stopped it before the promised bound")
+    return (f"expected spread >= {res['bound']:.3f} x optimum with probability >= {res['probability']:.6f} "
+            f"(OPIM-C; this run certifies >= {res['certified_ratio']:.3f} x optimum)")

@@ -65,7 +65,7 @@ def _memory(frame, staff):
     kg.tl.cascades(g)
     kg.tl.pagerank(g)
     kg.tl.coreness(g)
-    kg.tl.kocs(g, staff=staff)
+    kg.tl.kocs(g, staff=staff, weights="percentile")  # the Spark engine computes the first version's score
     return g
 
 
@@ -212,9 +212,13 @@ def test_read_log_raise_names_the_row(spark):
         ks.read_log(spark, df, target="receiver")
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 13: the memory engine's default KOC score is now fitted on the log (kg.tl.kocs(weights='fit')); "
+    "the Spark engine still computes the first version's percentile score, so the two nominate tables differ "
+    "until the Spark engine ports the fitted score"))
 def test_cli_nominate_engine_spark_writes_the_same_files(spark, tmp_path):
     from kocgraph import cli
-    from kocgraph._jobs import NominateConfig, nominate
+    from kocgraph.jobs import NominateConfig, nominate
 
     frame = _dirty_toy()
     log_path = tmp_path / "log.csv"

@@ -49,7 +49,7 @@ def test_nominate_completes_with_driver_memory_far_below_the_log(tmp_path):
         import json, warnings
         warnings.simplefilter("ignore")
         import kocgraph.spark as ks
-        from kocgraph._jobs import NominateConfig
+        from kocgraph.jobs import NominateConfig
         spark = ks.get_session(master="local[2]", driver_memory="512m", shuffle_partitions=16)
         assert spark.sparkContext.getConf().get("spark.driver.memory") == "512m"
         res = ks.nominate(NominateConfig({str(log)!r}, staff_ids=["u0"], top=20, out={str(out)!r}), spark=spark)
