@@ -3,6 +3,7 @@ and the memory available. One place for the job's manifest, the pipeline and the
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 from typing import Any
@@ -88,10 +89,8 @@ def release_memory() -> None:
     """
     pa = sys.modules.get("pyarrow")
     if pa is not None:
-        try:
+        with contextlib.suppress(Exception):  # an old or unusual pyarrow
             pa.default_memory_pool().release_unused()
-        except Exception:  # noqa: BLE001  # pragma: no cover - an old or unusual pyarrow
-            pass
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)

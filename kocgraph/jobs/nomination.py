@@ -28,6 +28,7 @@ from .._core.resources import (
     reset_peak,
 )
 from ..pipeline import NOMINATION, MemoryEngine, Stage, StageOptions, StageRecord, run_stages
+from .capacity import check_memory
 from .config import NominateConfig, NominateResult, NoUsableDataError, check_config
 from .manifest import input_info, manifest_dict, no_usable_events_message
 from .outputs import OutputSet, write_frame
@@ -81,6 +82,7 @@ class MemoryJobEngine(MemoryEngine):
     """The in-memory engine of the job: a :class:`~kocgraph.ShareGraph` and the ``kg`` tools."""
 
     def read(self, log: Any, read_options: Mapping[str, Any]) -> Any:
+        check_memory(log, read_options)  # a log too large fails now, not when the system runs out
         return read_input(log, read_options)
 
     def counts(self, g: Any) -> dict[str, Any]:
@@ -139,8 +141,10 @@ def nominate(cfg: NominateConfig, *, engine: JobEngine | None = None,
     :class:`~kocgraph.NodeNotFoundError` (no staff id is a user of the log) and
     :class:`~kocgraph.InvalidParameterError` (bad option values: an unknown encoding or time zone, a
     ``sep`` longer than one character, a negative ``rng``, ``bootstrap`` above the cap or beyond
-    memory; an output path that is missing, unwritable, not a regular file or an input). Every one
-    of these is raised before the log is read.
+    memory; an output path that is missing, unwritable, not a regular file or an input) and, with the
+    in-memory engine, :class:`~kocgraph.jobs.LogTooLargeError` (the log is estimated to need more
+    memory than is available; :mod:`~kocgraph.jobs.capacity`). Every one of these is raised before
+    the log is read.
 
     Examples
     --------
