@@ -333,3 +333,57 @@ def test_large_igraph_view_is_dropped_after_communities(monkeypatch):
     kg.tl.coreness(g)  # rebuilt, same result
     kg.tl.communities(g, rng=0)
     pd.testing.assert_frame_equal(g.nodes[["coreness", "community"]], first)
+
+
+# ------------------------------------------------------------------------------------------------ KOC model
+# the fit and the recency features at a lower peak: the same numbers as the whole-array formulas
+@PROPERTY
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=4), st.integers(1, 5), st.integers(0, 6),
+       st.integers(0, 2**31 - 1))
+def test_blocked_contenders_are_the_stacked_ones(sizes, n_cols, m, seed):
+    from kocgraph.algorithms import koc_model as M
+
+    rng = np.random.default_rng(seed)
+    # small integers as floats: many ties, many zeros (the edge cases of the threshold)
+    blocks = [rng.integers(0, 4, (s, n_cols)).astype(np.float64) for s in sizes]
+    whole = M.contenders(np.vstack(blocks), m)
+    got = M._stacked_contenders(blocks, m)
+    assert [k.size for k in got] == sizes
+    assert np.array_equal(np.concatenate(got), whole)
+    ys = [rng.exponential(1.0, s) * (rng.random(s) < 0.5) for s in sizes]
+    X, y = np.vstack(blocks), np.concatenate(ys)
+    keep = M.contenders(X, M.CONTENDER_FACTOR * max(M.FIT_KS))
+    want = M.nnls_weights(X[keep], y[keep], np.where(y[keep] > 0, 1.0, M.ZERO_WEIGHT))
+    assert np.array_equal(M._blend(blocks, ys), want)  # bit for bit: the same rows in the same order
+
+
+@PROPERTY
+@given(st.lists(st.integers(-5, 5), min_size=1, max_size=60))
+def test_event_ages_in_place_are_the_formula(times):
+    from kocgraph.algorithms import koc_model as M
+
+    t = np.array(times, dtype=np.int64)
+    n = t.size
+    want = (n - np.searchsorted(np.sort(t), t, side="right")) / n  # the definition, whole arrays
+    assert np.array_equal(M.event_ages(t), want)
+
+
+def test_recency_weights_are_the_formula():
+    from kocgraph.algorithms import koc_model as M
+
+    log = random_log(3, n_users=30, n_items=8, n_events=200)
+    g = kg.read_log(log)
+    c = g.codes
+    f = C.build_forest(c.src, c.tgt, c.item, c.time, g.n_users)
+    hl = (0.1, 0.5)
+    parts = M.recency_parts(f, c.time, hl)
+    # the definition with whole arrays: 2 ** (-age / h) per event and clock, subtree sums less the node
+    clocks = [("event", M.event_ages(c.time)), ("wall", M.wall_ages(c.time))]
+    for clock, age in clocks:
+        if age is None:
+            continue
+        for h in hl:
+            w = np.exp2(-age / h)
+            assert np.array_equal(parts[f"forwards_recent_{clock}@{h:g}"][1], w)
+            below = M.subtree_sums(f.parent, f.depth, w[f.hold_event]) - w[f.hold_event]
+            assert np.array_equal(parts[f"reach_recent_{clock}@{h:g}"][1], below)
