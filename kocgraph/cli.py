@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -231,6 +232,53 @@ def _warnings_as_lines() -> Iterator[None]:
             warnings.showwarning = previous
 
 
+_HINT = re.compile(r"\b([a-z][a-z_]*)=('[^']*'|\"[^\"]*\"|[\w.<>-]+)(?: to kg(?:\.\w+)+)?"
+                   r"(?: \((--[\w-]+)( [^)]*)?\))?")
+_API_TARGET = re.compile(r" (?:to|of|in) kg(?:\.\w+)+(?:\(\))?")
+#: library parameters whose flag has another name: ``format=`` of ``kg.read_log`` is the log's format,
+#: ``--log-format`` on every command (``nominate``'s ``--format`` is its output's)
+_FLAG_OF = {"format": "--log-format"}
+
+
+def cli_words(message: str, parser: argparse.ArgumentParser) -> str:
+    """An error message in the command line's language: a library hint such as
+    ``Pass time='<column>' to kg.read_log`` or ``pass on_invalid='quarantine'`` becomes
+    ``Pass --time <column>`` / ``pass --on-invalid quarantine`` wherever the command line has that
+    flag; a hint that already names its flag (``tz='x' (--tz)``) keeps only the flag. Hints without
+    a flag are left as they are (they name a library call on purpose)."""
+    flags = _flags(parser)
+    changed = False
+
+    def flag(m: re.Match[str]) -> str:
+        nonlocal changed
+        value = m.group(2).strip("'\"")
+        value = "none" if value == "None" else value
+        if m.group(3):  # the library named the flag itself
+            changed = True
+            return m.group(3) + (m.group(4) or f" {value}")
+        name = _FLAG_OF.get(m.group(1), "--" + m.group(1).replace("_", "-"))
+        if name not in flags:
+            return m.group(0)
+        changed = True
+        return f"{name} {value}"
+
+    out = _HINT.sub(flag, message)
+    return _API_TARGET.sub("", out) if changed else out
+
+
+def _flags(parser: argparse.ArgumentParser) -> set[str]:
+    """Every long option of the parser and its subcommands."""
+    found: set[str] = set()
+    todo = [parser]
+    while todo:
+        p = todo.pop()
+        for action in p._actions:  # argparse keeps no public list of a parser's options
+            found.update(o for o in action.option_strings if o.startswith("--"))
+            if isinstance(action, argparse._SubParsersAction):
+                todo.extend(action.choices.values())
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -245,12 +293,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, InvalidParameterError) as err:
         if debug:
             raise
-        print(f"usage error: {err}", file=sys.stderr)
+        print(f"usage error: {cli_words(str(err), parser)}", file=sys.stderr)
         return EXIT_USAGE
     except (LogSchemaError, NodeNotFoundError, NotComputedError, KocgraphError, OSError) as err:
         if debug:
             raise
-        print(f"data error: {err}", file=sys.stderr)
+        print(f"data error: {cli_words(str(err), parser)}", file=sys.stderr)
         return EXIT_DATA
     except MemoryError:  # the input is too large for this machine's memory: not a bug, nothing half-written
         if debug:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import kocgraph as kg
 import kocgraph.evaluate
-from kocgraph.evaluate._backtest import _expected_topk_sums
+from kocgraph.algorithms.koc_model import topk_hits as _expected_topk_sums
 
 PROP = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 COLUMNS = ["method", "k", "precision", "reach_share", "spearman", "n_eligible", "split_time"]

@@ -22,3 +22,15 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
     assert (tmp_path / "index.html").exists()
     for page in ("getting-started", "guide", "definitions", "errors", "api", "benchmarks"):
         assert (tmp_path / f"{page}.html").exists(), page
+
+
+def test_errors_page_lists_every_rejection_reason() -> None:
+    # the reason table of docs/errors.md is REASONS, row for row: a new reason must be documented
+    import re
+
+    from kocgraph._core.validation import REASONS
+
+    text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    table = text[text.index("| reason | meaning |"):]
+    rows = re.findall(r"^\| `([a-z_]+)` \| (.+?) \|$", table[: table.index("\n\n")], flags=re.M)
+    assert dict(rows) == dict(REASONS)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ShareGraph", "Codes"]
 
-NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True, repr=False)

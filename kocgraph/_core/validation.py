@@ -79,6 +79,8 @@ def check_columns(columns: list[Any], mapping: dict[str, Any], required: set[str
             raise LogSchemaError(
                 f"column {name!r} (the {role} column) not found in the log; columns are {cols}.{hint} "
                 f"Pass {role}='<column>' to {where}, or rename the column."
+                + (f" For a log with no {role} column, pass {role}=None to {where}."
+                   if role in ("item", "time") else "")
             )
 
 
@@ -418,7 +420,7 @@ def time_chunk(s: pd.Series, *, tz: str, info: dict[str, Any], unit: str = "auto
     if isinstance(dtype, pd.DatetimeTZDtype) or dtype.kind == "M":
         info.setdefault("kind", "datetime")
         return TimeChunk(_from_datetime(s, tz, reason, info)[0], reason, False)
-    if dtype.kind in "iuf" or isinstance(dtype, pd.core.dtypes.dtypes.BaseMaskedDtype) and dtype.kind in "iuf":
+    if dtype.kind in "iuf" or (isinstance(dtype, pd.core.dtypes.dtypes.BaseMaskedDtype) and dtype.kind in "iuf"):
         vals = s.to_numpy(dtype="float64", na_value=np.nan) if dtype.kind == "f" or s.isna().any() else s.to_numpy()
         info.setdefault("kind", "epoch")
         reason[np.isnan(vals) if vals.dtype.kind == "f" else np.zeros(n, dtype=bool)] = _rc("null_time")
@@ -432,7 +434,7 @@ def time_chunk(s: pd.Series, *, tz: str, info: dict[str, Any], unit: str = "auto
     is_num = ~np.isnan(num) & ~null
     nonnull = ~null
     kind = info.get("kind")
-    if kind == "epoch" or kind is None and nonnull.any() and is_num[nonnull].mean() >= 0.5:
+    if kind == "epoch" or (kind is None and nonnull.any() and is_num[nonnull].mean() >= 0.5):
         # mostly epoch numbers: the few non-numbers are bad rows, not a reason to drop the column
         info.setdefault("kind", "epoch")
         vals = np.where(is_num, num, np.nan)
@@ -804,7 +806,7 @@ def parse_value(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> v.tolist()[0], bad.tolist(), inf.tolist()
     (1.5, [False, False, True, False], [False, False, False, True])
     """
-    if s.dtype.kind in "iufb" and not isinstance(s.dtype, pd.ArrowDtype) or (
+    if (s.dtype.kind in "iufb" and not isinstance(s.dtype, pd.ArrowDtype)) or (
             isinstance(s.dtype, pd.ArrowDtype) and s.dtype.kind in "iuf"):
         v = s.to_numpy(dtype="float64", na_value=np.nan)
         bad = np.zeros(len(s), dtype=bool)
@@ -823,7 +825,7 @@ def check_tz(tz: Any, *, where: str) -> str:
     """A time zone name that pandas knows (``"UTC"``, ``"Asia/Shanghai"``, ``"+08:00"``)."""
     try:
         pd.Timestamp("2026-01-01").tz_localize(tz)
-    except Exception as err:  # noqa: BLE001 - zoneinfo, pytz and dateutil raise different errors
+    except Exception as err:
         raise InvalidParameterError(
             f"tz={tz!r} is not a time zone that {where} knows; pass an IANA name such as tz='Asia/Shanghai' "
             "or tz='UTC' (every time becomes UTC; tz is the zone of times written without an offset)."
@@ -835,11 +837,22 @@ def _rc(name: str) -> int:
     return REASON_CODES[name]
 
 
+def id_list(ids: Any) -> list[Any]:
+    """One id or many as a list: ``None`` gives ``[]``; a single id (text, bytes or an integer) gives
+    ``[id]``; anything else iterable gives its items. Every parameter that takes "one id or a list
+    of ids" (``staff=``, ``users=``, ``targets=``) goes through here."""
+    if ids is None:
+        return []
+    if isinstance(ids, (str, bytes, int, np.integer)):
+        return [ids]
+    return list(ids)
+
+
 def check_rng(rng: Any) -> np.random.Generator:
     """``rng`` as a numpy Generator: None, an int seed, a SeedSequence or a Generator."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
+    if rng is None or (isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise InvalidParameterError(
         f"rng={rng!r} is not a seed; pass an int (e.g. rng=0), None, or a numpy.random.Generator."

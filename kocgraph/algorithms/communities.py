@@ -25,7 +25,7 @@ from kocgraph.exceptions import InvalidParameterError, check_choice
 from ._sort import unique_pairs
 from .centrality import _igraph
 
-__all__ = ["communities", "community_summary", "symmetrize", "canonical_labels", "CommunitySummary"]
+__all__ = ["communities", "community_summary", "symmetrize", "canonical_labels", "CommunitySummary", "igraph_seed"]
 
 _METHODS = ("leiden", "louvain", "label_propagation")
 
@@ -74,8 +74,9 @@ def canonical_labels(labels: np.ndarray) -> np.ndarray:
 
 
 @contextmanager
-def _igraph_seed(seed: int) -> Iterator[None]:
-    """Route igraph's RNG through a private ``random.Random(seed)``; restore the default after."""
+def igraph_seed(seed: int) -> Iterator[None]:
+    """Route igraph's RNG through a private ``random.Random(seed)`` for one call; give it back the
+    ``random`` module (igraph's default) after. The one place kocgraph seeds igraph."""
     ig.set_random_number_generator(random.Random(seed))
     try:
         yield
@@ -187,7 +188,7 @@ def communities(
         else:
             g = graph
         wl = ww  # igraph reads the float64 array itself (a list of Python floats cost 32 bytes an edge)
-        with _igraph_seed(seed):
+        with igraph_seed(seed):
             if method == "leiden":
                 cl = g.community_leiden(
                     objective_function="modularity",

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["rr_sets", "greedy_cover", "greedy_cover_bound", "imm", "log_comb"]
+__all__ = ["rr_sets", "greedy_cover", "greedy_cover_bound", "imm", "log_comb", "RR_BATCH"]
 
-_BATCH = 50_000
+#: RR sets sampled per batch (the sampler's working memory scales with it; see report.seeding_memory)
+RR_BATCH = 50_000
 
 
 def log_comb(n: int, k: int) -> float:
@@ -72,7 +73,7 @@ def rr_sets(
     ptrs, chunks = [np.zeros(1, dtype=np.int64)], []
     done = 0
     while done < n_sets:
-        B = min(_BATCH, n_sets - done)
+        B = min(RR_BATCH, n_sets - done)
         root = roots[done : done + B] if roots is not None else gen.integers(0, n, B)
         sid = np.arange(B, dtype=np.int64)
         dead = np.zeros(B, dtype=bool) if stop is None else stop[root].copy()

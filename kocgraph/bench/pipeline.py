@@ -61,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from .._core.resources import maxrss_mib, peak_rss_mib, reset_peak
+from ..algorithms.communities import igraph_seed
 from ._util import environment, run_child, summarise_runs
 from .data import resolve_log
 from .ingest import first_receipts, nx_item_cascades
@@ -102,7 +103,7 @@ class BenchParams:
             "seeds": f"kg.tl.seeds(g, k={self.seeds_k}, epsilon={self.seeds_epsilon}, n_check={self.seeds_n_check}, "
                      f"rng={self.rng})",
             "communities": f"kg.tl.communities(g, rng={self.rng})",
-            "kocs": f"kg.tl.kocs(g, staff=staff, rng={self.rng})",
+            "kocs": f"kg.tl.kocs(g, staff=staff, rng={self.rng}) (the pipeline's kocs stage, StageOptions defaults)",
         }
 
 
@@ -120,45 +121,43 @@ def kg_read(ctx: Ctx) -> dict[str, Any]:
             "n_edges": int(g.n_edges), "n_items": int(g.n_items)}
 
 
-def kg_cascades(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
+def _run_stage(ctx: Ctx, name: str) -> Any:
+    """Run the nomination pipeline's stage ``name`` on the context's graph, exactly as the nightly
+    job and the report run it (:class:`kocgraph.pipeline.MemoryEngine`, shared
+    :class:`~kocgraph.pipeline.StageOptions`), so the bench times the product's own stages."""
+    from ..pipeline import NOMINATION, MemoryEngine, StageOptions
 
     g = ctx["g"]
-    kg.tl.cascades(g)
+    stage = next(s for s in NOMINATION if s.name == name)
+    MemoryEngine().run(stage, g, StageOptions(staff=_staff_in(g, ctx["staff"]), rng=ctx["params"].rng))
+    return g
+
+
+def kg_cascades(ctx: Ctx) -> dict[str, Any]:
+    g = _run_stage(ctx, "cascades")
     return {"reach_sum": int(g.nodes["reach"].sum()), "depth_sum": int(g.items["depth"].sum()),
             "holders": int(g.items["size"].sum())}
 
 
 def kg_pagerank(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    kg.tl.pagerank(ctx["g"])
-    return {"pagerank_sum": float(ctx["g"].nodes["pagerank"].sum())}
+    g = _run_stage(ctx, "pagerank")
+    return {"pagerank_sum": float(g.nodes["pagerank"].sum())}
 
 
 def kg_coreness(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    kg.tl.coreness(ctx["g"])
-    return {"max_coreness": int(ctx["g"].nodes["coreness"].max()) if ctx["g"].n_users else 0}
+    g = _run_stage(ctx, "coreness")
+    return {"max_coreness": int(g.nodes["coreness"].max()) if g.n_users else 0}
 
 
 def kg_communities(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    g = ctx["g"]
-    kg.tl.communities(g, rng=ctx["params"].rng)
+    g = _run_stage(ctx, "communities")
     return {"modularity": float(g.meta["community"]["modularity"]),
             "n_communities": int(g.meta["community"]["n_communities"])}
 
 
 def kg_kocs(ctx: Ctx) -> dict[str, Any]:
-    import kocgraph as kg
-
-    g = ctx["g"]
-    staff = _staff_in(g, ctx["staff"])
-    kg.tl.kocs(g, staff=staff or None, rng=ctx["params"].rng)
-    return {"n_ranked": int(g.nodes["koc_rank"].notna().sum()), "n_staff": len(staff)}
+    g = _run_stage(ctx, "kocs")
+    return {"n_ranked": int(g.nodes["koc_rank"].notna().sum()), "n_staff": len(_staff_in(g, ctx["staff"]))}
 
 
 def kg_routes(ctx: Ctx) -> dict[str, Any]:
@@ -275,18 +274,11 @@ def ig_coreness(ctx: Ctx) -> dict[str, Any]:
 
 
 def ig_communities(ctx: Ctx) -> dict[str, Any]:
-    import random
-
-    import igraph as ig
-
     if "gu" not in ctx:
         ig_coreness(ctx)
     gu = ctx["gu"]
-    ig.set_random_number_generator(random.Random(ctx["params"].rng))
-    try:
+    with igraph_seed(ctx["params"].rng):
         cl = gu.community_leiden(objective_function="modularity", weights="weight", n_iterations=2)
-    finally:
-        ig.set_random_number_generator(random)
     return {"modularity": float(gu.modularity(cl.membership, weights="weight"))}
 
 
@@ -432,7 +424,7 @@ def run_side(side: str, path: str | os.PathLike[str], *, staff: Sequence[Any] = 
         t0 = time.perf_counter()
         try:
             figs = fns[name](ctx) or {}
-        except Exception as err:  # noqa: BLE001 - a broken stage is reported, not raised
+        except Exception as err:
             out["stages"][name] = {"ok": False, "error": f"{type(err).__name__}: {err}",
                                    "traceback": traceback.format_exc(limit=4)}
             out["ok"] = False
@@ -512,7 +504,8 @@ def quality(sample: str = "planted-koc", *, k: Sequence[int] | None = None, back
     ``backtest_k``.
     """
     import kocgraph as kg
-    from ..evaluate._backtest import _expected_topk_sums
+
+    from ..algorithms.koc_model import topk_hits
 
     t0 = time.perf_counter()
     g = kg.datasets.load_sample(sample)
@@ -545,7 +538,7 @@ def quality(sample: str = "planted-koc", *, k: Sequence[int] | None = None, back
         ks = sorted({int(x) for x in (k if k is not None else (10, len(planted)))})
         out["k"] = ks
         for name, s in scores.items():
-            sums = _expected_topk_sums(s[elig], is_planted, ks)[:, 0]
+            sums = topk_hits(s[elig], is_planted, ks)[:, 0]
             out["precision"][name] = {str(kk): float(sums[i] / min(kk, int(elig.sum()))) for i, kk in enumerate(ks)}
     else:
         out["note"] = ("no planted ids in this sample: precision@k not computed" if not planted
@@ -675,7 +668,7 @@ def run(sizes: Sequence[str], *, peers: bool = False, repeats: int = 3, isolate:
         say(f"[quality] {quality_sample} ...")
         try:
             res["quality"] = quality(quality_sample, rng=params.rng)
-        except Exception as err:  # noqa: BLE001 - reported as a problem by check()
+        except Exception as err:
             res["quality"] = {"sample": quality_sample, "error": f"{type(err).__name__}: {err}"}
     return res
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import datetime as _dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -13,6 +12,7 @@ import pandas as pd
 
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
+from .._core.validation import check_fraction, id_list
 from ..algorithms import koc_model as M
 from ..exceptions import InvalidParameterError, check_choice
 from ..tl._cascades import cascades as _cascades
@@ -60,12 +60,9 @@ def _split_time(g: ShareGraph, split: Any) -> pd.Timestamp:
     if isinstance(split, (bool, np.bool_)):
         raise InvalidParameterError(f"split={split!r} is not a fraction or a time; pass e.g. split=0.7.")
     if isinstance(split, (int, float, np.integer, np.floating)):
-        frac = float(split)
-        if not (0.0 < frac < 1.0):
-            raise InvalidParameterError(
-                f"split={split!r} must be a fraction of the time span strictly between 0 and 1 (e.g. 0.7), "
-                "or a timestamp such as '2026-01-20T00:00:00Z'."
-            )
+        frac = check_fraction("split", split, where="kg.evaluate.backtest", example=0.7,
+                              meaning="the share of the time span ranked on, or a timestamp such as "
+                                      "'2026-01-20T00:00:00Z'")
         t = g.codes.time
         t0, t1 = int(t.min()), int(t.max())
         return pd.Timestamp(t0 + int(round(frac * (t1 - t0))), unit="ns", tz="UTC")
@@ -113,10 +110,6 @@ def _check_baselines(baselines: Any) -> list[str]:
             f"baselines has unknown names {bad}; the baselines are {list(BASELINES)} (or pass baselines=())."
         )
     return out
-
-
-#: expected top-k sums, ties at the k-th place broken uniformly at random (see the kernel)
-_expected_topk_sums = M.topk_hits
 
 
 def _snap(score: np.ndarray, bits: int = 30) -> np.ndarray:
@@ -168,12 +161,8 @@ def _split(g: ShareGraph, split: Any, split_by: str, rng: Any) -> tuple[ShareGra
         if future.n_events == 0:
             raise InvalidParameterError(f"no events at or after the split ({when}); choose an earlier split{span}.")
     else:
-        ok = isinstance(split, (float, np.floating, int, np.integer)) and not isinstance(split, (bool, np.bool_))
-        if not ok or not (0.0 < float(split) < 1.0):
-            raise InvalidParameterError(
-                f"split={split!r}: with an item split, split is the share of the items ranked on, strictly "
-                "between 0 and 1 (e.g. 0.7)."
-            )
+        check_fraction("split", split, where="kg.evaluate.backtest", example=0.7,
+                       meaning="with an item split, the share of the items ranked on")
         if g.n_items < 2:
             raise InvalidParameterError(f"an item split needs at least 2 items; the log has {g.n_items}.")
         pm, fm = M.item_cut(c.item, float(split), np.random.default_rng(rng).integers(2**31))
@@ -290,9 +279,7 @@ def backtest(
                 f"{bad}={kocs_kwargs[bad]!r} cannot be passed through to kg.tl.kocs: backtest ranks a "
                 "part of the log of its own and leaves g untouched. Leave it out."
             )
-    if isinstance(staff, (str, int, np.integer)):
-        staff = [staff]
-    staff_list = [] if staff is None else list(staff)
+    staff_list = id_list(staff)
     staff_ids = g.nodes.index[g.user_codes(staff_list, what="staff")] if staff_list else g.nodes.index[:0]
     past, future, mode, info = _split(g, split, split_by, rng)
 
@@ -385,7 +372,7 @@ def _measure(scores: dict[str, np.ndarray], reach: np.ndarray, ks: list[int], sp
     rows = []
     for name, s in scores.items():
         rho = _spearman(s, reach)
-        sums = _expected_topk_sums(s, V, ks) if n_elig else np.full((len(ks), V.shape[1]), np.nan)
+        sums = M.topk_hits(s, V, ks)  # ties at the k-th place: expected hits if n_elig else np.full((len(ks), V.shape[1]), np.nan)
         for i, kk in enumerate(ks):
             ke = min(kk, n_elig)
             prec = sums[i, 1 + i] / ke if ke else np.nan

@@ -11,10 +11,10 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.progress import check_progress, progress_bar
 from .._core.tools import check_graph
-from .._core.validation import check_rng
+from .._core.validation import check_rng, id_list
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError
-from ..tl._grow import _codes, edge_probabilities
+from ..tl._grow import edge_probabilities
 
 __all__ = ["compare_seeds", "STRATEGIES"]
 
@@ -68,7 +68,7 @@ def compare_seeds(
         raise InvalidParameterError(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}.")
     show = check_progress(progress, where="kg.evaluate.compare_seeds")
     gen = check_rng(rng)
-    staff_codes = _codes(g, staff, "staff")
+    staff_codes = np.unique(g.user_codes(id_list(staff), what="staff"))
     h = g.copy()
     indptr, indices, p, _ = edge_probabilities(h)
     kmax = ks[-1]

@@ -117,11 +117,36 @@ class RecordTally(io.RawIOBase):
         self._prev_byte = -1  # the last byte of the previous chunk
         self._pending_cr = False  # the previous chunk ended with '\r' (a line end unless '\n' follows)
         self.split_quoted_crlf = False  #: a quoted '\r\n' straddles two reads (the parser's blocks)
+        self._stopped = False  # see stop()
+        self._calls = 0  # reads asked for so far (stop() waits until they cease)
 
     def readable(self) -> bool:
         return True
 
+    def stop(self, quiet_s: float = 0.02, max_s: float = 0.5) -> None:
+        """End the stream early (a consumer stopped reading): every later read returns end of file,
+        and this waits, with the GIL released, until no read has come for ``quiet_s`` seconds (at
+        most ``max_s``).
+
+        pyarrow's streaming reader reads ahead on its I/O threads, through this Python object. A
+        read still queued when the interpreter shuts down waits for the GIL there and aborts the
+        process ("terminate called without an active exception", apache/arrow#34314). Answering
+        the queued reads now, with end of file, lets them finish while Python still runs.
+        """
+        import time
+
+        self._stopped = True
+        start = time.monotonic()
+        while time.monotonic() - start < max_s:
+            seen = self._calls
+            time.sleep(quiet_s)
+            if self._calls == seen:
+                return
+
     def readinto(self, b: Any) -> int:
+        self._calls += 1
+        if self._stopped:
+            return 0
         data = self._raw.read(len(b))
         n = len(data)
         memoryview(b)[:n] = data
@@ -130,6 +155,9 @@ class RecordTally(io.RawIOBase):
         return n
 
     def read(self, size: int | None = -1) -> bytes:
+        self._calls += 1
+        if self._stopped:
+            return b""
         data = self._raw.read() if size is None or size < 0 else self._raw.read(size)
         if data:
             self._feed(data)

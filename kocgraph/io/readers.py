@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from typing import Any, Literal
 
 import numpy as np
@@ -131,27 +132,28 @@ def _stream(parts: list[Any], given: dict[str, Any], *, time_unit: str, tz: str,
     mapping: dict[str, Any] = {}
     columns: list[str] | None = None
     for pi, part in enumerate(parts):
-        for got in part.batches():
-            if got is RESTART:
-                if ingest is not None:
-                    ingest.drop_part(pi)
-                continue
-            frame = got.frame
-            if columns is None:
-                if not len(frame.columns) and not len(frame):  # JSON lines of blank or broken lines only
-                    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in given.values()
-                                          if isinstance(c, str) and c != _AUTO})
-                columns = [str(c) for c in frame.columns]
-                mapping = _mapping(given, columns)
-                check_columns(columns, mapping, {"source", "target"}, where="kg.read_log")
-                ingest = Ingest(mapping, time_unit=time_unit, tz=tz, missing_ids=missing)
-                first = part.name
-            elif sorted(str(c) for c in frame.columns) != sorted(columns) and len(frame.columns):
-                raise LogSchemaError(
-                    f"the files of this log have different columns: {first!r} has {columns}, {part.name!r} has "
-                    f"{[str(c) for c in frame.columns]}. Read them apart, or make their headers the same.")
-            assert ingest is not None
-            ingest.add(pi, frame, got.rows, keep_frame=part.single)
+        with closing(part.batches()) as batches:  # an error closes the parser now, not at exit
+            for got in batches:
+                if got is RESTART:
+                    if ingest is not None:
+                        ingest.drop_part(pi)
+                    continue
+                frame = got.frame
+                if columns is None:
+                    if not len(frame.columns) and not len(frame):  # JSON lines of blank or broken lines only
+                        frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in given.values()
+                                              if isinstance(c, str) and c != _AUTO})
+                    columns = [str(c) for c in frame.columns]
+                    mapping = _mapping(given, columns)
+                    check_columns(columns, mapping, {"source", "target"}, where="kg.read_log")
+                    ingest = Ingest(mapping, time_unit=time_unit, tz=tz, missing_ids=missing)
+                    first = part.name
+                elif sorted(str(c) for c in frame.columns) != sorted(columns) and len(frame.columns):
+                    raise LogSchemaError(
+                        f"the files of this log have different columns: {first!r} has {columns}, {part.name!r} has "
+                        f"{[str(c) for c in frame.columns]}. Read them apart, or make their headers the same.")
+                assert ingest is not None
+                ingest.add(pi, frame, got.rows, keep_frame=part.single)
     assert ingest is not None
     return ingest, mapping
 

@@ -19,6 +19,7 @@ import glob as _glob
 import io
 import os
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -465,6 +466,7 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
     next_rec = 0
     with open_bytes() as raw:
         tally = csvread.RecordTally(raw, delim)
+        reader = None
         try:
             reader = pacsv.open_csv(tally, **opts)
             for rb in reader:
@@ -477,6 +479,12 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
                 yield Batch(_constant_columns(arrow_to_frame(rb, name), part.keys), rows)
         except pa.ArrowInvalid as err:
             failed = str(err).splitlines()[0]
+        except BaseException:  # the consumer stopped early (a schema error), or a check failed:
+            tally.stop()       # answer the reads queued on pyarrow's I/O threads now, not at exit
+            raise
+        finally:
+            if reader is not None:
+                reader.close()
         tally.read()
         tally.finish()
     part.info.update(sha256=tally.sha256, n_bytes=tally.n_bytes, parser="arrow" if threads else "arrow-serial")
@@ -546,12 +554,13 @@ def load_table(
     (part,) = parts_of(Path(path), format=format, sep=sep, encoding=encoding, string_columns=list(string_columns))
     frames: list[pd.DataFrame] = []
     rows: list[np.ndarray] = []
-    for got in part.batches():
-        if got is RESTART:
-            frames, rows = [], []
-            continue
-        frames.append(got.frame)
-        rows.append(got.rows)
+    with closing(part.batches()) as batches:  # an error closes the parser now, not at exit
+        for got in batches:
+            if got is RESTART:
+                frames, rows = [], []
+                continue
+            frames.append(got.frame)
+            rows.append(got.rows)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
     return LoadedTable(frame, r, part.lines_of(r), part.rejected, dict(part.info))

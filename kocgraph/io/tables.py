@@ -35,7 +35,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
                     "'CSV UTF-8'; or read it with pandas.read_excel and pass the DataFrame to kg.read_log"),
     (b"\xd0\xcf\x11\xe0", "a legacy Excel .xls workbook, not {fmt} text. In Excel, save it as 'CSV UTF-8'; "
                           "or read it with pandas.read_excel and pass the DataFrame to kg.read_log"),
-    (b"PAR1", "a Parquet file, not {fmt} text. Rename it to .parquet, or pass format='parquet' (--format parquet)"),
+    (b"PAR1", "a Parquet file, not {fmt} text. Rename it to .parquet, or pass format='parquet' (--log-format parquet)"),
     (b"\x1f\x8b", "gzip-compressed, not {fmt} text. Rename it to end in .gz (e.g. log.csv.gz): "
                   "compressed logs are read directly"),
     (b"BZh", "bzip2-compressed, not {fmt} text. Rename it to end in .bz2"),

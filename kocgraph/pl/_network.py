@@ -10,6 +10,7 @@ import pandas as pd
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph
 from .._core.validation import check_int
+from ..algorithms.communities import igraph_seed
 from ..exceptions import InvalidParameterError, NotComputedError, check_choice
 from ._backbone import Backbone, koc_codes, select_backbone, staff_codes
 from ._labels import LabelLayer
@@ -21,7 +22,6 @@ from ._utils import (
     PLAIN_DOT,
     ROUTE_COLOR,
     STAFF_COLOR,
-    _igraph_rng,
     _new_ax,
     _node_column,
     _numeric,
@@ -82,7 +82,7 @@ def _layout(n: int, es: np.ndarray, et: np.ndarray, layout: str, seed: int) -> n
     memb = np.asarray(graph.connected_components(mode="weak").membership, dtype=np.int64)
     sizes = np.bincount(memb)
     giant = memb == int(np.argmax(sizes))
-    with _igraph_rng(seed):
+    with igraph_seed(seed):
         if giant.all() or giant.sum() < 3:
             return _fit(_layout_one(graph, layout, seed), (0.0, 1.0, 0.0, 1.0))
         main = _layout_one(graph.induced_subgraph(np.flatnonzero(giant).tolist()), layout, seed)

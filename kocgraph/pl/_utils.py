@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -144,18 +141,6 @@ def _seed(rng: Any) -> int:
     from .._core.validation import check_rng
 
     return int(check_rng(rng).integers(2**31 - 1))
-
-
-@contextmanager
-def _igraph_rng(seed: int) -> Iterator[None]:
-    """Seed igraph's RNG for one call, then give it back the ``random`` module (its default)."""
-    import igraph as ig
-
-    ig.set_random_number_generator(random.Random(seed))
-    try:
-        yield
-    finally:
-        ig.set_random_number_generator(random)
 
 
 def _short(x: Any, width: int = 18) -> str:

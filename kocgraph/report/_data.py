@@ -32,8 +32,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..pl import METHOD_WORDS as PLOT_METHOD_WORDS
+from .._core.validation import id_list
 from ..exceptions import InvalidParameterError
+from ..pl import METHOD_WORDS as PLOT_METHOD_WORDS
 
 __all__ = ["ReportData", "Verdict", "report_data", "verdict", "shown_ks", "METHOD_WORDS", "SEED_OPTIONS"]
 
@@ -142,7 +143,7 @@ def _check(g: Any, staff: Any, top: Any, seeds: Any, rng: Any) -> tuple[Any, lis
         raise NoUsableDataError(
             "no usable event in the log, so there is nothing to report; see kg.get.rejected(g) for the rows set aside."
         )
-    staff_list = [] if staff is None else ([staff] if isinstance(staff, (str, int, np.integer)) else list(staff))
+    staff_list = id_list(staff)
     if staff_list:
         g.user_codes(staff_list, what="staff")  # NodeNotFoundError naming unknown ids
     return g, staff_list, top, seeds, int(rng)

@@ -46,7 +46,7 @@ def seeding_memory(g: Any, *, levels: int = 64, stop_above: float | None = None)
     """
     import scipy.sparse as sp
 
-    from ..algorithms.imm import _BATCH
+    from ..algorithms.imm import RR_BATCH
     from ..tl._grow import edge_probabilities
 
     n = int(g.n_users)
@@ -59,12 +59,12 @@ def seeding_memory(g: Any, *, levels: int = 64, stop_above: float | None = None)
     seen = x.copy()
     peak = 0.0
     for _ in range(levels):
-        peak = max(peak, _BATCH * float(x @ indeg) * _RR_BYTES_PER_PAIR)
+        peak = max(peak, RR_BATCH * float(x @ indeg) * _RR_BYTES_PER_PAIR)
         if stop_above is not None and peak > stop_above:
             break
         x = np.minimum(Ap @ x, 1.0 - seen)
         seen += x
-        if x.sum() * _BATCH < 1.0:  # less than one frontier user left in a whole batch
+        if x.sum() * RR_BATCH < 1.0:  # less than one frontier user left in a whole batch
             break
     return int(peak)
 

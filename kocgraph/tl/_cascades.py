@@ -15,7 +15,6 @@ from ..algorithms.cascades import Forest, build_forest, item_metrics, user_metri
 
 __all__ = ["cascades"]
 
-_NS = 1_000_000_000
 
 
 def cascades(g: ShareGraph, *, copy: bool = False) -> ShareGraph | None:
