@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy as _copy
 import html
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -70,7 +71,8 @@ class ShareGraph:
         One row per distinct ``source -> target`` pair, sorted by (source, target) code:
         ``n_forwards``, ``n_items``, ``first_time``, ``last_time``; results are added as columns.
     trees : DataFrame or None
-        After :func:`kocgraph.tl.cascades`: one row per (item, holder) of every cascade forest.
+        After :func:`kocgraph.tl.cascades`: one row per (item, holder) of every cascade forest. Built
+        from the cascade forest when first read, then kept (it is never built when never read).
     tables : dict of DataFrame
         Results that are not aligned to users, items or edges (routes, seeds), by key; user ids in
         them are codes (row numbers of ``nodes``): read them through ``kg.get``.
@@ -106,7 +108,8 @@ class ShareGraph:
         self._codes = codes
         self.meta = meta
         self._rejected = rejected
-        self.trees = trees
+        self._trees = trees
+        self._trees_view: tuple[Callable[[], pd.DataFrame], int] | None = None  # (build, rows) until read
         self.tables: dict[str, pd.DataFrame] = dict(tables or {})
         self._forest: Any = None
         self._adj_cache: dict[Any, sp.csr_matrix] = {}
@@ -215,6 +218,25 @@ class ShareGraph:
         return self._codes
 
     @property
+    def trees(self) -> pd.DataFrame | None:
+        """After :func:`kocgraph.tl.cascades`: one row per (item, holder) of every cascade forest
+        (``None`` before). Built from the forest when first read, then kept like any table."""
+        if self._trees is None and self._trees_view is not None:
+            self._trees = self._trees_view[0]()
+            self._trees_view = None
+        return self._trees
+
+    @trees.setter
+    def trees(self, value: pd.DataFrame | None) -> None:
+        self._trees = value
+        self._trees_view = None
+
+    def _set_trees_view(self, build: Callable[[], pd.DataFrame], n_rows: int) -> None:
+        """Make ``g.trees`` the table ``build()`` returns (``n_rows`` rows), built when first read."""
+        self._trees = None
+        self._trees_view = (build, int(n_rows))
+
+    @property
     def n_users(self) -> int:
         return int(self.nodes.shape[0])
 
@@ -287,7 +309,7 @@ class ShareGraph:
         if "indptr" not in self._cache:
             counts = np.bincount(self._codes.edge_src, minlength=n)
             self._cache["indptr"] = _readonly(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-            self._cache["indices"] = _readonly(self._codes.edge_tgt.astype(np.int32))
+            self._cache["indices"] = _readonly(self._codes.edge_tgt.astype(np.int32, copy=False))  # shared
         A = sp.csr_matrix((data, self._cache["indices"], self._cache["indptr"]), shape=(n, n))
         A.has_sorted_indices = True
         if weight in (None, "n_forwards", "n_items"):  # topology-derived: immutable, safe to cache
@@ -406,9 +428,10 @@ class ShareGraph:
         """A copy sharing the immutable topology, with its own result tables and meta."""
         new = ShareGraph(
             self._events, self.nodes.copy(), self.items.copy(), self.edges.copy(), self._codes,
-            _copy.deepcopy(self.meta), self._rejected, None if self.trees is None else self.trees.copy(),
+            _copy.deepcopy(self.meta), self._rejected, None if self._trees is None else self._trees.copy(),
             {k: v.copy() for k, v in self.tables.items()},
         )
+        new._trees_view = self._trees_view  # an unread view stays unread (it builds a new table)
         new._forest = self._forest
         new._igraph = self._igraph
         new._cache = self._cache
@@ -474,8 +497,9 @@ class ShareGraph:
         for name in ("events", "nodes", "items", "edges"):
             cols = [c for c in getattr(self, name).columns]
             lines.append(f"    {name}: {', '.join(map(str, cols)) if cols else '-'}")
-        if self.trees is not None:
-            lines.append(f"    trees: {len(self.trees):,} holders")
+        n_trees = len(self._trees) if self._trees is not None else (self._trees_view or (None, None))[1]
+        if n_trees is not None:
+            lines.append(f"    trees: {n_trees:,} holders")
         if self.tables:
             lines.append(f"    tables: {', '.join(self.tables)}")
         keys = [k for k in self.meta if k != "read_log"]

@@ -22,6 +22,9 @@ import numpy as np
 
 from kocgraph.exceptions import InvalidParameterError, check_choice
 
+from ._sort import unique_pairs
+from .centrality import _igraph
+
 __all__ = ["communities", "community_summary", "symmetrize", "canonical_labels", "CommunitySummary", "igraph_seed"]
 
 _METHODS = ("leiden", "louvain", "label_propagation")
@@ -32,7 +35,8 @@ def symmetrize(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Undirected simple weighted edge list: ``u < v``, weight ``w(u->v) + w(v->u)``, no self-loops.
 
-    Parallel edges add up too. ``w=None`` weighs every directed edge 1.
+    Parallel edges add up too. ``w=None`` weighs every directed edge 1. ``u`` and ``v`` are int32
+    codes (int64 beyond 2**31 users), sorted by ``(u, v)``; one packed sort finds them.
 
     Examples
     --------
@@ -40,14 +44,15 @@ def symmetrize(
     >>> u.tolist(), v.tolist(), w.tolist()
     ([0, 1], [1, 2], [2.0, 1.0])
     """
-    s = np.asarray(src, dtype=np.int64).ravel()
-    d = np.asarray(dst, dtype=np.int64).ravel()
+    s, d = np.asarray(src).ravel(), np.asarray(dst).ravel()
+    if s.dtype.kind not in "iu":
+        s, d = s.astype(np.int64), d.astype(np.int64)
     ww = np.ones(s.shape[0]) if w is None else np.asarray(w, dtype=np.float64).ravel()
     keep = s != d
-    a, b, ww = np.minimum(s, d)[keep], np.maximum(s, d)[keep], ww[keep]
-    nn = max(int(n), 1)
-    uniq, inv = np.unique(a * nn + b, return_inverse=True)
-    return uniq // nn, uniq % nn, np.bincount(inv, weights=ww, minlength=uniq.shape[0])
+    if not keep.all():
+        s, d, ww = s[keep], d[keep], ww[keep]
+    u, v, inv = unique_pairs(np.minimum(s, d), np.maximum(s, d), n)
+    return u, v, np.bincount(inv, weights=ww, minlength=u.shape[0])
 
 
 def canonical_labels(labels: np.ndarray) -> np.ndarray:
@@ -85,8 +90,11 @@ def _modularity(labels: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray,
     if total <= 0:
         return float("nan")
     k = int(labels.max()) + 1
-    internal = np.bincount(labels[u], weights=np.where(labels[u] == labels[v], w, 0.0), minlength=k)
-    deg = np.bincount(labels[u], weights=w, minlength=k) + np.bincount(labels[v], weights=w, minlength=k)
+    lu, lv = labels[u], labels[v]
+    same = lu == lv
+    # the edges across communities would add 0.0 to the internal sums: leaving them out changes nothing
+    internal = np.bincount(lu[same], weights=w[same], minlength=k)
+    deg = np.bincount(lu, weights=w, minlength=k) + np.bincount(lv, weights=w, minlength=k)
     return float((internal / total - resolution * (deg / (2 * total)) ** 2).sum())
 
 
@@ -152,6 +160,7 @@ def communities(
     if n == 0:
         return np.zeros(0, dtype=np.int64), float("nan")
     u, v, ww = symmetrize(src, dst, w, n)
+    del w  # the caller may hand it over: only the symmetrized weights are needed from here
     if (ww < 0).any():
         raise InvalidParameterError(
             f"community detection needs non-negative weights; the smallest is {ww.min()!r}. "
@@ -169,7 +178,7 @@ def communities(
             raw[list(members)] = i
     else:
         if graph is None:
-            g = ig.Graph(n=n, edges=np.column_stack((u, v)).tolist(), directed=False)
+            g = _igraph(u, v, n, directed=False)
         elif graph.vcount() != n or graph.is_directed() or graph.ecount() != u.shape[0]:
             raise InvalidParameterError(
                 f"graph= has {graph.vcount()} vertices and {graph.ecount()} edges "
@@ -178,7 +187,7 @@ def communities(
             )
         else:
             g = graph
-        wl = ww.tolist()
+        wl = ww  # igraph reads the float64 array itself (a list of Python floats cost 32 bytes an edge)
         with igraph_seed(seed):
             if method == "leiden":
                 cl = g.community_leiden(

@@ -72,7 +72,10 @@ def event_ages(time: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0)
     s = np.sort(t)
-    return (n - np.searchsorted(s, t, side="right")) / n
+    later = np.searchsorted(s, t, side="right")
+    del s  # at most two event-sized arrays at once
+    np.subtract(n, later, out=later)
+    return np.divide(later, n, out=np.empty(n, dtype=np.float64))
 
 
 def wall_ages(time: np.ndarray) -> np.ndarray | None:
@@ -91,15 +94,16 @@ def wall_ages(time: np.ndarray) -> np.ndarray | None:
     return (hi - t).astype(np.float64) / float(hi - lo)
 
 
-def subtree_sums(parent: np.ndarray, depth: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def subtree_sums(parent: np.ndarray, depth: np.ndarray, weights: np.ndarray, *, copy: bool = True) -> np.ndarray:
     """Sum of ``weights`` over each node's subtree (the node included), deepest level first.
 
     ``weights`` may be 2-D (one column per weighting); the sums are taken column by column.
+    ``copy=False`` sums in place when ``weights`` is a float64 array (it is then the result).
 
     >>> subtree_sums(np.array([-1, 0, 1, 0]), np.array([0, 1, 2, 1]), np.array([1.0, 2.0, 4.0, 8.0])).tolist()
     [15.0, 6.0, 4.0, 8.0]
     """
-    s = np.array(weights, dtype=np.float64, copy=True)
+    s = np.array(weights, dtype=np.float64, copy=True if copy else None)
     if s.shape[0] == 0:
         return s
     order = np.argsort(depth, kind="stable")
@@ -121,14 +125,26 @@ def recency_parts(f: Forest, time: np.ndarray, half_lives: Sequence[float]) -> d
     """
     out: dict[str, tuple[str, np.ndarray]] = {}
     hl = np.asarray(half_lives, dtype=np.float64)
-    clocks = [(name, age) for name, age in (("event", event_ages(time)), ("wall", wall_ages(time))) if age is not None]
-    if hl.size == 0 or not clocks:
+    if hl.size == 0:
         return out
-    # one (events x clocks*half-lives) weight matrix, one subtree pass for every column
-    w_ev = np.concatenate([np.exp2(-age[:, None] / hl[None, :]) for _, age in clocks], axis=1)
-    w_node = w_ev[f.hold_event]
-    below = subtree_sums(f.parent, f.depth, w_node) - w_node
-    for i, (clock, _) in enumerate(clocks):
+    # one (events x clocks*half-lives) weight matrix, filled clock by clock (one age array at a time),
+    # one subtree pass for every column
+    names, blocks = [], []
+    for name, ages in (("event", event_ages), ("wall", wall_ages)):
+        age = ages(time)
+        if age is not None:
+            names.append(name)
+            w = np.divide(age[:, None], hl[None, :])  # -(age / h) is (-age) / h exactly
+            del age
+            blocks.append(np.exp2(np.negative(w, out=w), out=w))
+    if not names:
+        return out
+    w_ev = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+    del blocks
+    below = subtree_sums(f.parent, f.depth, w_ev[f.hold_event], copy=False)
+    for col in range(w_ev.shape[1]):  # less the node's own weight, gathered again column by column
+        below[:, col] -= w_ev[f.hold_event, col]
+    for i, clock in enumerate(names):
         for j, h in enumerate(hl):
             col = i * hl.size + j
             out[f"forwards_recent_{clock}@{h:g}"] = ("event", w_ev[:, col])
@@ -186,14 +202,13 @@ def user_features(
     >>> F["reach"].tolist(), F["forwards"].tolist(), F["resharers"].tolist()
     ([2.0, 1.0, 0.0], [2.0, 1.0, 0.0], [1.0, 0.0, 0.0])
     """
-    src = np.asarray(src, dtype=np.int64)
-    tgt = np.asarray(tgt, dtype=np.int64)
+    src, tgt = _int_codes(src), _int_codes(tgt)  # int32 codes stay int32 (no event-sized copies)
     time = np.asarray(time, dtype=np.int64)
     n = int(n_users)
     if forest is None:
         forest = build_forest(src, tgt, np.asarray(item), time, n)
     um = user_metrics(forest, n)
-    key = distinct(src * max(n, 1) + tgt) if edges is None else None
+    key = distinct(src.astype(np.int64) * max(n, 1) + tgt) if edges is None else None
     e_src, e_tgt = (key // max(n, 1), key % max(n, 1)) if edges is None else (
         np.asarray(edges[0], dtype=np.int64), np.asarray(edges[1], dtype=np.int64))
     if pagerank is None or coreness is None:
@@ -219,10 +234,15 @@ def user_features(
             np.asarray(conversion_value, dtype=np.float64), nan=0.0)
         out["conversions"] = np.bincount(src[cm], minlength=n).astype(np.float64)
         out["conversion_value"] = np.bincount(src[cm], weights=val[cm], minlength=n)
-    u = forest.user.astype(np.int64)
     for name, (kind, w) in recency_parts(forest, time, half_lives).items():
-        out[name] = np.bincount(src if kind == "event" else u, weights=w, minlength=n)
+        out[name] = np.bincount(src if kind == "event" else forest.user, weights=w, minlength=n)
     return out
+
+
+def _int_codes(a: Any) -> np.ndarray:
+    """Integer codes as they are when int32/int64, else as int64."""
+    a = np.asarray(a)
+    return a if a.dtype in (np.int32, np.int64) else a.astype(np.int64)
 
 
 def log_features(features: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -483,10 +503,32 @@ def contenders(X: np.ndarray, m: int) -> np.ndarray:
     return keep
 
 
-def _blend(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The blend: NNLS of ``y`` on ``X`` over the contenders, a zero ``y`` weighing ``ZERO_WEIGHT``."""
-    keep = contenders(X, CONTENDER_FACTOR * max(FIT_KS))
-    return nnls_weights(X[keep], y[keep], np.where(y[keep] > 0, 1.0, ZERO_WEIGHT))
+def _blend(blocks: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> np.ndarray:
+    """The blend: NNLS of ``y`` on ``X`` over the contenders, a zero ``y`` weighing ``ZERO_WEIGHT``;
+    ``X`` and ``y`` are the cuts' rows one after another (``np.vstack(blocks)``,
+    ``np.concatenate(ys)``), never stacked whole: only the contenders' rows are."""
+    keeps = _stacked_contenders(blocks, CONTENDER_FACTOR * max(FIT_KS))
+    X = np.concatenate([np.asarray(b, dtype=np.float64)[k] for b, k in zip(blocks, keeps)])
+    y = np.concatenate([np.asarray(t)[k] for t, k in zip(ys, keeps)])
+    return nnls_weights(X, y, np.where(y > 0, 1.0, ZERO_WEIGHT))
+
+
+def _stacked_contenders(blocks: Sequence[np.ndarray], m: int) -> list[np.ndarray]:
+    """``contenders(np.vstack(blocks), m)`` cut back into one mask per block, one column at a time
+    (a column of all blocks at once, not the whole stack).
+
+    >>> X = np.array([[3.0, 0.0], [1.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+    >>> [k.tolist() for k in _stacked_contenders([X[:1], X[1:]], 1)] == [[True], [False, True, False]]
+    True
+    """
+    sizes = [b.shape[0] for b in blocks]
+    n = sum(sizes)
+    keep = np.zeros(n, dtype=bool)
+    for j in range(blocks[0].shape[1] if blocks else 0):  # one pass per feature, as contenders
+        col = np.concatenate([np.asarray(b[:, j], dtype=np.float64) for b in blocks])
+        thr = -np.partition(-col, m)[m] if n > m else -np.inf  # the (m+1)-th largest value
+        keep |= (col > thr) & (col > 0)
+    return np.split(keep, np.cumsum(sizes)[:-1])
 
 
 @dataclass
@@ -557,7 +599,7 @@ def fit_weights(cuts: Sequence[Cut], names: Sequence[str], singles: Sequence[str
         loco = []
         for i, c in enumerate(cuts):  # a few cuts
             rest = [j for j in range(len(cuts)) if j != i]
-            w = _blend(np.vstack([cuts[j].X for j in rest]), np.concatenate([targets[j] for j in rest]))
+            w = _blend([cuts[j].X for j in rest], [targets[j] for j in rest])
             loco.append(float(precision_at(c.X @ w, c.reach, ks).mean()))
         scores["blend"] = loco
     for s in singles:
@@ -570,15 +612,14 @@ def fit_weights(cuts: Sequence[Cut], names: Sequence[str], singles: Sequence[str
         se = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
         if float(d.mean()) > BLEND_MARGIN * se:  # the richer model must be better than the best rule
             chosen = "blend"
-    X_all = np.vstack([c.X for c in cuts])
-    y_all = np.concatenate(targets)
     w = np.zeros(len(names))
     if chosen == "blend":
-        w = _blend(X_all, y_all)
+        w = _blend([c.X for c in cuts], targets)
     if not (w > 0).any():  # a single feature, or a degenerate blend: the best single feature
         chosen = best_rule
         j = names.index(chosen)
-        w[j] = float(nnls_weights(X_all[:, [j]], y_all)[0]) or 1.0
+        X_j = np.concatenate([c.X[:, [j]] for c in cuts])  # this column of the cuts, not all of them stacked
+        w[j] = float(nnls_weights(X_j, np.concatenate(targets))[0]) or 1.0
     weights = {n: float(v) for n, v in zip(names, w) if v > 0}
     return FitResult(weights=weights, chosen=chosen, inner_precision=scores,
                      cuts=[{"label": c.label, "n_eligible": int(c.X.shape[0]), "n_spreaders": c.n_spreaders}

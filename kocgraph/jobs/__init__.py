@@ -10,6 +10,7 @@ every file's hash). The command line (``kocgraph nominate``) only turns flags in
 - :mod:`~kocgraph.jobs.nomination`: the orchestration and the engine hook;
 - :mod:`~kocgraph.jobs.outputs`: formats, atomic files, output sets, spreadsheet-safe CSV;
 - :mod:`~kocgraph.jobs.pseudonyms`: keyed pseudonyms and where their key comes from;
+- :mod:`~kocgraph.jobs.capacity`: whether the log fits in memory, estimated before reading;
 - :mod:`~kocgraph.jobs.manifest`: the run manifest; :mod:`~kocgraph.jobs.staff`: staff accounts.
 
 Examples
@@ -20,6 +21,7 @@ Examples
 True
 """
 
+from .capacity import LogTooLargeError, check_memory, estimate_events, memory_needed
 from .config import (
     BOOTSTRAP_MAX,
     NominateConfig,
@@ -58,4 +60,5 @@ __all__ = [
     "FORMATS", "OutputSet", "atomic_write", "check_outputs", "infer_format", "neutralize_formulas", "output_paths",
     "verify_outputs", "write_csv_chunks", "write_frame", "write_json", "write_table", "KEY_ENV", "Pseudonymizer", "pseudonymize_rejected",
     "pseudonymize_table", "resolve_key", "check_staff_file", "match_staff", "read_staff_ids", "resolve_staff",
+    "LogTooLargeError", "check_memory", "estimate_events", "memory_needed",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._core.resources import maxrss_mib
+from .._core.resources import process_peak_mib
 from .._version import __version__
 from .config import NominateConfig
 
@@ -97,7 +97,7 @@ def manifest_dict(cfg: NominateConfig, *, status: str, top: int, fmt: str, show:
         "ranking": kocs_meta,
         "timings_s": {k: round(v, 6) for k, v in timings.items()},
         "wall_s": round(time.perf_counter() - t_start, 6),
-        "peak_rss_mib": maxrss_mib(),
+        "peak_rss_mib": process_peak_mib(),
         "outputs": dict(outputs),
         **(extra or {}),
         "environment": {"python": platform.python_version(), "platform": platform.platform(),

@@ -19,8 +19,16 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from .._core.resources import peak_rss_mib, reset_peak
+from .._core.resources import (
+    READ_MMAP_THRESHOLD,
+    STAGE_MMAP_THRESHOLD,
+    fixed_mmap_threshold,
+    peak_rss_mib,
+    release_memory,
+    reset_peak,
+)
 from ..pipeline import NOMINATION, MemoryEngine, Stage, StageOptions, StageRecord, run_stages
+from .capacity import check_memory
 from .config import NominateConfig, NominateResult, NoUsableDataError, check_config
 from .manifest import input_info, manifest_dict, no_usable_events_message
 from .outputs import OutputSet, write_frame
@@ -74,6 +82,7 @@ class MemoryJobEngine(MemoryEngine):
     """The in-memory engine of the job: a :class:`~kocgraph.ShareGraph` and the ``kg`` tools."""
 
     def read(self, log: Any, read_options: Mapping[str, Any]) -> Any:
+        check_memory(log, read_options)  # a log too large fails now, not when the system runs out
         return read_input(log, read_options)
 
     def counts(self, g: Any) -> dict[str, Any]:
@@ -132,8 +141,10 @@ def nominate(cfg: NominateConfig, *, engine: JobEngine | None = None,
     :class:`~kocgraph.NodeNotFoundError` (no staff id is a user of the log) and
     :class:`~kocgraph.InvalidParameterError` (bad option values: an unknown encoding or time zone, a
     ``sep`` longer than one character, a negative ``rng``, ``bootstrap`` above the cap or beyond
-    memory; an output path that is missing, unwritable, not a regular file or an input). Every one
-    of these is raised before the log is read.
+    memory; an output path that is missing, unwritable, not a regular file or an input) and, with the
+    in-memory engine, :class:`~kocgraph.jobs.LogTooLargeError` (the log is estimated to need more
+    memory than is available; :mod:`~kocgraph.jobs.capacity`). Every one of these is raised before
+    the log is read.
 
     Examples
     --------
@@ -150,7 +161,7 @@ def nominate(cfg: NominateConfig, *, engine: JobEngine | None = None,
     show: Callable[[Any], Any] = (lambda x: pseudo(x)) if pseudo is not None else (lambda x: x)  # noqa: E731
     run = _Run(cfg, engine, say, t_start, top, fmt, paths, pseudo, show)
     with run.progress():
-        log = run.step("read_log", lambda: engine.read(cfg.log, cfg.read_options))
+        log = run.step("read_log", lambda: _read(engine, cfg))
         run.log = log
         counts = engine.counts(log)
         run.counts = counts
@@ -169,6 +180,16 @@ def nominate(cfg: NominateConfig, *, engine: JobEngine | None = None,
         man = run.step("write", lambda: run.write(table, excluded, meta))
     return NominateResult(table=table, excluded=excluded, outputs=run.outputs, manifest=man, graph=log,
                           notes=run.notes)
+
+
+def _read(engine: JobEngine, cfg: NominateConfig) -> Any:
+    """The engine's read, with glibc's mmap threshold fixed low while it runs and at the stages'
+    value after (see :func:`~kocgraph._core.resources.fixed_mmap_threshold`)."""
+    fixed_mmap_threshold(READ_MMAP_THRESHOLD)
+    try:
+        return engine.read(cfg.log, cfg.read_options)
+    finally:
+        fixed_mmap_threshold(STAGE_MMAP_THRESHOLD)
 
 
 class _Run:
@@ -215,6 +236,7 @@ class _Run:
         reset_peak()
         t0 = time.perf_counter()
         out = fn()
+        release_memory()  # what the step freed goes back before the next one starts
         self.record(name, StageRecord(time.perf_counter() - t0, peak_rss_mib()))
         return out
 

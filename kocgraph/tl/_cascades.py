@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from functools import partial
+
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
 from ..algorithms._parallel import side_by_side
-from ..algorithms.cascades import build_forest, item_metrics, user_metrics
+from ..algorithms import cascades as _kernels
+from ..algorithms.cascades import Forest, build_forest, item_metrics, user_metrics
 
 __all__ = ["cascades"]
 
@@ -48,7 +51,9 @@ def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False)
     ``g.edges``: ``n_tree`` (how many cascade links the edge carried).
 
     ``g.trees``: one row per (item, holder): ``item``, ``user``, ``parent`` (NaN for roots),
-    ``depth``, ``subtree_size``, ``time`` (when the user started to hold the item).
+    ``depth``, ``subtree_size``, ``time`` (when the user started to hold the item). The table is
+    built from the cascade forest when ``g.trees`` is first read, so a pipeline that never reads it
+    never holds it (about 32 bytes per holder).
 
     ``g.meta[key_added]``: the columns written, counts of holders, tree links, exposures, and of users
     who forwarded an item before they received it (they count as roots).
@@ -85,21 +90,14 @@ def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False)
         g = g.copy()
     c = g.codes
     f = build_forest(c.src, c.tgt, c.item, c.time, g.n_users)
-
-    def tree_parts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        tree_ev = f.parent_event[f.parent_event >= 0]
-        par_user = np.where(f.parent >= 0, f.user[np.maximum(f.parent, 0)], -1).astype(np.int32)
-        return np.bincount(c.edge[tree_ev], minlength=g.n_edges).astype(np.int64), par_user, c.time[f.hold_event]
-
-    im, um, (n_tree, par_user, hold_time) = side_by_side(
-        lambda: item_metrics(f, c.time, g.n_items), lambda: user_metrics(f, g.n_users), tree_parts)
+    im, um, n_tree = side_by_side(lambda: item_metrics(f, c.time, g.n_items), lambda: user_metrics(f, g.n_users),
+                                  lambda: _tree_links(f, c.edge, g.n_edges))
     size = im["size"]
     has = size > 0
     start = np.where(has, im["start"], 0)
     dur_ns = np.where(has, im["end"] - im["start"], 0)
     # root of the largest tree per item
-    is_root = f.parent < 0
-    ridx = np.flatnonzero(is_root)
+    ridx = np.flatnonzero(f.parent < 0)
     big = np.full(g.n_items, -1, dtype=np.int64)
     if ridx.size:
         order = np.lexsort((-f.size[ridx], f.item[ridx]))
@@ -126,19 +124,10 @@ def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False)
         put("nodes", k, v)
     put("nodes", "items_spread", np.bincount(f.user[f.size > 1], minlength=g.n_users).astype(np.int64))
     put("edges", "n_tree", n_tree)
-    ucat = g.events["source"].dtype
-    g.trees = pd.DataFrame(
-        {
-            "item": pd.Categorical.from_codes(f.item, dtype=g.events["item"].dtype),
-            "user": pd.Categorical.from_codes(f.user, dtype=ucat),
-            "parent": pd.Categorical.from_codes(par_user, dtype=ucat),
-            "depth": f.depth,
-            "subtree_size": f.size,
-            "time": pd.to_datetime(hold_time, unit="ns", utc=True),
-        }
-    )
+    # g.trees is a view of the forest, built when first read (a nomination never reads it)
+    g._set_trees_view(partial(trees_table, f, c.time, g.events["item"].dtype, g.events["source"].dtype), f.n)
     g._forest = f
-    n_links = int((~is_root).sum())
+    n_links = int(f.n - ridx.size)
     record(
         g, key_added, {}, tool="tl.cascades", columns=cols,
         n_holders=int(f.n), n_tree_links=n_links, n_exposures=int(g.n_events - n_links),
@@ -147,3 +136,33 @@ def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False)
               "their later receipts are exposures"),
     )
     return g if copy else None
+
+
+def _tree_links(f: Forest, edge: np.ndarray, n_edges: int) -> np.ndarray:
+    """How many cascade links each edge carried (the edges of the parent links' events), counted over
+    slices of holders."""
+    n_tree = np.zeros(n_edges, dtype=np.int64)
+    step = max(_kernels.CHUNK, n_edges, 1)
+    for a in range(0, f.n, step):
+        pe = f.parent_event[a : a + step]
+        n_tree += np.bincount(edge[pe[pe >= 0]], minlength=n_edges)
+    return n_tree
+
+
+def trees_table(f: Forest, time: np.ndarray, item_dtype: pd.CategoricalDtype,
+                user_dtype: pd.CategoricalDtype) -> pd.DataFrame:
+    """``g.trees``: one row per (item, holder) of the forest ``f``: ``item``, ``user``, ``parent``
+    (NaN for roots), ``depth``, ``subtree_size``, ``time`` (when the user started to hold the item)."""
+    par_user = np.full(f.n, -1, dtype=np.int32)
+    has = f.parent >= 0
+    par_user[has] = f.user[f.parent[has]]
+    return pd.DataFrame(
+        {
+            "item": pd.Categorical.from_codes(f.item, dtype=item_dtype),
+            "user": pd.Categorical.from_codes(f.user, dtype=user_dtype),
+            "parent": pd.Categorical.from_codes(par_user, dtype=user_dtype),
+            "depth": f.depth,
+            "subtree_size": f.size.astype(np.int64),
+            "time": pd.to_datetime(time[f.hold_event], unit="ns", utc=True),
+        }
+    )

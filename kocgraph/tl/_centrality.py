@@ -20,6 +20,10 @@ __all__ = ["pagerank", "strength", "coreness", "betweenness", "communities"]
 
 #: above this many users ``betweenness(method="auto")`` samples instead of computing exactly
 EXACT_BETWEENNESS_MAX_USERS = 5_000
+#: the undirected igraph view that coreness and communities share is kept in the graph's cache up to
+#: this many edges (about 50 MB); a larger one is dropped once ``communities`` has used it
+IGRAPH_KEEP_MAX_EDGES = 1_000_000
+_IGRAPH_KEY = "igraph_undirected_simple"
 
 
 def _prepare(g: Any, copy: bool, where: str) -> ShareGraph:
@@ -42,11 +46,17 @@ def _edge_weights(g: ShareGraph, weight: str | None) -> np.ndarray | None:
 
 
 def _undirected_igraph(g: ShareGraph) -> Any:
-    key = "igraph_undirected_simple"
-    if key not in g._cache:
+    """The undirected simple igraph view of ``g`` (built once from the int32 edge codes, cached).
+
+    ``coreness`` and ``communities`` share it. igraph holds about 40 bytes per edge, so a view of
+    more than :data:`IGRAPH_KEEP_MAX_EDGES` edges is dropped again once ``communities`` (the later of
+    the two in a nomination: cascades, pagerank, coreness, communities, kocs) has used it; a
+    smaller one stays for the next call.
+    """
+    if _IGRAPH_KEY not in g._cache:
         c = g.codes
-        g._cache[key] = K.simple_igraph(c.edge_src, c.edge_tgt, g.n_users, directed=False)
-    return g._cache[key]
+        g._cache[_IGRAPH_KEY] = K.simple_igraph(c.edge_src, c.edge_tgt, g.n_users, directed=False)
+    return g._cache[_IGRAPH_KEY]
 
 
 def _personalization(g: ShareGraph, personalization: Any) -> np.ndarray | None:
@@ -132,7 +142,7 @@ def pagerank(
     if not (0.0 < float(damping) < 1.0):
         raise InvalidParameterError(f"damping={damping!r} must be strictly between 0 and 1; 0.85 is usual.")
     pers = _personalization(g, personalization)
-    if weight is not None:
+    if weight not in (None, "n_forwards", "n_items"):  # counts from the log are valid by construction
         _edge_weights(g, weight)
     A = g.adjacency(weight)
     if flavor == "networkx":
@@ -152,7 +162,7 @@ def pagerank(
         scores = np.array([res[i] for i in range(g.n_users)])
         n_iter, converged = -1, True
     else:
-        M = A.T.tocsr() if direction == "influence" else A
+        M = A.T if direction == "influence" else A  # the transpose view: P^T shares A's index arrays
         scores, n_iter, converged = K.pagerank(M, damping=damping, personalization=pers, tol=tol, max_iter=max_iter)
         if not converged:
             warnings.warn(
@@ -207,6 +217,8 @@ def strength(g: ShareGraph, *, weight: str | None = "n_forwards", key_added: str
 def coreness(g: ShareGraph, *, flavor: Literal["igraph", "networkx"] = "igraph", key_added: str = "coreness",
              copy: bool = False) -> ShareGraph | None:
     """k-core number of every user on the undirected simple share graph (igraph's C core).
+
+    The igraph graph is built once from the int32 edge codes and kept for :func:`communities`.
 
     Parameters
     ----------
@@ -368,7 +380,9 @@ def communities(
 
     Leiden (modularity objective), Louvain and label propagation run in igraph's C core; the same
     ``rng`` gives the same labels. Labels are ordered by size: community 0 is the largest. Isolated
-    users would be singletons (every user here has at least one forward).
+    users would be singletons (every user here has at least one forward). The undirected igraph
+    graph is the one :func:`coreness` built (or is built here, from the int32 edge codes); above
+    1M edges it is freed after this call (see ``IGRAPH_KEEP_MAX_EDGES``).
 
     Parameters
     ----------
@@ -410,10 +424,12 @@ def communities(
         raise InvalidParameterError(f"resolution={resolution!r} must be > 0; 1.0 is the classic modularity.")
     seed = int(check_rng(rng).integers(2**31 - 1))
     c = g.codes
-    w = _edge_weights(g, weight)
     graph = _undirected_igraph(g) if flavor == "igraph" else None
-    labels, q = C.communities(c.edge_src, c.edge_tgt, w, g.n_users, method=method, resolution=resolution,
+    labels, q = C.communities(c.edge_src, c.edge_tgt, _edge_weights(g, weight), g.n_users, method=method, resolution=resolution,
                               rng=seed, n_iterations=n_iterations, flavor=flavor, graph=graph)
+    if graph is not None and graph.ecount() > IGRAPH_KEEP_MAX_EDGES:  # a large view is not kept
+        g._cache.pop(_IGRAPH_KEY, None)
+    del graph
     g.nodes[key_added] = labels.astype(np.int64)
     sizes = np.bincount(labels) if labels.size else np.zeros(0, dtype=np.int64)
     record(g, key_added, {"method": method, "resolution": resolution, "weight": weight,
