@@ -106,14 +106,7 @@ def test_documented_reads_numpydoc() -> None:
     assert documented(doc) == {"g", "a", "b", "kw"}
 
 
-# kocgraph/io is another helper's this round (io/** is off limits to this branch); strict: passes once
-# documented, and then the mark must go
-_IO_UNDOCUMENTED = {"kg.io.read_adoptions", "kg.io.read", "kg.io.write"}
-
-
-@pytest.mark.parametrize("name,fn", [
-    pytest.param(n, f, marks=pytest.mark.xfail(strict=True, reason="io docstrings: owned by another helper"))
-    if n in _IO_UNDOCUMENTED else (n, f) for n, f in EVERY], ids=[n for n, _ in EVERY])
+@pytest.mark.parametrize("name,fn", EVERY, ids=[n for n, _ in EVERY])
 def test_every_parameter_documented(name: str, fn: Any) -> None:
     missing = [p for p in inspect.signature(fn).parameters if p not in documented(inspect.getdoc(fn) or "")]
     assert not missing, f"{name}: parameters not in its docstring's Parameters section: {missing}"

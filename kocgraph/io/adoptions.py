@@ -124,6 +124,18 @@ def read_adoptions(
     social
         Edges ``social_source -> social_target``: the target sees what the source shares (the target
         follows the source). ``directed=False`` treats every edge as mutual.
+    user, item, time
+        Column names of the adoption log (the adopter, what was adopted, when).
+    social_source, social_target
+        Column names of the follower graph's edges.
+    directed
+        False: every social edge is mutual (both see each other's shares).
+    parent
+        ``"latest"`` (the most recent followed adopter is the parent) or ``"earliest"``.
+    time_unit
+        Unit of numeric epoch times (``"auto"`` infers it from the magnitudes), as in :func:`kocgraph.read_log`.
+    tz
+        Time zone of naive date-time text, as in :func:`kocgraph.read_log`.
 
     Returns
     -------

@@ -205,6 +205,21 @@ def write(g: ShareGraph, path: str | os.PathLike[str], *, overwrite: bool = Fals
     for Gephi instead: the people and links with every column
     (:func:`kocgraph.io.export.write_graph`); ``format="kocgraph"`` forces the directory.
 
+    Parameters
+    ----------
+    g
+        The graph to save, with every result the tools wrote to it.
+    path
+        The directory to write (or a ``.graphml``/``.gexf`` file).
+    overwrite
+        Replace an earlier kocgraph save (or an empty directory) at ``path``; nothing else is replaced.
+    format
+        ``"kocgraph"`` (the directory), ``"graphml"`` or ``"gexf"``; None chooses by the suffix.
+
+    Returns
+    -------
+    None
+
     Examples
     --------
     >>> import kocgraph as kg, tempfile, os
@@ -440,6 +455,16 @@ def read(path: str | os.PathLike[str]) -> ShareGraph:
     :class:`~kocgraph.CorruptSaveError` naming the file. Saves of format version 1 (kocgraph before
     checksums) are still read, without the checksum test; their unreadable files raise the same error.
     A save that claims a newer format raises :class:`~kocgraph.LogSchemaError` ("Upgrade kocgraph").
+
+    Parameters
+    ----------
+    path
+        The directory :func:`write` wrote.
+
+    Returns
+    -------
+    ShareGraph
+        The graph as it was saved, every result included.
 
     Examples
     --------
