@@ -84,6 +84,16 @@ def test_check_refuses_with_the_need_and_the_fix(tmp_path: Path) -> None:
     assert "about 1,000 events" in msg and f"{capacity.BYTES_PER_EVENT} bytes per event" in msg
     assert "--engine spark" in msg and "a.parquet" in msg
     assert isinstance(info.value, MemoryError)  # callers catching MemoryError still catch it
+    assert f"{capacity.SKIP_ENV}=1" in msg
+
+
+def test_the_operator_can_skip_the_check(tmp_path: Path, monkeypatch) -> None:
+    _frame(1_000).to_parquet(tmp_path / "a.parquet", index=False)
+    monkeypatch.setenv(capacity.SKIP_ENV, "1")
+    capacity.check_memory(str(tmp_path / "a.parquet"), available=1)  # no refusal
+    monkeypatch.setenv(capacity.SKIP_ENV, "0")
+    with pytest.raises(capacity.LogTooLargeError):
+        capacity.check_memory(str(tmp_path / "a.parquet"), available=1)
 
 
 def test_unknown_memory_or_size_never_refuses(monkeypatch) -> None:

@@ -40,6 +40,8 @@ __all__ = ["LogTooLargeError", "BYTES_PER_EVENT", "BASE_BYTES", "estimate_events
 BYTES_PER_EVENT = 160
 #: the interpreter, the libraries and the job's fixed costs
 BASE_BYTES = 300 * 2**20
+#: set to 1 to skip the check (the estimate is an upper bound measured on one kind of log)
+SKIP_ENV = "KOCGRAPH_SKIP_MEMORY_CHECK"
 #: how much of a text file's (decompressed) start is read to measure its bytes per line
 SAMPLE_BYTES = 4 * 2**20
 
@@ -127,7 +129,11 @@ def _text_head(path: Path) -> tuple[bytes | None, int, int]:
 
 def check_memory(log: Any, read_options: Mapping[str, Any] | None = None, *, available: int | None = None) -> None:
     """Raise :class:`LogTooLargeError` when ``log`` is estimated to need more memory than is
-    available (``available`` bytes; default: measured now). Does nothing when either is unknown."""
+    available (``available`` bytes; default: measured now). Does nothing when either is unknown, or
+    when the environment sets :data:`SKIP_ENV` (``KOCGRAPH_SKIP_MEMORY_CHECK=1``: the operator knows
+    better than the estimate)."""
+    if os.environ.get(SKIP_ENV, "").strip() not in ("", "0"):
+        return
     n = estimate_events(log, read_options)
     avail = available_memory() if available is None else available
     if n is None or avail is None:
@@ -139,7 +145,7 @@ def check_memory(log: Any, read_options: Mapping[str, Any] | None = None, *, ava
         f"the log {_name(log)} has about {n:,} events; the in-memory engine would need about "
         f"{need / 2**30:,.1f} GiB ({BYTES_PER_EVENT} bytes per event plus {BASE_BYTES / 2**30:.1f} GiB), more than "
         f"the {avail / 2**30:,.1f} GiB of memory available. Run it with --engine spark, on a machine with more "
-        "memory, or on a time window of the log.")
+        f"memory, or on a time window of the log (or, if you know it fits, set {SKIP_ENV}=1).")
 
 
 def _name(log: Any) -> str:
