@@ -48,8 +48,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402,F401  (puts the checked-out kocgraph first on sys.path)
-from kocgraph.bench._util import environment  # noqa: E402
+import _common  # noqa: F401  (puts the checked-out kocgraph first on sys.path)
+
+from kocgraph.bench._util import environment
 
 DATASETS = ("douban", "weibo-deephawkes-sample", "stackexchange-christianity", "higgs-twitter", "planted-koc")
 KS = (10, 50, 100)

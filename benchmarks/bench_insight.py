@@ -52,8 +52,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
-from kocgraph.bench._util import kind_problems, run_child, summarise_runs  # noqa: E402
+import _common
+
+from kocgraph.bench._util import kind_problems, run_child, summarise_runs
 
 KINDS = ("kocgraph", "networkx")
 N_SOURCES = 500

@@ -53,8 +53,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
-from kocgraph.bench._util import kind_problems, run_child, summarise_runs  # noqa: E402
+import _common
+
+from kocgraph.bench._util import kind_problems, run_child, summarise_runs
 
 STAFF = "staff_000,staff_001,staff_002,staff_003,staff_004"
 NETWORKX_MAX_EVENTS = 2_000_000

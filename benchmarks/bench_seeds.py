@@ -296,7 +296,7 @@ def run_stage(name: str, size: str, opts: dict[str, Any]) -> dict[str, Any]:
         out["ok"] = True
         out["peak_rss_mib"] = _vm_hwm_mib() if reset else None
         out["process_peak_mib"] = max(build_hwm or 0.0, out["peak_rss_mib"] or 0.0)
-    except Exception as exc:  # a failed stage is reported, not raised
+    except Exception as exc:  # noqa: BLE001 - a failed stage is reported, not raised
         out = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     return out
 
@@ -394,9 +394,9 @@ def check(res: dict[str, Any]) -> list[str]:
                 # a few plain-Python runs: only a loose check (their own spread is wide)
                 if abs(m["python_ref_mean"] - ref) > max(0.25 * ref, 10 * m["kocgraph_half"] + 2):
                     problems.append(f"[{size}] sim: python reference {m['python_ref_mean']:.1f} vs kocgraph {ref:.1f}")
-            if name == "celf" and "imm_minus_celf" in m:
-                if m["imm_minus_celf"] < -(0.05 * m["celf_spread"] + 4 * m["imm_minus_celf_se"]):
-                    problems.append(f"[{size}] celf: seeds (OPIM-C) spread {m['imm_spread']:.1f} well below CELF {m['celf_spread']:.1f}")
+            if name == "celf" and "imm_minus_celf" in m and (
+                    m["imm_minus_celf"] < -(0.05 * m["celf_spread"] + 4 * m["imm_minus_celf_se"])):
+                problems.append(f"[{size}] celf: seeds (OPIM-C) spread {m['imm_spread']:.1f} well below CELF {m['celf_spread']:.1f}")
     return problems
 
 

@@ -20,15 +20,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .jobs import (
-    KEY_ENV,
-    NominateConfig,
-    check_config,
-    format_top_table,
-    nominate,
-    resolve_key,
-    verify_outputs,
-)
 from ._version import __version__
 from .cli_args import add_log_options as _add_log_options
 from .cli_args import kol_threshold as _kol_threshold
@@ -45,6 +36,15 @@ from .exceptions import (
     LogSchemaError,
     NodeNotFoundError,
     NotComputedError,
+)
+from .jobs import (
+    KEY_ENV,
+    NominateConfig,
+    check_config,
+    format_top_table,
+    nominate,
+    resolve_key,
+    verify_outputs,
 )
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
@@ -87,7 +87,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 def cmd_nominate(args: argparse.Namespace) -> int:
     quiet = bool(args.quiet)
     ids = [s.strip() for s in str(args.staff_ids or "").split(",") if s.strip()]
-    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))  # noqa: E731
+    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))
     key = resolve_key(salt=args.pseudonymize, key_file=args.pseudonymize_key_file, key_env=args.pseudonymize_key_env,
                       warn=say)
     cfg = NominateConfig(

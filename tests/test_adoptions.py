@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from kg_testlib import PROPERTY, reference_adoption_events
 from hypothesis import given
 from hypothesis import strategies as st
+from kg_testlib import PROPERTY, reference_adoption_events
 
 import kocgraph as kg
 from kocgraph.io.adoptions import infer_parents

@@ -9,9 +9,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from kg_testlib import MIXED_IDS, PROPERTY, PROPERTY_SMALL, T0, dirty_logs
 from hypothesis import given
 from hypothesis import strategies as st
+from kg_testlib import MIXED_IDS, PROPERTY, PROPERTY_SMALL, T0, dirty_logs
 
 import kocgraph as kg
 from kocgraph._core.validation import REASONS

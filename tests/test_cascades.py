@@ -8,6 +8,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from kg_testlib import (
     PROPERTY,
     PROPERTY_SMALL,
@@ -20,8 +22,6 @@ from kg_testlib import (
     reference_clean,
     reference_forests,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 import kocgraph as kg
 from kocgraph.algorithms.cascades import build_forest, depths_and_roots, item_metrics, subtree_sizes, user_metrics

@@ -151,7 +151,7 @@ def _cases() -> list[Case]:
              "accepted 3"),
         Case("ok_out_link_replaced_not_followed", lambda t: [
             "nominate", "sample:toy", "--top", "3", "--out", str(_link(t))], 0, "wrote table",
-             check=lambda t: (t / "target.csv").read_text() == "mine" and not (t / "k.csv").is_symlink()
+             check=lambda t: ((t / "target.csv").read_text() == "mine" and not (t / "k.csv").is_symlink())
              or pytest.fail("the link was followed")),
         Case("ok_parquet_ids_above_2_63_as_text", lambda t: [
             "nominate", str(big_id_log(t)), "--out", str(t / "k.parquet"), "--top", "3"], 0,

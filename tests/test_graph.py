@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from kg_testlib import PROPERTY_SMALL, forward_logs
 from hypothesis import given
+from kg_testlib import PROPERTY_SMALL, forward_logs
 
 import kocgraph as kg
 

@@ -12,16 +12,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import kocgraph as kg  # noqa: E402
-import kocgraph.evaluate  # noqa: E402, F401
-from kocgraph.exceptions import InvalidParameterError, NodeNotFoundError, NotComputedError  # noqa: E402
+import kocgraph as kg
+import kocgraph.evaluate
+from kocgraph.exceptions import InvalidParameterError, NodeNotFoundError, NotComputedError
 
 T0 = 1_767_225_600
 SETTINGS = settings(max_examples=20, deadline=None)

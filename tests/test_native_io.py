@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from kg_testlib import MIXED_IDS, PROPERTY_SMALL, dirty_logs, forward_logs
 from hypothesis import given
 from hypothesis import strategies as st
+from kg_testlib import MIXED_IDS, PROPERTY_SMALL, dirty_logs, forward_logs
 
 import kocgraph as kg
 from kocgraph.io import native

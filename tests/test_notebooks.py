@@ -11,6 +11,7 @@ To run one notebook by hand: ``python -m pytest tests/test_notebooks.py -k quick
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -62,10 +63,8 @@ print(json.dumps({"kocgraph": origin}))
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     """Kill the driver and the kernel it started (they share the session the driver was started in)."""
     if hasattr(os, "killpg"):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     else:  # pragma: no cover - Windows
         proc.kill()
 

@@ -12,18 +12,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.container import BarContainer  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
+from matplotlib.text import Text
+from matplotlib.ticker import PercentFormatter
 
-import kocgraph as kg  # noqa: E402
-import kocgraph.evaluate  # noqa: E402, F401  (kg.evaluate)
-from kocgraph.exceptions import InvalidParameterError, NodeNotFoundError, NotComputedError  # noqa: E402
+import kocgraph as kg
+import kocgraph.evaluate
+from kocgraph.exceptions import InvalidParameterError, NodeNotFoundError, NotComputedError
 
 STAFF = ["brand", "staff_li"]
 

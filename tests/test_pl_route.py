@@ -9,12 +9,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.axes import Axes
 
-import kocgraph as kg  # noqa: E402
-from kocgraph.exceptions import InvalidParameterError, NodeNotFoundError, NotComputedError  # noqa: E402
+import kocgraph as kg
+from kocgraph.exceptions import InvalidParameterError, NodeNotFoundError, NotComputedError
 
 STAFF = ["brand", "staff_li"]
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import kocgraph as kg
-from kocgraph.pipeline import StageOptions, run_stages
-import kocgraph.evaluate  # noqa: F401  (kg.evaluate)
+import kocgraph.evaluate
 from kocgraph._core import progress as P
+from kocgraph.pipeline import StageOptions, run_stages
 
 STAFF = ["brand", "staff_li"]
 
@@ -38,7 +38,7 @@ CALLS: dict[str, tuple[Any, str]] = {
 }
 
 
-def STAFF_OF(g: kg.ShareGraph) -> list[Any]:  # noqa: N802 - a constant-like helper
+def STAFF_OF(g: kg.ShareGraph) -> list[Any]:
     return list(g.meta["synthetic"]["staff"])
 
 
@@ -79,11 +79,10 @@ def test_a_jupyter_kernel_counts_as_interactive(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_silent_bar_counts_and_closes_on_error() -> None:
-    with pytest.raises(RuntimeError):
-        with P.progress_bar(False, total=10, desc="x") as bar:
-            P.advance(bar)(4, 10)
-            assert bar.n == 4 and bar.total == 10
-            raise RuntimeError("work failed")
+    with pytest.raises(RuntimeError), P.progress_bar(False, total=10, desc="x") as bar:
+        P.advance(bar)(4, 10)
+        assert bar.n == 4 and bar.total == 10
+        raise RuntimeError("work failed")
 
 
 def test_advance_sets_the_total_the_kernel_learns() -> None:

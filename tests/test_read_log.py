@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from kg_testlib import MIXED_IDS, PROPERTY, T0, dirty_logs, forward_logs
 from hypothesis import given
 from hypothesis import strategies as st
+from kg_testlib import MIXED_IDS, PROPERTY, T0, dirty_logs, forward_logs
 
 import kocgraph as kg
 

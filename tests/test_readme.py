@@ -28,7 +28,7 @@ def test_the_python_tour_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     (block,) = [b for b in _blocks("python") if "kg.read_log(" in b]
     ns: dict[str, object] = {}
     try:
-        exec(compile(block, "README.md", "exec"), ns)  # noqa: S102 - the README's own code
+        exec(compile(block, "README.md", "exec"), ns)
     finally:
         plt.close("all")
     assert (tmp_path / "forwards.graphml").is_file()

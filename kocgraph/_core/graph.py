@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy as _copy
 import html
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -472,9 +472,9 @@ class ShareGraph:
         if ek.size > 1 and not np.all(ek[1:] > ek[:-1]):
             problems.append("edges are not sorted and unique by (source, target)")
         rep = self.meta.get("read_log")
-        if rep and rep.get("rows_read") is not None:
-            if rep["rows_accepted"] + rep["rows_rejected"] != rep["rows_read"]:
-                problems.append("ingest report does not add up: accepted + rejected != read")
+        if rep and rep.get("rows_read") is not None and (
+                rep["rows_accepted"] + rep["rows_rejected"] != rep["rows_read"]):
+            problems.append("ingest report does not add up: accepted + rejected != read")
         if problems:
             raise LogSchemaError(
                 "ShareGraph.validate found problems: " + "; ".join(problems)

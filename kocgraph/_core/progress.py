@@ -41,7 +41,7 @@ def _in_jupyter() -> bool:
         return False
     try:
         shell = ipython.get_ipython()
-    except Exception:  # pragma: no cover - a broken IPython install
+    except Exception:  # noqa: BLE001  # pragma: no cover - a broken IPython install means 'not a notebook'
         return False
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 

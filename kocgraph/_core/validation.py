@@ -159,11 +159,11 @@ def _clean_id_column(s: pd.Series, role: str) -> tuple[pd.Series, np.ndarray]:
         bad = np.isfinite(vals) & (vals != np.round(vals)) | np.isinf(vals)
         out = pd.Series(np.where(bad | np.isnan(vals), np.nan, vals), index=s.index).astype("Int64")
         return out, bad
-    if dtype.kind in "bMmcV" or isinstance(dtype, (pd.DatetimeTZDtype, pd.PeriodDtype, pd.IntervalDtype)) or (
-            isinstance(dtype, pd.BooleanDtype)):
+    if dtype.kind in "bMmcV" or isinstance(
+            dtype, (pd.DatetimeTZDtype, pd.PeriodDtype, pd.IntervalDtype, pd.BooleanDtype)):
         bad = s.notna().to_numpy(dtype=bool)
         return pd.Series([None] * n, dtype=object, index=s.index), bad
-    if dtype != object:
+    if dtype != np.dtype(object):
         return s, np.zeros(n, dtype=bool)
     types = s.map(type, na_action="ignore")
     ok = types.isin(_ID_TYPES).to_numpy(dtype=bool) | s.isna().to_numpy(dtype=bool)

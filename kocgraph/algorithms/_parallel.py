@@ -34,7 +34,7 @@ def side_by_side(*steps: Callable[[], Any]) -> list[Any]:
             first = steps[0]()
         finally:
             others = [f.exception() for f in futures]  # waits for every worker
-    for f, err in zip(futures, others):
+    for err in others:
         if err is not None:
             raise err
     return [first, *(f.result() for f in futures)]

@@ -249,7 +249,7 @@ def _item_blocks(item: np.ndarray, order: np.ndarray | None, block_events: int) 
     their given order.
     """
     E = int(item.shape[0])
-    if E <= block_events:
+    if block_events >= E:
         return [(0, order)]
     counts = chunked_bincount(item)
     cum = np.cumsum(counts)

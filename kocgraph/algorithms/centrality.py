@@ -194,7 +194,7 @@ def pagerank(
     x = np.full(n, 1.0 / n)
     n_iter = 0
     converged = False
-    for n_iter in range(1, int(max_iter) + 1):
+    for n_iter in range(1, int(max_iter) + 1):  # noqa: B007 - the count of iterations run is returned
         dmass = x[dangling].sum()
         x_new = damping * (PT @ x) + (damping * dmass + (1.0 - damping)) * p
         x_new /= x_new.sum()  # guard against drift; the sum is 1 up to rounding

@@ -108,6 +108,7 @@ def sample_log(name: str, *, cache_dir: str | os.PathLike[str] | None = None) ->
     ``info`` holds the staff ids (and the planted ids where the sample has them).
     """
     import kocgraph as kg
+
     from ..datasets import SAMPLES
 
     if name not in SAMPLES:

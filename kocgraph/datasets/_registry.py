@@ -78,8 +78,8 @@ def load_sample(name: str, *, cache: bool = True) -> Any:
     >>> kg.datasets.load_sample("toy").n_events
     30
     """
-    from . import synthetic_frame, toy
     from ..io.readers import read_log
+    from . import synthetic_frame, toy
 
     if name not in SAMPLES:
         raise InvalidParameterError(

@@ -129,7 +129,10 @@ def synthetic_frame(
         pick = indptr[s] + (gen.random(tot) * deg[s]).astype(np.int64)
         t = followers[pick]
         tm = t0 + gen.lognormal(7.5, 1.2, tot)  # median ~30 min delay
-        ev_s.append(s); ev_t.append(t); ev_i.append(it); ev_tm.append(tm)
+        ev_s.append(s)
+        ev_t.append(t)
+        ev_i.append(it)
+        ev_tm.append(tm)
         ev_type.append(np.zeros(tot, dtype=np.int8))
         # new holders: first receipt of (item, user) not held before
         key = it * N + t
@@ -146,7 +149,9 @@ def synthetic_frame(
         # purchases by new holders, credited to the sharer
         buy = new[gen.random(new.size) < purchase_rate]
         if buy.size:
-            ev_s.append(s[buy]); ev_t.append(t[buy]); ev_i.append(it[buy])
+            ev_s.append(s[buy])
+            ev_t.append(t[buy])
+            ev_i.append(it[buy])
             ev_tm.append(tm[buy] + gen.exponential(3600, buy.size))
             ev_type.append(np.ones(buy.size, dtype=np.int8))
         f_item, f_user, f_time = it[new], t[new], tm[new]
@@ -154,12 +159,13 @@ def synthetic_frame(
         if pull is not None:
             f_rate = f_rate * pull[s[new]]
     if ev_s:
-        S, T, I = np.concatenate(ev_s), np.concatenate(ev_t), np.concatenate(ev_i)
+        S, T, IT = np.concatenate(ev_s), np.concatenate(ev_t), np.concatenate(ev_i)
         TM, TY = np.concatenate(ev_tm), np.concatenate(ev_type)
     else:  # pragma: no cover - n_items >= 1 with staff always emits
-        S = T = I = np.empty(0, np.int64); TM = np.empty(0); TY = np.empty(0, np.int8)
+        S = T = IT = np.empty(0, np.int64)
+        TM, TY = np.empty(0), np.empty(0, np.int8)
     order = np.argsort(TM, kind="stable")
-    S, T, I, TM, TY = S[order], T[order], I[order], TM[order], TY[order]
+    S, T, IT, TM, TY = S[order], T[order], IT[order], TM[order], TY[order]
     base = np.int64(pd.Timestamp("2026-01-01", tz="UTC").value // 1_000_000_000)
     epoch_s = base + TM.astype(np.int64)
     value = np.where(TY == 1, np.round(gen.lognormal(4.5, 0.7, TY.shape[0]), 2), np.nan)
@@ -177,7 +183,7 @@ def synthetic_frame(
         {
             "source": names(S),
             "target": names(T),
-            "item": np.char.add("item_", I.astype(str)).astype(object) if ids == "str" else I,
+            "item": np.char.add("item_", IT.astype(str)).astype(object) if ids == "str" else IT,
             "time": epoch_s,
             "event_type": pd.Categorical.from_codes(TY.astype(np.int8), categories=["share", "purchase"]),
             "channel": pd.Categorical.from_codes(chan_code.astype(np.int8), categories=list(_CHANNELS)),

@@ -7,7 +7,9 @@ eligible users. :func:`verdict` says in one line whether the KOC list beat the b
 in the same random worlds.
 """
 
-from ._backtest import BASELINES, TIE_MARGIN, Judgement, backtest
+from ._backtest import BASELINES, backtest
+from ._backtest import TIE_MARGIN as TIE_MARGIN
+from ._backtest import Judgement as Judgement
 from ._backtest import judge as judge
 from ._backtest import verdict as verdict
 from ._seeds import STRATEGIES, compare_seeds

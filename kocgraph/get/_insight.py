@@ -40,7 +40,7 @@ def routes(g: ShareGraph, user: Any, *, key: str = "routes") -> pd.DataFrame:
     (['bob', 'oscar', 'alice'], [0.2, 0.2, 0.15])
     >>> r["path"].iloc[0]
     'brand → bob → carol'
-    
+
     """
     g = check_graph(g, "kg.get.routes")
     require(g, key, tool="tl.routes", where="kg.get.routes", args="sources=staff, targets=[...]", tables=[key])

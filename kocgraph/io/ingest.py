@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .._core.validation import (
+    MISSING_TOKENS,
     REASON_CODES,
     REASONS,
-    MISSING_TOKENS,
     TimeChunk,
     finish_epoch,
     missing_tokens_to_null,
@@ -429,7 +429,7 @@ class Ingest:
                     head["file"] = parts[k.part].name
                 pieces.append(pd.concat([pd.DataFrame(head), given], axis=1))
             start += n
-        for i, p in enumerate(parts):
+        for p in parts:
             if p.rejected:
                 cols: dict[str, Any] = {"row": [r.row for r in p.rejected], "reason": [r.reason for r in p.rejected]}
                 if with_line:

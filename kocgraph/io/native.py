@@ -85,20 +85,21 @@ def _cat_in(codes: Any, spec: dict[str, Any]) -> pd.Categorical:
 def _table_out(df: pd.DataFrame, users: pd.Index, items: pd.Index) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Categoricals over users/items become codes (ids are stored once); other categoricals become
     codes with their categories kept (in order) in the manifest."""
-    out, kinds = {}, {}
+    out: dict[str, Any] = {}
+    kinds: dict[str, Any] = {}
     for c in df.columns:
         s = df[c]
         # the index name tells users from items when both hold the same ids (or are both empty)
         is_cat = isinstance(s.dtype, pd.CategoricalDtype)
         as_item = is_cat and s.cat.categories.equals(items) and s.cat.categories.name == items.name
         if is_cat and not as_item and s.cat.categories.equals(users):
-            out[c] = s.cat.codes.to_numpy(); kinds[c] = "user"
+            out[c], kinds[c] = s.cat.codes.to_numpy(), "user"
         elif is_cat and s.cat.categories.equals(items):
-            out[c] = s.cat.codes.to_numpy(); kinds[c] = "item"
+            out[c], kinds[c] = s.cat.codes.to_numpy(), "item"
         elif isinstance(s.dtype, pd.CategoricalDtype) and (cat := _cat_out(s)) is not None:
-            out[c] = cat[0]; kinds[c] = {"kind": "categorical", **cat[1]}
+            out[c], kinds[c] = cat[0], {"kind": "categorical", **cat[1]}
         elif isinstance(s.dtype, pd.CategoricalDtype):
-            out[c] = s.astype(object).where(s.notna(), None).astype("string"); kinds[c] = "category"
+            out[c], kinds[c] = s.astype(object).where(s.notna(), None).astype("string"), "category"
         else:
             out[c] = s.array  # keeps the dtype (tz-aware times stay typed even when empty)
     return pd.DataFrame(out), kinds
@@ -174,7 +175,7 @@ def _rejected_in(path: Path, kinds: dict[str, str]) -> pd.DataFrame:
             cols[c] = pd.Series([None if pd.isna(v) else v for v in plain[c]], dtype=object)
         elif k == "object_json":
             def dec(v: Any) -> Any:
-                if v is None or v is pd.NA or isinstance(v, float) and np.isnan(v):
+                if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
                     return None
                 x = json.loads(v)
                 if not isinstance(x, dict):

@@ -31,9 +31,9 @@ from ..exceptions import InvalidParameterError, LogSchemaError
 from . import csvread
 from .csvread import RawRecord
 from .tables import (
-    LoadedTable,
     _MAGIC,
     FileNotFoundError_,
+    LoadedTable,
     _ascii_compatible,
     _check_unique_columns,
     _load_jsonl,
@@ -395,7 +395,7 @@ def _csv_batches(part: Part, open_bytes: Callable[[], Any], delim: str, encoding
                 data = fh.read().decode(encoding).encode("utf-8")
             except UnicodeDecodeError as err:
                 raise _not_text(name, encoding, str(err)) from err
-        open_bytes, encoding = (lambda: io.BytesIO(data)), "utf-8"  # noqa: E731
+        open_bytes, encoding = (lambda: io.BytesIO(data)), "utf-8"
     header = _csv_header(open_bytes, delim, encoding)
     if header is not None:
         _check_unique_columns(header, name)

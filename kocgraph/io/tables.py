@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LogSchemaError, check_choice
-from . import csvread
 from .csvread import RawRecord
 
 __all__ = ["LoadedTable", "FORMATS", "infer_format", "arrow_to_frame"]

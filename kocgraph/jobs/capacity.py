@@ -85,7 +85,7 @@ def _file_rows(path: Path, fmt: str) -> int | None:
 
         try:
             return int(pq.ParquetFile(path).metadata.num_rows)
-        except Exception:  # a broken footer: the reader reports it with the file named
+        except Exception:  # noqa: BLE001 - a broken footer: the reader reports it with the file named
             return None
     head, used, size = _text_head(path)
     if head is None:

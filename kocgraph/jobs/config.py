@@ -115,7 +115,7 @@ def check_read_options(opts: Mapping[str, Any]) -> None:
     if tz is not None:
         try:
             pd.Timestamp(0).tz_localize(tz)
-        except Exception:  # pytz, zoneinfo and dateutil each raise their own type
+        except Exception:  # noqa: BLE001 - pytz, zoneinfo and dateutil each raise their own type
             raise InvalidParameterError(
                 f"tz={tz!r} (--tz) is not a time zone pandas knows; pass an IANA name such as 'Asia/Shanghai' or "
                 "'UTC' (the default).") from None

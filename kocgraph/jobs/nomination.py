@@ -158,7 +158,7 @@ def nominate(cfg: NominateConfig, *, engine: JobEngine | None = None,
     t_start = time.perf_counter()
     top, fmt, paths = check_config(cfg)
     pseudo = Pseudonymizer(cfg.pseudonymize) if cfg.pseudonymize is not None else None
-    show: Callable[[Any], Any] = (lambda x: pseudo(x)) if pseudo is not None else (lambda x: x)  # noqa: E731
+    show: Callable[[Any], Any] = (lambda x: pseudo(x)) if pseudo is not None else (lambda x: x)
     run = _Run(cfg, engine, say, t_start, top, fmt, paths, pseudo, show)
     with run.progress():
         log = run.step("read_log", lambda: _read(engine, cfg))

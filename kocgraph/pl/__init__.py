@@ -22,12 +22,13 @@ self-contained HTML).
 """
 
 from ._attribution import attribution
-from ._grow import METHOD_WORDS, backtest, spread
+from ._grow import METHOD_WORDS as METHOD_WORDS
+from ._grow import backtest, spread
 from ._network import cascade, network
 from ._plots import communities, concentration, ranking, reach
 from ._route import route
-from ._style import house_style
-from ._utils import savefig_base64
+from ._style import house_style as house_style
+from ._utils import savefig_base64 as savefig_base64
 
 # savefig_base64 and house_style take no graph: they are public but kept out of __all__, which lists
 # the plots (the functions that take ``g`` first).

@@ -186,7 +186,7 @@ def _partners(work: Any, k: int, staff: list[Any], rng: int, progress: bool | No
     try:
         timed("seeds", lambda: kg.tl.seeds(work, k=k, candidates=cand, exclude_reached_by=staff or None, rng=rng,
                                            progress=progress, **SEED_OPTIONS))
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - one failed section is reported on the page, not fatal
         return f"seeding failed: {type(err).__name__}: {err}"
     return None
 
@@ -210,7 +210,7 @@ def _backtest(g: Any, staff: list[Any], rng: int, kol_threshold: Any) -> tuple[p
     try:
         return backtest(g, split=0.7, k=(10, 50, 100), staff=staff or None, rng=rng,
                         kol_threshold=kol_threshold), None
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - one failed section is reported on the page, not fatal
         return None, f"the backtest could not be run on this log: {err}"
 
 
@@ -393,7 +393,7 @@ def report_data(
         try:
             timed("routes", lambda: kg.tl.routes(work, sources=staff_list, targets=top_users, k=3,
                                                    key_added=ROUTES_KEY))
-        except Exception as err:  # pragma: no cover - routes on a valid graph should not fail
+        except Exception as err:  # noqa: BLE001  # pragma: no cover - routes on a valid graph should not fail
             route_error = f"{type(err).__name__}: {err}"
     partners_why = None if seeds is None else _partners(work, seeds, staff_list, rng, progress, timed, note)
     staff_reach = timed("staff_reach", lambda: _staff_reach(work, staff_list, rng, progress)) \

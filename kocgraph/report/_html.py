@@ -155,7 +155,7 @@ def plot(draw: Callable[[Any], Any], figsize: tuple[float, float], *, heights: S
         out = draw(axes[0] if heights is None else axes)
         info = getattr(out if out is not None and not isinstance(out, list) else axes[0], "kocgraph", {})
         return savefig_base64(fig, dpi=dpi), dict(info), None
-    except Exception as err:  # a picture that fails must not take the whole report down
+    except Exception as err:  # noqa: BLE001 - a picture that fails must not take the whole report down
         return None, {}, f"{type(err).__name__}: {err}"
 
 

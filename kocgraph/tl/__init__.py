@@ -8,9 +8,11 @@ from ._centrality import betweenness, communities, coreness, pagerank, strength
 from ._grow import seeds, simulate
 from ._kocs import CONVERSION_TYPES as CONVERSION_TYPES
 from ._kocs import DEFAULT_HALF_LIFE as DEFAULT_HALF_LIFE
-from ._kocs import DEFAULT_WEIGHTS, PRIOR_WEIGHTS, kocs
+from ._kocs import DEFAULT_WEIGHTS as DEFAULT_WEIGHTS
 from ._kocs import FEATURES as FEATURES
+from ._kocs import PRIOR_WEIGHTS as PRIOR_WEIGHTS
 from ._kocs import check_weights as check_weights
+from ._kocs import kocs
 from ._routes import routes, tie_strength
 
 __all__ = ["cascades", "pagerank", "strength", "coreness", "betweenness", "communities", "kocs",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
-from functools import partial
-
 from .._core.graph import ShareGraph
 from .._core.tools import check_graph, record
-from ..algorithms._parallel import side_by_side
 from ..algorithms import cascades as _kernels
+from ..algorithms._parallel import side_by_side
 from ..algorithms.cascades import Forest, build_forest, item_metrics, user_metrics
 
 __all__ = ["cascades"]

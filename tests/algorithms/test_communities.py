@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kocgraph.algorithms.centrality import simple_igraph
 from kocgraph.algorithms.communities import (
     canonical_labels,
     communities,
     community_summary,
     symmetrize,
 )
-from kocgraph.algorithms.centrality import simple_igraph
 from kocgraph.exceptions import InvalidParameterError
 
 SETTINGS = settings(max_examples=30, deadline=None)

@@ -215,7 +215,7 @@ def test_calibrate_without_a_clock_splits_by_item_and_is_seeded() -> None:
     a, info = M.calibrate(**kw, rng=7)
     b, _ = M.calibrate(**kw, rng=7)
     assert info["split_by"] == "item" and "no time column" in info["split_reason"]
-    assert a is not None and a.weights == b.weights and [c["label"] for c in a.cuts][0].startswith("item draw")
+    assert a is not None and a.weights == b.weights and a.cuts[0]["label"].startswith("item draw")
     same_time = kw | {"has_time": True, "time": np.zeros_like(kw["time"])}
     _, info = M.calibrate(**same_time, rng=7)
     assert info["split_by"] == "item" and "same time" in info["split_reason"]

@@ -275,7 +275,7 @@ def test_bootstrap_properties(n_items, n_users, seed, alpha):
     k = int(elig.sum())
     assert lo.shape == (k,)
     if k:
-        assert (1 <= lo).all() and (lo <= hi).all() and (hi <= k).all()
+        assert (lo >= 1).all() and (lo <= hi).all() and (hi <= k).all()
         # the interval always holds the observed (ordinal) rank
         observed = base + np.log1p(np.asarray(M.sum(axis=0)).ravel())
         point = rank_with_ties(np.where(elig, observed, np.nan))[elig]
