@@ -27,26 +27,59 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ._core.resources import peak_rss_mib, release_memory, reset_peak
+from ._core.tools import output_column, require
+from .exceptions import InvalidParameterError
 
-__all__ = ["Stage", "NOMINATION", "StageOptions", "StageRecord", "Engine", "MemoryEngine", "run_stages"]
+__all__ = ["Stage", "NOMINATION", "stage", "result", "column", "StageOptions", "StageRecord", "Engine", "MemoryEngine",
+           "run_stages"]
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the pipeline: its name (also the engine's method name) and what it computes."""
+    """One step of the pipeline: its name (also the engine's method name), what it computes, the
+    ``kg.tl`` tool it runs and the ``key_added`` it runs under. Its results are found through the
+    run's record ``g.meta[key]`` (:func:`result`, :func:`column`), never by a column name."""
 
     name: str
     words: str
+    tool: str
+    key: str
 
 
 #: the nomination pipeline after the read, in order
 NOMINATION: tuple[Stage, ...] = (
-    Stage("cascades", "cascade trees: who reached whom, each person's reach"),
-    Stage("pagerank", "influence PageRank"),
-    Stage("coreness", "k-core numbers"),
-    Stage("communities", "communities (Leiden)"),
-    Stage("kocs", "the KOC ranking"),
+    Stage("cascades", "cascade trees: who reached whom, each person's reach", "tl.cascades", "cascades"),
+    Stage("pagerank", "influence PageRank", "tl.pagerank", "pagerank"),
+    Stage("coreness", "k-core numbers", "tl.coreness", "coreness"),
+    Stage("communities", "communities (Leiden)", "tl.communities", "community"),
+    Stage("kocs", "the KOC ranking", "tl.kocs", "koc"),
 )
+
+
+def stage(name: str) -> Stage:
+    """The :data:`NOMINATION` stage called ``name``."""
+    for s in NOMINATION:
+        if s.name == name:
+            return s
+    raise InvalidParameterError(f"the nomination pipeline has no stage {name!r}; its stages are "
+                                f"{[s.name for s in NOMINATION]}.")
+
+
+def result(g: Any, name: str) -> dict[str, Any]:
+    """The record ``g.meta[key]`` that the pipeline's stage ``name`` left on ``g`` (its small results:
+    ``modularity``, ``n_iter``, ``kol_cut``, ...). Raises NotComputedError naming the call when the
+    stage has not run."""
+    s = stage(name)
+    return require(g, s.key, tool=s.tool, where=f"the pipeline's {name!r} stage")
+
+
+def column(g: Any, name: str, output: str | None = None, *, frame: str = "nodes") -> Any:
+    """The ``frame`` column holding output ``output`` of the pipeline's stage ``name``, found through
+    the stage's record: ``column(g, "kocs", "rank")``, ``column(g, "pagerank")``,
+    ``column(g, "cascades", "depth", frame="items")``."""
+    s = stage(name)
+    col = output_column(g, s.key, output, tool=s.tool, where=f"the pipeline's {name!r} stage", frame=frame)
+    return getattr(g, frame)[col]
 
 
 @dataclass
@@ -92,18 +125,19 @@ class MemoryEngine:
     def run(self, stage: Stage, log: Any, options: StageOptions) -> None:
         import kocgraph as kg
 
+        key = stage.key
         if stage.name == "cascades":
-            kg.tl.cascades(log)
+            kg.tl.cascades(log, key_added=key)
         elif stage.name == "pagerank":
-            kg.tl.pagerank(log)
+            kg.tl.pagerank(log, key_added=key)
         elif stage.name == "coreness":
-            kg.tl.coreness(log)
+            kg.tl.coreness(log, key_added=key)
         elif stage.name == "communities":
-            kg.tl.communities(log, rng=options.rng)
+            kg.tl.communities(log, rng=options.rng, key_added=key)
         elif stage.name == "kocs":
             kw: dict[str, Any] = {"staff": list(options.staff) or None, "kol_threshold": options.kol_threshold,
                                   "per_community": options.per_community, "bootstrap": int(options.bootstrap),
-                                  "rng": options.rng}
+                                  "rng": options.rng, "key_added": key}
             if options.weights is not None:
                 kw["weights"] = options.weights
             kg.tl.kocs(log, **kw)

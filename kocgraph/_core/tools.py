@@ -11,7 +11,8 @@ import numpy as np
 from ..exceptions import InvalidParameterError, NotComputedError
 from .graph import ShareGraph
 
-__all__ = ["check_graph", "record", "jsonable", "require", "not_computed", "tool_call", "DEFAULT_KEYS", "drop_previous"]
+__all__ = ["check_graph", "record", "jsonable", "require", "output_column", "not_computed", "tool_call", "DEFAULT_KEYS",
+           "drop_previous"]
 
 #: each tool's default ``key_added`` (``tests/test_api_shape.py`` checks it against the signatures);
 #: ``require`` uses it to write the exact call that computes a missing result
@@ -142,3 +143,27 @@ def require(g: ShareGraph, key: str, *, tool: str, where: str, args: str = "", w
         head = what or f"{', '.join(dict.fromkeys(missing))} (a run of kg.{tool} under key {key!r})"
         raise not_computed(g, head, tool=tool, where=where, key=key, args=args)
     return rec if isinstance(rec, dict) else {}
+
+
+def output_column(g: ShareGraph, key: str, name: str | None = None, *, tool: str, where: str,
+                  frame: str = "nodes") -> str:
+    """The name of the ``frame`` column that a run of ``tool`` under ``key`` wrote for its output
+    ``name`` (``"rank"``, ``"reach"``), found through the run's record ``g.meta[key]``.
+
+    A tool writes ``{key}_{name}`` (``koc_rank``), its bare ``name`` under its default key where its
+    outputs are plain words (``reach``), or, when it has one output, the key itself (``pagerank``;
+    pass ``name=None``). Raises :func:`not_computed` when the run or that output is missing.
+
+    >>> import kocgraph as kg
+    >>> g = kg.datasets.toy()
+    >>> kg.tl.pagerank(g, key_added="pr")
+    >>> output_column(g, "pr", tool="tl.pagerank", where="this example")
+    'pr'
+    """
+    rec = require(g, key, tool=tool, where=where)
+    written = rec.get("columns", {}).get(frame, [])
+    for col in ([key] if name is None else [f"{key}_{name}", name]):
+        if col in written:
+            return str(col)
+    what = f"the {name or key!r} output of kg.{tool} under key {key!r} (it wrote {written})"
+    raise not_computed(g, what, tool=tool, where=where, key=key)

@@ -62,6 +62,7 @@ import numpy as np
 
 from .._core.resources import maxrss_mib, peak_rss_mib, reset_peak
 from ..algorithms.communities import igraph_seed
+from ..pipeline import MemoryEngine, StageOptions, column, result, run_stages, stage
 from ._util import environment, run_child, summarise_runs
 from .data import resolve_log
 from .ingest import first_receipts, nx_item_cascades
@@ -125,39 +126,37 @@ def _run_stage(ctx: Ctx, name: str) -> Any:
     """Run the nomination pipeline's stage ``name`` on the context's graph, exactly as the nightly
     job and the report run it (:class:`kocgraph.pipeline.MemoryEngine`, shared
     :class:`~kocgraph.pipeline.StageOptions`), so the bench times the product's own stages."""
-    from ..pipeline import NOMINATION, MemoryEngine, StageOptions
-
     g = ctx["g"]
-    stage = next(s for s in NOMINATION if s.name == name)
-    MemoryEngine().run(stage, g, StageOptions(staff=_staff_in(g, ctx["staff"]), rng=ctx["params"].rng))
+    MemoryEngine().run(stage(name), g, StageOptions(staff=_staff_in(g, ctx["staff"]), rng=ctx["params"].rng))
     return g
 
 
 def kg_cascades(ctx: Ctx) -> dict[str, Any]:
     g = _run_stage(ctx, "cascades")
-    return {"reach_sum": int(g.nodes["reach"].sum()), "depth_sum": int(g.items["depth"].sum()),
-            "holders": int(g.items["size"].sum())}
+    return {"reach_sum": int(column(g, "cascades", "reach").sum()),
+            "depth_sum": int(column(g, "cascades", "depth", frame="items").sum()),
+            "holders": int(column(g, "cascades", "size", frame="items").sum())}
 
 
 def kg_pagerank(ctx: Ctx) -> dict[str, Any]:
     g = _run_stage(ctx, "pagerank")
-    return {"pagerank_sum": float(g.nodes["pagerank"].sum())}
+    return {"pagerank_sum": float(column(g, "pagerank").sum())}
 
 
 def kg_coreness(ctx: Ctx) -> dict[str, Any]:
     g = _run_stage(ctx, "coreness")
-    return {"max_coreness": int(g.nodes["coreness"].max()) if g.n_users else 0}
+    return {"max_coreness": int(column(g, "coreness").max()) if g.n_users else 0}
 
 
 def kg_communities(ctx: Ctx) -> dict[str, Any]:
     g = _run_stage(ctx, "communities")
-    return {"modularity": float(g.meta["community"]["modularity"]),
-            "n_communities": int(g.meta["community"]["n_communities"])}
+    comm = result(g, "communities")
+    return {"modularity": float(comm["modularity"]), "n_communities": int(comm["n_communities"])}
 
 
 def kg_kocs(ctx: Ctx) -> dict[str, Any]:
     g = _run_stage(ctx, "kocs")
-    return {"n_ranked": int(g.nodes["koc_rank"].notna().sum()), "n_staff": len(_staff_in(g, ctx["staff"]))}
+    return {"n_ranked": int(column(g, "kocs", "rank").notna().sum()), "n_staff": len(_staff_in(g, ctx["staff"]))}
 
 
 def kg_routes(ctx: Ctx) -> dict[str, Any]:
@@ -194,11 +193,9 @@ def handoff(ctx: Ctx) -> dict[str, np.ndarray]:
         "w": g.edges["n_forwards"].to_numpy(np.float64),
         "staff": np.asarray(g.user_codes(_staff_in(g, ctx["staff"]), what="staff"), dtype=np.int64),
     }
-    nodes = g.nodes
-    if "pagerank" in nodes:
-        out["pagerank"] = nodes["pagerank"].to_numpy(np.float64)
-    if "coreness" in nodes:
-        out["coreness"] = nodes["coreness"].to_numpy(np.int64)
+    for name, dtype in (("pagerank", np.float64), ("coreness", np.int64)):
+        if stage(name).key in g.meta:  # the stage ran (the bench may time a subset)
+            out[name] = column(g, name).to_numpy(dtype)
     if "tie_strength" in g.edges and "routes" in g.tables:
         out["p"] = g.edges["tie_strength"].to_numpy(np.float64)
         tab = g.tables["routes"]
@@ -517,20 +514,19 @@ def quality(sample: str = "planted-koc", *, k: Sequence[int] | None = None, back
                            "n_staff": len(staff), "n_planted": len(planted), "precision": {}, "backtest": {}}
     missing = [u for u in planted if u not in g.nodes.index]
     out["planted_missing"] = len(missing)
-    kg.tl.cascades(g)
-    kg.tl.pagerank(g)
-    kg.tl.kocs(g, staff=staff or None, rng=rng)
+    run_stages(g, StageOptions(staff=staff, rng=rng), stages=[stage(s) for s in ("cascades", "pagerank", "kocs")],
+               progress=False)  # the pipeline's own stages; communities are not needed by the score
     kg.tl.pagerank(g, direction="forward", key_added="pagerank_plain")
     c = g.codes
     n = g.n_users
-    koc = g.nodes["koc_score"].to_numpy(np.float64)
+    koc = column(g, "kocs", "score").to_numpy(np.float64)
     scores = {
         "koc": np.where(np.isnan(koc), -1.0, koc),
         "out_degree": np.bincount(c.edge_src, minlength=n).astype(np.float64),
         "in_degree": np.bincount(c.edge_tgt, minlength=n).astype(np.float64),
         "pagerank_plain": g.nodes["pagerank_plain"].to_numpy(np.float64),
-        "pagerank": g.nodes["pagerank"].to_numpy(np.float64),
-        "reach": g.nodes["reach"].to_numpy(np.float64),
+        "pagerank": column(g, "pagerank").to_numpy(np.float64),
+        "reach": column(g, "cascades", "reach").to_numpy(np.float64),
     }
     elig = ~np.asarray(g.nodes.index.isin(staff), dtype=bool)
     if planted and not missing:
@@ -741,10 +737,10 @@ def check(res: dict[str, Any]) -> list[str]:
             if "routes" in p and not c.get("route_strength_max_abs_diff", 1.0) <= 1e-9:
                 problems.append(f"[{size}] kocgraph and {peer} best-route strengths differ by "
                                 f"{c.get('route_strength_max_abs_diff')!r}")
-        for stage, rr in s.get("ratios", {}).items():
+        for name, rr in s.get("ratios", {}).items():
             for peer, v in rr.items():
                 if not (isinstance(v, float) and math.isfinite(v) and v > 0):
-                    problems.append(f"[{size}] ratio {peer}/kocgraph for {stage} = {v!r}")
+                    problems.append(f"[{size}] ratio {peer}/kocgraph for {name} = {v!r}")
         for peer in SIDES[1:]:
             ps = sides.get(peer, {}).get("stages", {})
             for n, st in ps.items():

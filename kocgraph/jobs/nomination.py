@@ -27,7 +27,7 @@ from .._core.resources import (
     release_memory,
     reset_peak,
 )
-from ..pipeline import NOMINATION, MemoryEngine, Stage, StageOptions, StageRecord, run_stages
+from ..pipeline import NOMINATION, MemoryEngine, Stage, StageOptions, StageRecord, result, run_stages
 from .capacity import check_memory
 from .config import NominateConfig, NominateResult, NoUsableDataError, check_config
 from .manifest import input_info, manifest_dict, no_usable_events_message
@@ -117,12 +117,11 @@ class MemoryJobEngine(MemoryEngine):
         return dropped
 
     def ranking_meta(self, g: Any) -> dict[str, Any]:
-        km = g.meta["koc"]
+        km, comm, pr = result(g, "kocs"), result(g, "communities"), result(g, "pagerank")
         keys = ("features", "weights", "kol_cut", "n_eligible", "n_excluded", "fit", "fell_back", "fallback_reason")
         out = {k: km.get(k) for k in keys if k in km}
-        out["communities"] = {"n": g.meta["community"].get("n_communities"),
-                              "modularity": g.meta["community"].get("modularity")}
-        out["pagerank"] = {"n_iter": g.meta["pagerank"].get("n_iter"), "converged": g.meta["pagerank"].get("converged")}
+        out["communities"] = {"n": comm.get("n_communities"), "modularity": comm.get("modularity")}
+        out["pagerank"] = {"n_iter": pr.get("n_iter"), "converged": pr.get("converged")}
         return out
 
     def manifest_extra(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from .._core.validation import id_list
 from ..exceptions import InvalidParameterError
+from ..pipeline import column, stage
 from ..pl import METHOD_WORDS as PLOT_METHOD_WORDS
 
 __all__ = ["ReportData", "Verdict", "report_data", "verdict", "shown_ks", "METHOD_WORDS", "SEED_OPTIONS"]
@@ -46,8 +47,10 @@ METHOD_WORDS = {**PLOT_METHOD_WORDS, "koc": "KOC score (this report's ranking)"}
 SEED_OPTIONS: dict[str, Any] = {"epsilon": 0.2, "n_check": 100}
 #: simulations of what the staff reach on their own (the baseline the partners add to)
 STAFF_REACH_RUNS = 100
-#: the keys the report's runs of kg.tl.kocs (the pipeline's default) and kg.tl.routes write under
-KOCS_KEY = "koc"
+#: the keys the report's results are found under: the pipeline's stages (kocgraph.pipeline.NOMINATION)
+#: and the report's own run of kg.tl.routes
+KOCS_KEY = stage("kocs").key
+COMMUNITY_KEY = stage("communities").key
 ROUTES_KEY = "routes"
 
 
@@ -179,7 +182,7 @@ def _partners(work: Any, k: int, staff: list[Any], rng: int, progress: bool | No
         if note is not None:
             note(f"note: no seeds in the report: {why}.")
         return why
-    score = work.nodes[f"{KOCS_KEY}_score"] if f"{KOCS_KEY}_score" in work.nodes.columns else None
+    score = column(work, "kocs", "score") if KOCS_KEY in work.meta else None
     cand = work.nodes.index[score.notna().to_numpy()] if score is not None else None
     if cand is not None and len(cand) == 0:
         return "nobody could be ranked as a KOC, so there is nobody to recruit"

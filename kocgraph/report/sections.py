@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ._data import METHOD_WORDS, SEED_OPTIONS, ReportData, plain_words, shown_ks
+from ..pipeline import column
+from ._data import COMMUNITY_KEY, KOCS_KEY, METHOD_WORDS, ROUTES_KEY, SEED_OPTIONS, ReportData, plain_words, shown_ks
 from ._html import count, esc, figure, how, num, pct, people, plot, plural, spread, table, unavailable, when
 
 __all__ = ["SECTIONS", "APPENDIX", "GLOSSARY", "RENDERERS", "render", "section_next"]
@@ -143,11 +144,11 @@ def _route_pictures(d: ReportData, c: pd.DataFrame) -> str:
     users = [u for u, ok in zip(c["user"], c["route"].notna()) if ok][:N_ROUTE_PICTURES]
     if not users:
         return ""
-    n_lanes = [int((d.view.tables["routes"]["target"] == d.view.user_codes([u])[0]).sum()) for u in users]
+    n_lanes = [int((d.view.tables[ROUTES_KEY]["target"] == d.view.user_codes([u])[0]).sum()) for u in users]
 
     def draw(axes: list[Any]) -> Any:
         for ax, u in zip(axes, users):
-            pl.route(d.view, u, ax=ax)
+            pl.route(d.view, u, key=ROUTES_KEY, ax=ax)
         return axes[0]
 
     heights = [1.2 + 0.8 * max(n, 1) for n in n_lanes]
@@ -196,7 +197,7 @@ def _partners(d: ReportData) -> str:
 
 
 def _big_accounts(d: ReportData) -> str:
-    cut = (d.view.meta.get("koc") or {}).get("kol_cut")
+    cut = (d.view.meta.get(KOCS_KEY) or {}).get("kol_cut")
     if d.kol_threshold is None:
         return '<p class="note">Big accounts were not set apart (<code>--kol-threshold none</code>).</p>'
     big = d.big_accounts
@@ -232,7 +233,8 @@ def section_network(d: ReportData) -> str:
     from .. import pl
 
     hl = d.kocs["user"].tolist()
-    uri, _info, err = plot(lambda ax: pl.network(d.view, highlight=hl, rng=d.rng, ax=ax), (10.0, 8.5))
+    uri, _info, err = plot(lambda ax: pl.network(d.view, highlight=hl, rng=d.rng, kocs_key=KOCS_KEY,
+                                                     routes_key=ROUTES_KEY, ax=ax), (10.0, 8.5))
     text = ("Each dot is a person; a line means one of them forwarded content to the other (the arrow points from "
             "sender to receiver). Bigger dots reached more people; colours are the groups of the communities "
             "section. Your accounts are navy squares, the top KOCs are ringed in red, and the introducers on the "
@@ -244,7 +246,8 @@ def section_network(d: ReportData) -> str:
 def section_concentration(d: ReportData) -> str:
     from .. import pl
 
-    uri, info, err = plot(lambda ax: pl.concentration(d.view, ax=ax), (7.0, 4.6))
+    reach_col = column(d.view, "cascades", "reach").name
+    uri, info, err = plot(lambda ax: pl.concentration(d.view, key=reach_col, ax=ax), (7.0, 4.6))
     text = ("People are lined up from the largest reach to the smallest (left to right); the curve shows how much "
             "of all reach the first ones hold. If everyone mattered equally the curve would follow the dashed "
             "diagonal; a curve that shoots up at the left means a few people carry most of the spread, so "
@@ -255,7 +258,7 @@ def section_concentration(d: ReportData) -> str:
     gini = info.get("gini", np.nan)
     if np.isfinite(gini):
         facts.append(f"Gini coefficient {num(gini, 2)} (0 = everyone equal, 1 = one person holds all the reach).")
-    reach = d.view.nodes["reach"].to_numpy(np.float64)
+    reach = column(d.view, "cascades", "reach").to_numpy(np.float64)
     if reach.size:
         facts.append(f"{count((reach > 0).sum())} of {count(reach.size)} people passed content on to at least one "
                      "other person who got it from them first.")
@@ -273,7 +276,7 @@ def section_kocs(d: ReportData) -> str:
             "words. The route is the most likely chain of forwards from one of your accounts to the person.")
     out = [how(text)]
     if not len(d.kocs):
-        m = d.view.meta.get("koc") or {}
+        m = d.view.meta.get(KOCS_KEY) or {}
         out.append(f'<p class="unavailable">No one could be ranked: {count(m.get("n_eligible", 0))} eligible people. '
                    "A KOC must have forwarded content to someone, and not be a staff or big account.</p>")
         return "".join(out)
@@ -289,7 +292,7 @@ def section_kocs(d: ReportData) -> str:
     if d.route_error is not None:
         out.append(f'<p class="note">Routes could not be computed: {esc(d.route_error)}</p>')
     out.append(_left_out(d))
-    uri, _info, err = plot(lambda ax: pl.ranking(d.view, n=len(d.kocs), ax=ax),
+    uri, _info, err = plot(lambda ax: pl.ranking(d.view, n=len(d.kocs), key=KOCS_KEY, ax=ax),
                            (9.0, max(2.8, 0.32 * len(d.kocs) + 1.6)))
     out.append("<h3>What each score is made of</h3>")
     out.append('<p class="note">Each bar is one person’s score, split into its parts: a long stretch of one '
@@ -299,7 +302,7 @@ def section_kocs(d: ReportData) -> str:
 
 
 def _left_out(d: ReportData) -> str:
-    km = d.view.meta.get("koc") or {}
+    km = d.view.meta.get(KOCS_KEY) or {}
     out = []
     if len(d.kocs) < d.top:
         out.append(f'<p class="note">Only {plural(int(km.get("n_eligible") or 0), "person", "people")} could be '
@@ -326,8 +329,8 @@ def section_communities(d: ReportData) -> str:
             "picture, the bars (left) are the group sizes with each group’s best-placed person; the grid (right) "
             "counts forwards from one group (row) to another (column): dark squares off the diagonal are bridges "
             "between groups.")
-    tab = get.communities(d.view, n_top=3).sort_values(["size"], ascending=False, kind="stable")
-    meta = d.view.meta.get("community") or {}
+    tab = get.communities(d.view, key=COMMUNITY_KEY, n_top=3, kocs_key=KOCS_KEY).sort_values(["size"], ascending=False, kind="stable")
+    meta = d.view.meta.get(COMMUNITY_KEY) or {}
     shown = tab.head(15)
     rows = []
     for cid, r in shown.iterrows():
@@ -347,7 +350,7 @@ def section_communities(d: ReportData) -> str:
         out.append(f'<p class="note">{count(len(rest))} smaller groups ({people(rest["size"].sum())} people) are not '
                    "listed.</p>")
     height = max(3.2, 0.34 * min(len(tab) + 1, 16) + 1.8)
-    uri, _info, err = plot(lambda ax: pl.communities(d.view, ax=ax), (11.0, height))
+    uri, _info, err = plot(lambda ax: pl.communities(d.view, key=COMMUNITY_KEY, kocs_key=KOCS_KEY, ax=ax), (11.0, height))
     out.append(figure(uri, "community sizes and forwards between communities", "", err))
     return "".join(out)
 
@@ -498,7 +501,7 @@ def _feature(name: str) -> str:
 
 def section_method(d: ReportData) -> str:
     """Appendix B: the settings (enough to make the same page again) and the time each step took."""
-    km = d.view.meta.get("koc") or {}
+    km = d.view.meta.get(KOCS_KEY) or {}
     weights = km.get("weights") or {}
     rows = [
         ("kocgraph version", __version__),
