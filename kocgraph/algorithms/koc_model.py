@@ -208,9 +208,11 @@ def user_features(
     if forest is None:
         forest = build_forest(src, tgt, np.asarray(item), time, n)
     um = user_metrics(forest, n)
-    key = distinct(src.astype(np.int64) * max(n, 1) + tgt) if edges is None else None
-    e_src, e_tgt = (key // max(n, 1), key % max(n, 1)) if edges is None else (
-        np.asarray(edges[0], dtype=np.int64), np.asarray(edges[1], dtype=np.int64))
+    if edges is None:
+        key = distinct(src.astype(np.int64) * max(n, 1) + tgt)
+        e_src, e_tgt = key // max(n, 1), key % max(n, 1)
+    else:
+        e_src, e_tgt = np.asarray(edges[0], dtype=np.int64), np.asarray(edges[1], dtype=np.int64)
     if pagerank is None or coreness is None:
         A = sp.csr_matrix((np.ones(src.shape[0]), (src, tgt)), shape=(n, n))
         if pagerank is None:

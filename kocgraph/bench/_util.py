@@ -69,10 +69,11 @@ def summarise_runs(runs: list[dict[str, Any]], *, max_keys: tuple[str, ...] = ("
     return med
 
 
-def run_child(cmd: list[str], *, timeout: float, label: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_child(cmd: list[str], *, timeout: float | None, label: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a benchmark child process that prints its result as one JSON line (the last line starting
     with ``{``). Returns that dict, or ``{"ok": False, "error": ...}`` naming ``label`` when the child
-    times out, fails, or prints no result; the caller adds its own ``ok``/defaults."""
+    times out (``timeout`` seconds; None waits as long as it takes), fails, or prints no result; the
+    caller adds its own ``ok``/defaults."""
     import json
     import subprocess
 

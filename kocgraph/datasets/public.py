@@ -110,7 +110,7 @@ def public_datasets() -> pd.DataFrame:
     root = os.environ.get("KOCGRAPH_DATA")
     rows = []
     for name, spec in _REGISTRY.items():
-        found = bool(root) and all((Path(root) / name / f).exists() for f in spec["files"])
+        found = bool(root and all((Path(root) / name / f).exists() for f in spec["files"]))
         rows.append({"name": name, **{k: (", ".join(v) if k == "files" else v) for k, v in spec.items()},
                      "found": found})
     df = pd.DataFrame(rows)

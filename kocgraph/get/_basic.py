@@ -57,6 +57,7 @@ def cascade(g: ShareGraph, item: Any) -> pd.DataFrame:
     require(g, "cascades", tool="tl.cascades", where="kg.get.cascade", meta=False, trees=True)
     code = int(g.item_codes([item])[0])
     t = g.trees
+    assert t is not None  # require(trees=True) above raised NotComputedError if it were
     sel = t[t["item"].cat.codes.to_numpy() == code]
     out = pd.DataFrame(
         {

@@ -454,8 +454,9 @@ class Ingest:
                 head["line"] = pd.array(lines if lines is not None else [pd.NA] * sel.size, dtype="Int64")
             if with_file:
                 head["file"] = parts[p].name
-            frame, frame_rows = self.single.get(int(p), (None, None))
-            if frame is not None:
+            kept = self.single.get(int(p))
+            if kept is not None:
+                frame, frame_rows = kept
                 given = frame.iloc[np.searchsorted(frame_rows, row[sel])].reset_index(drop=True)
             else:
                 m = self.mapping

@@ -18,7 +18,7 @@ import csv
 import glob as _glob
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +69,7 @@ class Part:
     parser), and ``lines`` maps record indices to file lines when every record is one line."""
 
     name: str
-    read: Callable[[Part], Iterator[Any]]
+    read: Callable[[Part], Generator[Any, None, None]]  # a generator: readers close it early (contextlib.closing)
     keys: dict[str, str] = field(default_factory=dict)
     rejected: list[RawRecord] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
@@ -78,7 +78,7 @@ class Part:
     single: bool = False  # the whole part is one batch (its frame may be kept for rejected rows)
     size_hint: int | None = None  # bytes to parse, when known before reading (sizes the parser's blocks)
 
-    def batches(self) -> Iterator[Any]:
+    def batches(self) -> Generator[Any, None, None]:
         return self.read(self)
 
     def lines_of(self, rows: np.ndarray) -> np.ndarray | None:
@@ -200,7 +200,7 @@ def _constant_columns(frame: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame
 
 # ------------------------------------------------------------------------------------------------ frames
 def _frame_part(df: pd.DataFrame) -> Part:
-    def read(part: Part) -> Iterator[Any]:
+    def read(part: Part) -> Generator[Any, None, None]:
         yield Batch(df, np.arange(len(df), dtype=np.int64))
 
     return Part("DataFrame", read, single=True, info={"input": "DataFrame"})
@@ -311,7 +311,7 @@ def _dataset_parts(dset: Any, *, sep: str | None, encoding: str, string_columns:
             parts.append(_file_part(path, format=fmt, sep=sep, encoding=encoding, string_columns=string_columns,
                                     keys=keys))
         else:
-            def read(part: Part, frag: Any = frag) -> Iterator[Any]:
+            def read(part: Part, frag: Any = frag) -> Generator[Any, None, None]:
                 start = 0
                 for rb in frag.to_batches(schema=dset.schema):
                     yield Batch(arrow_to_frame(rb, part.name), np.arange(start, start + rb.num_rows, dtype=np.int64))
@@ -321,7 +321,7 @@ def _dataset_parts(dset: Any, *, sep: str | None, encoding: str, string_columns:
 
 
 # ------------------------------------------------------------------------------------------------ Parquet
-def _parquet_batches(part: Part, open_bytes: Callable[[], Any]) -> Iterator[Any]:
+def _parquet_batches(part: Part, open_bytes: Callable[[], Any]) -> Generator[Any, None, None]:
     """Row groups of a Parquet file, hashed as read."""
     import hashlib
 
@@ -351,7 +351,7 @@ def _parquet_batches(part: Part, open_bytes: Callable[[], Any]) -> Iterator[Any]
 
 
 # ------------------------------------------------------------------------------------------------ JSON lines
-def _jsonl_batches(part: Part, open_bytes: Callable[[], Any], encoding: str) -> Iterator[Any]:
+def _jsonl_batches(part: Part, open_bytes: Callable[[], Any], encoding: str) -> Generator[Any, None, None]:
     """A JSON-lines file, whole (one batch)."""
     with open_bytes() as fh:
         data = fh.read()
@@ -383,7 +383,7 @@ def _csv_header(open_bytes: Callable[[], Any], delim: str, encoding: str) -> lis
 
 
 def _csv_batches(part: Part, open_bytes: Callable[[], Any], delim: str, encoding: str,
-                 string_columns: list[str]) -> Iterator[Any]:
+                 string_columns: list[str]) -> Generator[Any, None, None]:
     """Stream a CSV file: threaded first; serially when the parser set records aside (to number them);
     by the exact path when the independent count disagrees."""
     import pyarrow as pa
@@ -470,9 +470,10 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
         try:
             reader = pacsv.open_csv(tally, **opts)
             for rb in reader:
-                if malformed and any(r is None for r, _ in malformed):
+                numbered = [int(r) for r, _ in malformed if r is not None]
+                if len(numbered) < len(malformed):
                     break  # unnumbered: the rows' record indices are unknown from here on
-                rows, next_rec = _number_rows(rb.num_rows, next_rec, sorted(int(r) - 2 for r, _ in malformed))
+                rows, next_rec = _number_rows(rb.num_rows, next_rec, sorted(r - 2 for r in numbered))
                 n_rows += rb.num_rows
                 n_batches += 1
                 _check_binary(rb, name, encoding)

@@ -88,6 +88,9 @@ class LabelLayer(Artist):
     def _place(self, renderer: Any) -> tuple[list[int], np.ndarray]:
         """Indices of the labels that fit, and their boxes ``(x0, y0, x1, y1)`` in display pixels."""
         ax = self.axes
+        if ax is None:  # set in __init__; only Artist.remove() clears it
+            raise RuntimeError("this label layer was removed from its Axes (layer.remove()), so it has no place "
+                               "to lay labels out; draw the plot again for a new one.")
         px = renderer.points_to_pixels(1.0)
         n = len(self._texts)
         if n == 0:

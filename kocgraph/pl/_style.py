@@ -17,7 +17,10 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["house_style", "styled", "restyle", "PALETTE", "PALETTE_LIGHT", "GRID", "TICKS"]
 
@@ -95,7 +98,8 @@ def house_style() -> Iterator[None]:
     """
     import matplotlib
 
-    with matplotlib.rc_context(rc()):
+    # rc() is typed with str keys; matplotlib's stubs want its literal rcParams names (each key is one)
+    with matplotlib.rc_context(cast("dict[RcKeyType, Any]", rc())):
         yield
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -179,7 +179,8 @@ def savefig_base64(ax: Any, *, dpi: int = 100, close: bool = False) -> str:
         try:
             fig: Figure = ax.get_figure(root=True)  # type: ignore[call-arg, assignment]
         except TypeError:  # matplotlib < 3.10: ax.figure is the root unless in a subfigure
-            fig = getattr(ax.figure, "figure", ax.figure)
+            # a SubFigure's .figure is its root Figure (a Figure's own .figure, when there is one, is itself)
+            fig = cast("Figure", getattr(ax.figure, "figure", ax.figure))
     elif isinstance(ax, _Figure):
         fig = ax
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -11,11 +11,20 @@ from .._core.graph import ShareGraph
 from ..exceptions import InvalidParameterError
 from ._read import SparkLog
 
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame
+
 __all__ = ["to_sharegraph"]
 
 _NODE_COLUMNS = ("reach", "direct_reach", "resharers", "items_started", "items_received", "items_spread", "forwards",
                  "receivers", "senders", "pagerank", "coreness", "component", "conversions", "conversion_value",
                  "koc_score", "koc_expected_reach", "koc_percentile", "koc_rank", "koc_excluded", "koc_slate")
+
+
+def collect(sdf: DataFrame) -> pd.DataFrame:
+    """``sdf.toPandas()``, typed: pyspark's stubs name its result ``PandasDataFrameLike``, which mypy
+    cannot resolve without pandas-stubs (not a dependency); it is a pandas DataFrame."""
+    return cast("pd.DataFrame", sdf.toPandas())
 
 
 def to_sharegraph(log: SparkLog, *, max_events: int = 50_000_000) -> ShareGraph:
@@ -49,9 +58,9 @@ def to_sharegraph(log: SparkLog, *, max_events: int = 50_000_000) -> ShareGraph:
         raise InvalidParameterError(
             f"the log has {log.n_events:,} accepted events, more than max_events={max_events:,}; collecting it "
             "may not fit in the driver's memory. Filter it first, or raise max_events.")
-    ev = log.events.orderBy("row").toPandas()
-    users = log.users.orderBy("code").toPandas()
-    items = log.items.orderBy("code").toPandas()
+    ev = collect(log.events.orderBy("row"))
+    users = collect(log.users.orderBy("code"))
+    items = collect(log.items.orderBy("code"))
     user_ix = pd.Index(users["user"].to_numpy(dtype=object), dtype=object)
     item_ix = pd.Index(items["item"].to_numpy(dtype=object), dtype=object)
     extra: dict[str, Any] = {}
@@ -60,7 +69,7 @@ def to_sharegraph(log: SparkLog, *, max_events: int = 50_000_000) -> ShareGraph:
             extra[opt] = pd.Categorical(ev[opt].astype(object).where(ev[opt].notna(), None))
     if "value" in ev.columns:
         extra["value"] = ev["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-    rejected = log.rejected.orderBy("row").toPandas()
+    rejected = collect(log.rejected.orderBy("row"))
     g = ShareGraph._from_codes(
         ev["src"].to_numpy(np.int64), ev["tgt"].to_numpy(np.int64), ev["itm"].to_numpy(np.int64),
         ev["time"].to_numpy(np.int64), user_ix, item_ix, row=ev["row"].to_numpy(np.int64), extra=extra,
@@ -78,7 +87,7 @@ def to_sharegraph(log: SparkLog, *, max_events: int = 50_000_000) -> ShareGraph:
         cols = [c for c in df.columns if c in _NODE_COLUMNS or c.startswith(("koc_term_", "koc_value_"))]
         if not cols:
             continue
-        pdf = df.select("code", *[f"`{c}`" for c in cols]).toPandas().set_index("code").reindex(np.arange(log.n_users))
+        pdf = collect(df.select("code", *[f"`{c}`" for c in cols])).set_index("code").reindex(np.arange(log.n_users))
         for c in cols:
             g.nodes[c] = pdf[c].to_numpy()
     return g

@@ -29,6 +29,7 @@ from .. import jobs as J
 from ..exceptions import InvalidParameterError
 from ..get import reason_line
 from ..pipeline import Stage, StageOptions
+from ._convert import collect
 from ._kocs import kocs
 from ._read import SparkLog, read_log
 from ._session import get_session
@@ -155,11 +156,11 @@ class SparkJobEngine:
         feats = km["features"]
         order_col = "koc_slate" if "koc_slate" in nodes.columns else "koc_rank"
         figures = [k for k in _TABLE_FIGURES if k in nodes.columns]
-        topdf = (nodes.where(F.col(order_col).isNotNull()).orderBy(order_col).limit(top)
-                 .select(F.col(order_col).alias("_order"), "user", "koc_score", "koc_expected_reach", "koc_percentile",
-                         "component", *figures, *[F.col(f"`koc_value_{k}`").alias(f"_v{j}") for j, k in enumerate(feats)],
-                         *[F.col(f"`koc_term_{k}`").alias(f"_t{j}") for j, k in enumerate(feats)])
-                 .toPandas())
+        topdf = collect(
+            nodes.where(F.col(order_col).isNotNull()).orderBy(order_col).limit(top)
+            .select(F.col(order_col).alias("_order"), "user", "koc_score", "koc_expected_reach", "koc_percentile",
+                    "component", *figures, *[F.col(f"`koc_value_{k}`").alias(f"_v{j}") for j, k in enumerate(feats)],
+                    *[F.col(f"`koc_term_{k}`").alias(f"_t{j}") for j, k in enumerate(feats)]))
         table = pd.DataFrame({"rank": topdf["_order"].to_numpy(np.int64), "user": topdf["user"].to_numpy(dtype=object),
                               "score": topdf["koc_score"].to_numpy(np.float64),
                               "expected_reach": topdf["koc_expected_reach"].to_numpy(np.float64, na_value=np.nan),
@@ -168,9 +169,9 @@ class SparkJobEngine:
         for k in figures:
             table[k] = topdf[k].to_numpy(np.float64 if k in ("pagerank", "conversion_value") else np.int64)
         table["reason"] = self._reasons(log, topdf, feats, "conversions" in nodes.columns)
-        ex = (nodes.where(F.col("koc_excluded").isin("staff", "kol"))
-              .orderBy(F.col("koc_excluded").desc(), F.col("reach").desc(), F.col("code"))
-              .select("user", "koc_excluded", "reach", "receivers").toPandas())
+        ex = collect(nodes.where(F.col("koc_excluded").isin("staff", "kol"))
+                     .orderBy(F.col("koc_excluded").desc(), F.col("reach").desc(), F.col("code"))
+                     .select("user", "koc_excluded", "reach", "receivers"))
         excluded = pd.DataFrame({"user": ex["user"].to_numpy(dtype=object),
                                  "excluded": ex["koc_excluded"].astype(str).to_numpy(dtype=object),
                                  "reach": ex["reach"].to_numpy(np.int64), "receivers": ex["receivers"].to_numpy(np.int64)})

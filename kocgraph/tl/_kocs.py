@@ -89,6 +89,11 @@ def _split_name(name: str) -> tuple[str, float | None]:
     return base, (float(h) if h else None)
 
 
+def _half_lives_used(weights: Mapping[str, float]) -> list[float]:
+    """The sorted distinct half-lives of the recency features with a positive weight."""
+    return sorted({h for h in (_split_name(k)[1] for k, v in weights.items() if v > 0) if h is not None})
+
+
 def feature_words(name: str, *, long: bool = False) -> str:
     """Plain words for a feature: ``"resharers"``, ``"recent reach (half-life 10%)"`` (event clock),
     ``"recent reach (wall clock, half-life 10%)"``; ``long=True`` gives the sentence
@@ -390,7 +395,7 @@ def kocs(
                         coreness=g.nodes["coreness"].to_numpy(np.float64),
                         conversions=None if conv is None else conv[0],
                         conversion_value=None if conv is None else conv[1], edges=(c.edge_src, c.edge_tgt),
-                        half_lives=sorted({_split_name(k)[1] for k, v in w_use.items() if "@" in k and v > 0}))
+                        half_lives=_half_lives_used(w_use))
     dropped = [k for k, v in w_use.items() if v > 0 and k not in F]
     if dropped:  # e.g. conversions on a log without purchase events, a wall clock on one timestamp
         fit_info["dropped"] = dropped
