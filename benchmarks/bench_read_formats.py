@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                     runs[name].append(run_child(code, args, pp))
             med = {k: statistics.median(r["s"] for r in v) for k, v in runs.items()}
             peak = {k: max(r["peak_mib"] for r in v) for k, v in runs.items()}
+            parts = {f"{k}_{part}_s": statistics.median(r[f"{part}_s"] for r in v)
+                     for k, v in runs.items() if k != "floor" for part in ("read", "cascades")}
             row = {"size": size, "format": fmt, "rows": runs["kocgraph"][0]["rows"], **{f"{k}_s": v for k, v in med.items()},
+                   **parts,
                    **{f"{k}_peak_mib": v for k, v in peak.items()},
                    "ratio_to_floor": med["kocgraph"] / med["floor"]}
             if "compare" in runs:
@@ -143,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
     cols = ["size", "format", "rows", "floor_s", "kocgraph_s"] + (["compare_s"] if a.compare else []) + \
-        ["ratio_to_floor"] + (["ratio_to_compare"] if a.compare else []) + ["kocgraph_peak_mib"]
+        ["ratio_to_floor"] + (["ratio_to_compare"] if a.compare else []) + ["kocgraph_read_s", "kocgraph_cascades_s"] + \
+        (["compare_read_s", "compare_cascades_s"] if a.compare else []) + ["kocgraph_peak_mib"]
     print(" | ".join(cols))
     for r in rows:
         print(" | ".join(f"{r[c]:.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])

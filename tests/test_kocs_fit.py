@@ -4,6 +4,8 @@ the rank on several logs."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,6 +130,10 @@ def test_unknown_feature_names_list_the_valid_ones() -> None:
         kg.tl.kocs(g, weights={"reach": 1, "followers": 2})
     with pytest.raises(kg.InvalidParameterError, match=r"unknown features \['reach@0.1'\]"):
         kg.tl.kocs(g, weights={"reach@0.1": 1})
+    # a malformed half-life is an unknown feature too, never a silent drop or a bare ValueError
+    for bad in ("reach@", "reach_recent_event@", "reach_recent_event@x", "reach_recent_event@0", "forwards_recent_wall@11"):
+        with pytest.raises(kg.InvalidParameterError, match=rf"unknown features \['{re.escape(bad)}'\].*number in \(0, 10\]"):
+            kg.tl.kocs(g, weights={bad: 1})
     with pytest.raises(kg.InvalidParameterError, match="weights='best' is not supported"):
         kg.tl.kocs(g, weights="best")  # type: ignore[arg-type]
     with pytest.raises(kg.InvalidParameterError, match="split_by='day' is not supported"):

@@ -158,19 +158,26 @@ def check_weights(weights: Any, present: list[str], *, where: str = "kg.tl.kocs"
     out: dict[str, float] = {}
     unknown = []
     for k, v in weights.items():
-        base, h = _split_name(str(k))
-        ok = base in M.COUNT_FEATURES if h is None else base in M.RECENCY_FEATURES and 0 < h <= 10
-        if base in M.RECENCY_FEATURES and h is None:
-            ok, k = True, f"{base}@{DEFAULT_HALF_LIFE:g}"
+        base, at, h_text = str(k).partition("@")
+        if at:  # a recency feature with its half-life: a number in (0, 10]
+            try:
+                h = float(h_text)
+            except ValueError:
+                h = float("nan")
+            ok = base in M.RECENCY_FEATURES and 0 < h <= 10
+        else:
+            ok = base in M.COUNT_FEATURES
+            if base in M.RECENCY_FEATURES:
+                ok, k = True, f"{base}@{DEFAULT_HALF_LIFE:g}"
         if not ok:
             unknown.append(k)
             continue
         out[str(k)] = v
     if unknown:
         raise InvalidParameterError(
-            f"weights has unknown features {unknown}; the features are {list(FEATURES)} (a recency feature "
-            f"may carry its half-life as a fraction of the log's span, e.g. 'reach_recent_event@0.2'; without "
-            f"one it is {DEFAULT_HALF_LIFE:g})."
+            f"weights has unknown features {unknown}; the features are {list(FEATURES)} (only a recency feature "
+            f"may carry a half-life, a number in (0, 10] as a fraction of the log's span after '@', e.g. "
+            f"'reach_recent_event@0.2'; without '@' it is {DEFAULT_HALF_LIFE:g})."
         )
     bad = {k: v for k, v in out.items() if not (isinstance(v, (int, float, np.number)) and np.isfinite(v) and v >= 0)}
     if bad:
