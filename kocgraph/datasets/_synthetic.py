@@ -158,7 +158,7 @@ def _spread(
     Returns the events as ``(source, target, item, time in s, type)`` arrays (type 0 share, 1
     purchase), sorted by time (stable).
     """
-    n_users, n_items = indptr.shape[0] - 1, appeal.shape[0]
+    n_users, n_items = int(indptr.shape[0]) - 1, int(appeal.shape[0])
     deg = np.diff(indptr)
     # roots: staff start 60% of items (to many customers), consumers the rest
     start = gen.uniform(0, 30 * 86400, n_items)
