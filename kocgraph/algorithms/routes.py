@@ -184,8 +184,7 @@ def _simple_arcs(
     key = row * max(n, 1) + col
     order = np.lexsort((-p, key))
     key, row, col, p = key[order], row[order], col[order], p[order]
-    first = np.ones(key.shape[0], dtype=bool)
-    first[1:] = key[1:] != key[:-1]
+    first = _first_of_runs(key)
     return n, row[first], col[first], p[first], key[first]
 
 
@@ -229,9 +228,7 @@ def _tree(pred: np.ndarray, arc_key: np.ndarray, arc_cost: np.ndarray, n: int):
         par = parent[nodes]
         cost[nodes] = cost[par] + arc_cost[_lookup(arc_key, par * max(n, 1) + nodes)]
         before = np.cumsum(size[nodes]) - size[nodes]  # exclusive running size over the level
-        first = np.ones(nodes.shape[0], dtype=bool)
-        first[1:] = par[1:] != par[:-1]
-        start = np.maximum.accumulate(np.where(first, np.arange(nodes.shape[0]), 0))
+        start = np.maximum.accumulate(np.where(_first_of_runs(par), np.arange(nodes.shape[0]), 0))
         tin[nodes] = tin[par] + 1 + before - before[start]
     return depth.astype(np.int64), cost, root, tin, size
 
@@ -339,66 +336,106 @@ def best_routes(
     [0, 1, 3]
     """
     check_choice("objective", objective, ["probable", "short"], where="best_routes")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InvalidParameterError(f"k={k!r} must be a positive integer (routes per target); pass k=3.")
+    _check_k(k, "routes per target")
     n, row, col, prob, key = _simple_arcs(indptr, indices, p, "best_routes")
-    sources = np.unique(np.asarray(sources, dtype=np.int64).ravel())
-    targets = np.unique(np.asarray(targets, dtype=np.int64).ravel())
-    for name, arr in (("sources", sources), ("targets", targets)):
-        if arr.shape[0] and (arr[0] < 0 or arr[-1] >= n):
-            bad = arr[0] if arr[0] < 0 else arr[-1]
-            raise InvalidParameterError(
-                f"{name} contains code {int(bad)}, outside 0..{n - 1} for this graph of {n} users; "
-                "pass user codes of this graph."
-            )
+    sources = _user_codes("sources", sources, n)
+    targets = _user_codes("targets", targets, n)
     cost_arc = -np.log(prob)
     out = _empty_routes()
     out["unreachable"] = np.empty(0, dtype=np.int64)
     out["unreachable_reason"] = np.empty(0, dtype="<U20")
     if targets.shape[0] == 0:
         return out
-
-    # ---- one multi-source shortest-path forest ----------------------------------------------
-    if sources.shape[0] == 0 or n == 0:
-        pred = np.full(n, -9999, dtype=np.int64)
-        reached = np.zeros(n, dtype=bool)
-        hop_bfs = None
-    else:
-        length = np.where(cost_arc > 0, cost_arc, _EPS)
-        if objective == "short":
-            A1 = _csr(row, col, np.ones(row.shape[0]), n)
-            hop_bfs = csgraph.dijkstra(A1, directed=True, indices=sources, unweighted=True, min_only=True)
-            layered = np.isfinite(hop_bfs[row]) & (hop_bfs[col] == hop_bfs[row] + 1)
-            A = _csr(row[layered], col[layered], length[layered], n)
-        else:
-            hop_bfs = None
-            A = _csr(row, col, length, n)
-        dist, pred, _ = csgraph.dijkstra(
-            A, directed=True, indices=sources, min_only=True, return_predecessors=True
-        )
-        reached = np.isfinite(dist)
-        pred = pred.astype(np.int64)
-    parent = np.where(pred >= 0, pred, -1)
-    hops, cost, root, tin, size = _tree(pred, key, cost_arc, n)
-
-    # ---- unreachable targets ----------------------------------------------------------------
+    pred, reached = _forest(row, col, cost_arc, sources, n, objective)
+    tree = _tree(pred, key, cost_arc, n)
     t_reached = reached[targets]
     lost = targets[~t_reached]
     if lost.shape[0]:
-        indeg = np.bincount(col, minlength=n)[lost]
-        outdeg = np.bincount(row, minlength=n)[lost]
-        reason = np.where(
-            (indeg == 0) & (outdeg == 0), UNREACHABLE_REASONS[0],
-            np.where(indeg == 0, UNREACHABLE_REASONS[1], UNREACHABLE_REASONS[2]),
-        )  # fmt: skip
         out["unreachable"] = lost
-        out["unreachable_reason"] = reason.astype("<U20")
+        out["unreachable_reason"] = _unreachable_reasons(row, col, lost, n)
     is_src = np.zeros(n, dtype=bool)
     is_src[sources] = True
     zero_hop = targets[t_reached & is_src[targets]]
     tt = targets[t_reached & ~is_src[targets]]
+    ranked = _ranked_introducers(row, col, cost_arc, tt, reached, tree, k, objective)
+    out.update(_merged_routes(zero_hop, ranked, np.where(pred >= 0, pred, -1), tree[2]))
+    return out
 
-    # ---- candidates: in-neighbours of every target, ranked per target -----------------------
+
+def _check_k(k: object, what: str) -> None:
+    """``k`` must be a positive integer (not a bool); ``what`` says what it counts, in the message."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InvalidParameterError(f"k={k!r} must be a positive integer ({what}); pass k=3.")
+
+
+def _user_codes(name: str, codes: np.ndarray, n: int) -> np.ndarray:
+    """``codes`` as sorted unique int64 user codes, each in ``0..n-1``."""
+    arr = np.unique(np.asarray(codes, dtype=np.int64).ravel())
+    if arr.shape[0] and (arr[0] < 0 or arr[-1] >= n):
+        bad = arr[0] if arr[0] < 0 else arr[-1]
+        raise InvalidParameterError(
+            f"{name} contains code {int(bad)}, outside 0..{n - 1} for this graph of {n} users; "
+            "pass user codes of this graph."
+        )
+    return arr
+
+
+def _forest(
+    row: np.ndarray, col: np.ndarray, cost_arc: np.ndarray, sources: np.ndarray, n: int, objective: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """One multi-source shortest-path forest: csgraph's predecessors (int64, negative for the sources
+    and the unreached) and whether each user is reached.
+
+    ``objective="short"``: a hop-count BFS, then the probability Dijkstra on the edges of its layering.
+    """
+    if sources.shape[0] == 0 or n == 0:
+        return np.full(n, -9999, dtype=np.int64), np.zeros(n, dtype=bool)
+    length = np.where(cost_arc > 0, cost_arc, _EPS)
+    if objective == "short":
+        A1 = _csr(row, col, np.ones(row.shape[0]), n)
+        hop_bfs = csgraph.dijkstra(A1, directed=True, indices=sources, unweighted=True, min_only=True)
+        layered = np.isfinite(hop_bfs[row]) & (hop_bfs[col] == hop_bfs[row] + 1)
+        A = _csr(row[layered], col[layered], length[layered], n)
+    else:
+        A = _csr(row, col, length, n)
+    dist, pred, _ = csgraph.dijkstra(A, directed=True, indices=sources, min_only=True, return_predecessors=True)
+    return pred.astype(np.int64), np.isfinite(dist)
+
+
+def _unreachable_reasons(row: np.ndarray, col: np.ndarray, lost: np.ndarray, n: int) -> np.ndarray:
+    """Why no route reaches each of ``lost``: the first of :data:`UNREACHABLE_REASONS` that holds."""
+    indeg = np.bincount(col, minlength=n)[lost]
+    outdeg = np.bincount(row, minlength=n)[lost]
+    reason = np.where(
+        (indeg == 0) & (outdeg == 0), UNREACHABLE_REASONS[0],
+        np.where(indeg == 0, UNREACHABLE_REASONS[1], UNREACHABLE_REASONS[2]),
+    )  # fmt: skip
+    return reason.astype("<U20")
+
+
+def _first_of_runs(a: np.ndarray) -> np.ndarray:
+    """True at the first element of every run of equal values in ``a``."""
+    first = np.ones(a.shape[0], dtype=bool)
+    first[1:] = a[1:] != a[:-1]
+    return first
+
+
+def _ranked_introducers(
+    row: np.ndarray,
+    col: np.ndarray,
+    cost_arc: np.ndarray,
+    tt: np.ndarray,
+    reached: np.ndarray,
+    tree: tuple[np.ndarray, ...],
+    k: int,
+    objective: str,
+) -> tuple[np.ndarray, ...]:
+    """The ``k`` best in-neighbours ``x`` of every target in ``tt``, by the route ``source ~> x -> t``.
+
+    Returns ``(target, introducer, cost, hops, rank)`` arrays sorted by target, then rank.
+    """
+    hops, cost, root, tin, size = tree
+    n = reached.shape[0]
     in_order = np.argsort(col, kind="stable")
     in_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(col, minlength=n), out=in_ptr[1:])
@@ -415,14 +452,18 @@ def best_routes(
     keys = (c_total, ct) if objective == "probable" else (c_total, c_hops, ct)
     order = np.lexsort(keys)
     ct, cx, c_total, c_hops = ct[order], cx[order], c_total[order], c_hops[order]
-    first = np.ones(ct.shape[0], dtype=bool)
-    first[1:] = ct[1:] != ct[:-1]
-    start = np.maximum.accumulate(np.where(first, np.arange(ct.shape[0]), 0))
+    start = np.maximum.accumulate(np.where(_first_of_runs(ct), np.arange(ct.shape[0]), 0))
     rank = np.arange(ct.shape[0]) - start + 1
     keep = rank <= k
-    ct, cx, c_total, c_hops, rank = ct[keep], cx[keep], c_total[keep], c_hops[keep], rank[keep]
+    return ct[keep], cx[keep], c_total[keep], c_hops[keep], rank[keep]
 
-    # ---- merge with the 0-hop routes of targets that are sources, sort, build paths ---------
+
+def _merged_routes(
+    zero_hop: np.ndarray, ranked: tuple[np.ndarray, ...], parent: np.ndarray, root: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The 0-hop routes of targets that are sources merged with the ranked routes, sorted by
+    ``(target, rank)``, with their paths read off the forest (``parent``, ``root``)."""
+    ct, cx, c_total, c_hops, rank = ranked
     nz = zero_hop.shape[0]
     tgt = np.concatenate([zero_hop, ct])
     order = np.lexsort((np.concatenate([np.ones(nz, dtype=np.int64), rank]), tgt))
@@ -434,18 +475,10 @@ def best_routes(
     is_zero = intro < 0
     last = np.where(is_zero, tgt, intro)
     ptr, nodes = _paths(parent, last, np.where(is_zero, 0, hp - 1), tgt, ~is_zero)
-    out.update(
-        target=tgt,
-        rank=rnk,
-        source=root[last].astype(np.int64),
-        introducer=intro,
-        hops=hp,
-        strength=np.exp(-cst),
-        cost=cst,
-        path_ptr=ptr,
-        path_nodes=nodes,
-    )
-    return out
+    return {
+        "target": tgt, "rank": rnk, "source": root[last].astype(np.int64), "introducer": intro, "hops": hp,
+        "strength": np.exp(-cst), "cost": cst, "path_ptr": ptr, "path_nodes": nodes,
+    }  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------
@@ -504,8 +537,7 @@ def node_disjoint_routes(
     >>> r["strength"].round(3).tolist()
     [0.45, 0.4]
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InvalidParameterError(f"k={k!r} must be a positive integer (routes wanted); pass k=3.")
+    _check_k(k, "routes wanted")
     n, row, col, prob, key = _simple_arcs(indptr, indices, p, "node_disjoint_routes")
     sources = np.unique(np.asarray(sources, dtype=np.int64).ravel())
     t = int(target)
@@ -527,8 +559,25 @@ def node_disjoint_routes(
             path_ptr=np.array([0, 1]), path_nodes=np.array([t]),
         )  # fmt: skip
         return out
+    a_tail, a_head, a_cost, a_cap = _split_network(row, col, cost_arc, sources, is_src, t, int(k))
+    flow, found = _min_cost_flow(a_tail, a_head, a_cost, a_cap, 2 * n, t, int(k))
+    if found == 0:
+        return out
+    paths = _flow_paths(a_tail, a_head, flow, sources, t, n)
+    out.update(_disjoint_table(paths, key, cost_arc, t, n))
+    return out
 
-    # ---- node-split flow network: v_in = v, v_out = n + v, super-source S = 2n ----------------
+
+def _split_network(
+    row: np.ndarray, col: np.ndarray, cost_arc: np.ndarray, sources: np.ndarray, is_src: np.ndarray, t: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The node-split flow network: ``v_in = v``, ``v_out = n + v``, super-source ``S = 2n``.
+
+    Returns the arcs' ``(tail, head, cost, capacity)``: ``S -> s_out`` (capacity ``k``) for every
+    source, ``v_in -> v_out`` (capacity 1) for every other user but the target, and ``u_out -> v_in``
+    (capacity 1) for every share edge that enters no source and leaves not the target.
+    """
+    n = is_src.shape[0]
     S = 2 * n
     inner = np.flatnonzero(~is_src)
     inner = inner[inner != t]
@@ -538,38 +587,32 @@ def node_disjoint_routes(
     # positive lengths on every original arc: no zero-cost cycle can carry flow
     a_cost = np.concatenate([np.zeros(sources.shape[0] + inner.shape[0]), np.maximum(cost_arc[use], _EPS)])
     a_cap = np.concatenate([np.full(sources.shape[0], k), np.ones(inner.shape[0] + int(use.sum()))])
-    a_cap = a_cap.astype(np.int64)
-    flow = np.zeros(a_tail.shape[0], dtype=np.int64)
+    return a_tail, a_head, a_cost, a_cap.astype(np.int64)
+
+
+def _min_cost_flow(
+    a_tail: np.ndarray, a_head: np.ndarray, a_cost: np.ndarray, a_cap: np.ndarray, s: int, t: int, k: int
+) -> tuple[np.ndarray, int]:
+    """Successive shortest paths from ``s`` to ``t`` with Johnson potentials (one Dijkstra per unit).
+
+    Sends up to ``k`` units, each along the cheapest augmenting path of the residual graph; returns
+    the flow on every arc and the number of units sent. Nodes are ``0..s`` (``s`` is the last).
+    """
     n_arc = a_tail.shape[0]
-    N = 2 * n + 1
+    N = s + 1
+    flow = np.zeros(n_arc, dtype=np.int64)
     pi = np.zeros(N)
-    alive = np.ones(N, dtype=bool)  # nodes still reachable from S in the residual graph
+    alive = np.ones(N, dtype=bool)  # nodes still reachable from s in the residual graph
     found = 0
-    for _ in range(int(k)):
-        fwd = flow < a_cap
-        bwd = flow > 0
-        r_t = np.concatenate([a_tail[fwd], a_head[bwd]])
-        r_h = np.concatenate([a_head[fwd], a_tail[bwd]])
-        r_id = np.concatenate([np.flatnonzero(fwd), np.flatnonzero(bwd) + n_arc])  # >= n_arc: reverse
-        r_c = np.concatenate([a_cost[fwd], -a_cost[bwd]])
-        ok = alive[r_t] & alive[r_h]
-        r_t, r_h, r_id, r_c = r_t[ok], r_h[ok], r_id[ok], r_c[ok]
-        red = np.maximum(r_c + pi[r_t] - pi[r_h], 0.0)
-        red = np.where(red > 0, red, _EPS)
-        r_key = r_t * N + r_h
-        o = np.lexsort((red, r_key))
-        r_key, r_t, r_h, r_id, red = r_key[o], r_t[o], r_h[o], r_id[o], red[o]
-        first = np.ones(r_key.shape[0], dtype=bool)
-        first[1:] = r_key[1:] != r_key[:-1]
-        r_key, r_t, r_h, r_id, red = r_key[first], r_t[first], r_h[first], r_id[first], red[first]
-        R = _csr(r_t, r_h, red, N)
-        dist, pred = csgraph.dijkstra(R, directed=True, indices=S, return_predecessors=True)
+    for _ in range(k):
+        r_key, r_id, R = _residual(a_tail, a_head, a_cost, flow < a_cap, flow > 0, pi, alive)
+        dist, pred = csgraph.dijkstra(R, directed=True, indices=s, return_predecessors=True)
         if not np.isfinite(dist[t]):
             break
         alive &= np.isfinite(dist)
         pi = np.where(alive, pi + np.where(np.isfinite(dist), dist, 0.0), 0.0)
-        v = t  # walk the augmenting path back to S (one Python step per hop)
-        while v != S:
+        v = t  # walk the augmenting path back to s (one Python step per hop)
+        while v != s:
             u = int(pred[v])
             a = int(r_id[np.searchsorted(r_key, u * N + v)])
             if a < n_arc:
@@ -578,11 +621,40 @@ def node_disjoint_routes(
                 flow[a - n_arc] -= 1
             v = u
         found += 1
-    if found == 0:
-        return out
+    return flow, found
 
-    # ---- decompose the flow into routes ----------------------------------------------------
-    used = np.flatnonzero((flow > 0) & (a_tail != S) & (a_tail >= n))  # original arcs u_out -> v_in
+
+def _residual(
+    a_tail: np.ndarray, a_head: np.ndarray, a_cost: np.ndarray, fwd: np.ndarray, bwd: np.ndarray,
+    pi: np.ndarray, alive: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
+    """The residual graph among ``alive`` nodes with reduced costs (``>= _EPS``), one arc per node pair.
+
+    ``fwd``/``bwd``: arcs with spare capacity / with flow to push back. Returns the sorted pair keys
+    ``tail * N + head``, the arc id of each pair (``>= len(a_tail)``: a reverse arc) and the CSR matrix.
+    """
+    n_arc, N = a_tail.shape[0], pi.shape[0]
+    r_t = np.concatenate([a_tail[fwd], a_head[bwd]])
+    r_h = np.concatenate([a_head[fwd], a_tail[bwd]])
+    r_id = np.concatenate([np.flatnonzero(fwd), np.flatnonzero(bwd) + n_arc])  # >= n_arc: reverse
+    r_c = np.concatenate([a_cost[fwd], -a_cost[bwd]])
+    ok = alive[r_t] & alive[r_h]
+    r_t, r_h, r_id, r_c = r_t[ok], r_h[ok], r_id[ok], r_c[ok]
+    red = np.maximum(r_c + pi[r_t] - pi[r_h], 0.0)
+    red = np.where(red > 0, red, _EPS)
+    r_key = r_t * N + r_h
+    o = np.lexsort((red, r_key))
+    r_key, r_t, r_h, r_id, red = r_key[o], r_t[o], r_h[o], r_id[o], red[o]
+    first = _first_of_runs(r_key)
+    r_key, r_t, r_h, r_id, red = r_key[first], r_t[first], r_h[first], r_id[first], red[first]
+    return r_key, r_id, _csr(r_t, r_h, red, N)
+
+
+def _flow_paths(
+    a_tail: np.ndarray, a_head: np.ndarray, flow: np.ndarray, sources: np.ndarray, t: int, n: int
+) -> list[list[int]]:
+    """Decompose the flow into routes (user codes, source first, ``t`` last), sources in code order."""
+    used = np.flatnonzero((flow > 0) & (a_tail != 2 * n) & (a_tail >= n))  # original arcs u_out -> v_in
     nxt: dict[int, list[int]] = {}
     for u_out, v_in in zip(a_tail[used].tolist(), a_head[used].tolist(), strict=True):
         nxt.setdefault(u_out - n, []).append(v_in)
@@ -593,6 +665,14 @@ def node_disjoint_routes(
             while path[-1] != t and len(path) <= n:
                 path.append(nxt[path[-1]][0])
             paths.append(path)
+    return paths
+
+
+def _disjoint_table(
+    paths: list[list[int]], key: np.ndarray, cost_arc: np.ndarray, t: int, n: int
+) -> dict[str, np.ndarray]:
+    """The routes as :func:`node_disjoint_routes` returns them: most probable first (ties: found first),
+    with costs recomputed exactly from their own edges."""
     flat = np.array([v for pth in paths for v in pth], dtype=np.int64)
     ptr = np.zeros(len(paths) + 1, dtype=np.int64)
     np.cumsum([len(pth) for pth in paths], out=ptr[1:])
@@ -608,15 +688,14 @@ def node_disjoint_routes(
     flat = np.array([v for pth in paths for v in pth], dtype=np.int64)
     np.cumsum([len(pth) for pth in paths], out=ptr[1:])
     m = len(paths)
-    out.update(
-        target=np.full(m, t, dtype=np.int64),
-        rank=np.arange(1, m + 1, dtype=np.int64),
-        source=np.array([pth[0] for pth in paths], dtype=np.int64),
-        introducer=np.array([pth[-2] for pth in paths], dtype=np.int64),
-        hops=np.array([len(pth) - 1 for pth in paths], dtype=np.int64),
-        strength=np.exp(-cst),
-        cost=cst,
-        path_ptr=ptr,
-        path_nodes=flat,
-    )
-    return out
+    return {
+        "target": np.full(m, t, dtype=np.int64),
+        "rank": np.arange(1, m + 1, dtype=np.int64),
+        "source": np.array([pth[0] for pth in paths], dtype=np.int64),
+        "introducer": np.array([pth[-2] for pth in paths], dtype=np.int64),
+        "hops": np.array([len(pth) - 1 for pth in paths], dtype=np.int64),
+        "strength": np.exp(-cst),
+        "cost": cst,
+        "path_ptr": ptr,
+        "path_nodes": flat,
+    }

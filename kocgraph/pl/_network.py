@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from ._utils import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
+    from matplotlib.colors import BoundaryNorm, Colormap, ListedColormap
 
 __all__ = ["network", "cascade"]
 
@@ -94,15 +96,21 @@ def _layout(n: int, es: np.ndarray, et: np.ndarray, layout: str, seed: int) -> n
     return pos
 
 
+def _listed_colors(name: str) -> list[Any]:
+    """The colours of a listed matplotlib colour map such as ``"tab10"`` (``ListedColormap.colors``)."""
+    from matplotlib import colormaps
+
+    return list(cast("Sequence[Any]", cast("ListedColormap", colormaps[name]).colors))
+
+
 def _categorical_colors(values: pd.Series) -> tuple[np.ndarray, list[tuple[str, Any]]]:
     """RGBA per value: the most frequent categories get tab10 colours, the rest grey 'other'."""
-    from matplotlib import colormaps
     from matplotlib.colors import to_rgba
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     order = np.lexsort((np.arange(len(uniques)), -counts))[:_N_CATEGORIES]
-    palette = [cl for i, cl in enumerate(colormaps["tab10"].colors) if i not in (3, 7)]  # no red, no grey
+    palette = [cl for i, cl in enumerate(_listed_colors("tab10")) if i not in (3, 7)]  # no red, no grey
     lut = np.tile(np.array(to_rgba("#c7c7c7")), (len(uniques) + 1, 1))  # last row: NaN
     legend = []
     for i, u in enumerate(order):
@@ -123,7 +131,7 @@ def _size_score(g: ShareGraph, size: str | None, where: str) -> tuple[np.ndarray
     return _numeric(_node_column(g, size, param="size", where=where), param="size", where=where), str(size)
 
 
-def _dot_sizes(v: np.ndarray, vmax: float, big: float) -> np.ndarray:
+def _dot_sizes(v: np.ndarray | float, vmax: float, big: float) -> np.ndarray:
     """Marker areas (pt²): the area grows with the square root of the value, so a heavy tail fits."""
     frac = np.where(np.isfinite(v) & (v > 0), v, 0.0) / vmax if vmax > 0 else np.zeros(np.shape(v))
     return 8.0 + big * np.sqrt(np.clip(frac, 0.0, 1.0))
@@ -138,6 +146,11 @@ def _nice_steps(vmax: float) -> list[float]:
     return [v for v in (top, top / 10, top / 100) if v >= 1 or v == top]
 
 
+def _segments(a: np.ndarray) -> Sequence[Any]:
+    """An ``(n, 2, 2)`` array of line segments, typed as the sequence matplotlib's stubs ask for."""
+    return cast("Sequence[Any]", a)
+
+
 def _draw_links(ax: Axes, g: ShareGraph, pos: np.ndarray, local: np.ndarray, bb: Backbone) -> None:
     """Grey links (width by forwards), the best routes over them in dark grey with arrowheads."""
     from matplotlib.collections import LineCollection
@@ -148,14 +161,14 @@ def _draw_links(ax: Axes, g: ShareGraph, pos: np.ndarray, local: np.ndarray, bb:
         fw = g.edges["n_forwards"].to_numpy(np.float64)[bb.edges]
         alpha = float(np.clip(40.0 / np.sqrt(bb.edges.size), 0.12, 0.6))
         lw = 0.4 + 1.2 * np.log1p(fw) / max(np.log1p(fw.max()), 1e-12)
-        lc = LineCollection(np.stack([pos[es], pos[et]], axis=1), colors=EDGE_COLOR, linewidths=lw, alpha=alpha,
+        lc = LineCollection(_segments(np.stack([pos[es], pos[et]], axis=1)), colors=EDGE_COLOR, linewidths=lw, alpha=alpha,
                             zorder=1)
         lc.set_gid("kocgraph-edges")
         ax.add_collection(lc)
     arrows = bb.route_edges if bb.edges.size > _ARROWS_UP_TO else bb.edges
     if bb.route_edges.size:
         rs, rt = local[c.edge_src[bb.route_edges]], local[c.edge_tgt[bb.route_edges]]
-        rc = LineCollection(np.stack([pos[rs], pos[rt]], axis=1), colors=ROUTE_COLOR, linewidths=1.6, alpha=0.85,
+        rc = LineCollection(_segments(np.stack([pos[rs], pos[rt]], axis=1)), colors=ROUTE_COLOR, linewidths=1.6, alpha=0.85,
                             zorder=1.5)
         rc.set_gid("kocgraph-routes")
         ax.add_collection(rc)
@@ -527,80 +540,122 @@ def cascade(
             "color='time' but this log has no time column (row order stands in for time); pass color='depth'."
         )
     _seed(rng)  # validate
-    code = int(g.item_codes([item])[0])
-    t = g.trees
-    rows = np.flatnonzero(t["item"].cat.codes.to_numpy() == code)
-    user = t["user"].cat.codes.to_numpy()[rows].astype(np.int64)
-    parent = t["parent"].cat.codes.to_numpy()[rows].astype(np.int64)
-    depth = t["depth"].to_numpy()[rows]
-    sub_size = t["subtree_size"].to_numpy()[rows]
-    n = rows.size
-    local = pd.Index(user).get_indexer(parent)  # -1 for roots (parent code -1 is never a user)
-    local[parent < 0] = -1
-    child = np.flatnonzero(local >= 0)
-    roots = np.flatnonzero(local < 0)
-
-    import igraph as ig
-
-    tree = ig.Graph(n=n, edges=np.column_stack([local[child], child]).tolist(), directed=True)
-    if n:
-        # roots in order of tree size, biggest first, so the main tree sits on the left
-        root_order = roots[np.argsort(-sub_size[roots], kind="stable")].tolist()
-        lay = tree.layout_reingold_tilford(mode="out", root=root_order)
-        pos = np.asarray(lay.coords, dtype=np.float64).reshape(n, 2)
-        pos[:, 1] = -depth.astype(np.float64)  # roots at the top, one row per depth
-    else:
-        pos = np.zeros((0, 2))
-
+    tree = _item_tree(g, item)
+    n, roots = tree.rows.size, tree.roots
+    pos = _tree_positions(tree)
     ax = _new_ax(ax, figsize=(max(6.4, min(16.0, 0.35 * (np.ptp(pos[:, 0]) + 1) if n else 6.4)), 4.8))
     from matplotlib.collections import LineCollection
 
-    lc = LineCollection(np.stack([pos[local[child]], pos[child]], axis=1) if child.size else np.zeros((0, 2, 2)),
+    child, local = tree.child, tree.local
+    lc = LineCollection(_segments(np.stack([pos[local[child]], pos[child]], axis=1) if child.size
+                                  else np.zeros((0, 2, 2))),
                         colors=EDGE_COLOR, linewidths=0.8, alpha=0.8, zorder=1)
     lc.set_gid("kocgraph-edges")
     ax.add_collection(lc)
-    if color == "depth":
-        from matplotlib import colormaps
-        from matplotlib.colors import BoundaryNorm
-
-        dmax = int(depth.max()) if n else 0
-        cmap = colormaps["viridis"].resampled(dmax + 1)
-        norm = BoundaryNorm(np.arange(-0.5, dmax + 1.5), cmap.N)
-        cvals = depth
-        clabel = "forwards from the first sharer"
-    else:
-        tns = pd.DatetimeIndex(t["time"].iloc[rows]).asi8
-        dt = (tns - tns.min()) / 1e9 if n else np.zeros(0)
-        span = float(dt.max()) if n else 0.0
-        if span < 2 * 3600:
-            unit, div = "minutes", 60.0
-        elif span < 3 * 86400:
-            unit, div = "hours", 3600.0
-        else:
-            unit, div = "days", 86400.0
-        cvals = dt / div
-        cmap, norm = "plasma", None
-        clabel = f"{unit} after the first share"
+    cvals, cmap, norm, clabel = _cascade_colors(g, tree, color)
     s = 60.0 if n <= 100 else (20.0 if n <= 1000 else 6.0)
     sc = ax.scatter(pos[:, 0], pos[:, 1], c=cvals, cmap=cmap, norm=norm, s=s, edgecolors="white",
                     linewidths=0.5 if n <= 1000 else 0.0, zorder=2)
     sc.set_gid("kocgraph-nodes")
     if color == "time":  # depth needs no colour scale: the rows already say it
         ax.figure.colorbar(sc, ax=ax, shrink=0.8, label=clabel)
-    d = int(depth.max()) if n else 0
-    step = max(1, int(np.ceil((d + 1) / 12)))
-    ids = g.nodes.index.to_numpy()[user]
+    ids = g.nodes.index.to_numpy()[tree.user]
+    layer = _cascade_labels(ax, pos, ids, tree, labels, s)
+    _cascade_frame(ax, item, pos, tree)
+    _store(ax, item=item, nodes=ids.tolist(), pos=pos, n_edges=int(child.size), n_roots=int(roots.size),
+           color=color, labels=layer)
+    return ax
+
+
+class _ItemTree(NamedTuple):
+    """One item's cascade forest, a row per holder (local numbering ``0..n-1``, in ``g.trees`` order)."""
+
+    rows: np.ndarray  # rows of g.trees
+    user: np.ndarray  # user codes
+    depth: np.ndarray  # hops from the root
+    sub_size: np.ndarray  # holders in the subtree
+    local: np.ndarray  # local number of the parent, -1 for a root
+    child: np.ndarray  # local numbers of the non-roots
+    roots: np.ndarray  # local numbers of the roots
+
+
+def _item_tree(g: ShareGraph, item: Any) -> _ItemTree:
+    """The cascade forest of ``item``, read from ``g.trees`` (which the caller checked is computed)."""
+    code = int(g.item_codes([item])[0])
+    t = cast("pd.DataFrame", g.trees)
+    rows = np.flatnonzero(t["item"].cat.codes.to_numpy() == code)
+    user = t["user"].cat.codes.to_numpy()[rows].astype(np.int64)
+    parent = t["parent"].cat.codes.to_numpy()[rows].astype(np.int64)
+    local = pd.Index(user).get_indexer(parent)  # -1 for roots (parent code -1 is never a user)
+    local[parent < 0] = -1
+    return _ItemTree(rows=rows, user=user, depth=t["depth"].to_numpy()[rows],
+                     sub_size=t["subtree_size"].to_numpy()[rows], local=local, child=np.flatnonzero(local >= 0),
+                     roots=np.flatnonzero(local < 0))
+
+
+def _tree_positions(tree: _ItemTree) -> np.ndarray:
+    """Reingold-Tilford positions: roots at the top, one row per depth, the biggest tree on the left."""
+    import igraph as ig
+
+    n = tree.rows.size
+    if not n:
+        return np.zeros((0, 2))
+    graph = ig.Graph(n=n, edges=np.column_stack([tree.local[tree.child], tree.child]).tolist(), directed=True)
+    # roots in order of tree size, biggest first, so the main tree sits on the left
+    root_order = tree.roots[np.argsort(-tree.sub_size[tree.roots], kind="stable")].tolist()
+    lay = graph.layout_reingold_tilford(mode="out", root=root_order)
+    pos = np.asarray(lay.coords, dtype=np.float64).reshape(n, 2)
+    pos[:, 1] = -tree.depth.astype(np.float64)  # roots at the top, one row per depth
+    return pos
+
+
+def _cascade_colors(
+    g: ShareGraph, tree: _ItemTree, color: str
+) -> tuple[np.ndarray, Colormap | str, BoundaryNorm | None, str]:
+    """The dots' colour values, colour map, norm and colour-scale label: one colour per depth, or the
+    time since the first share in minutes, hours or days (whichever fits the cascade's span)."""
+    n, depth = tree.rows.size, tree.depth
+    if color == "depth":
+        from matplotlib import colormaps
+        from matplotlib.colors import BoundaryNorm
+
+        dmax = int(depth.max()) if n else 0
+        cmap = colormaps["viridis"].resampled(dmax + 1)
+        return depth, cmap, BoundaryNorm(np.arange(-0.5, dmax + 1.5), cmap.N), "forwards from the first sharer"
+    tns = pd.DatetimeIndex(cast("pd.DataFrame", g.trees)["time"].iloc[tree.rows]).asi8
+    dt = (tns - tns.min()) / 1e9 if n else np.zeros(0)
+    span = float(dt.max()) if n else 0.0
+    if span < 2 * 3600:
+        unit, div = "minutes", 60.0
+    elif span < 3 * 86400:
+        unit, div = "hours", 3600.0
+    else:
+        unit, div = "days", 86400.0
+    return dt / div, "plasma", None, f"{unit} after the first share"
+
+
+def _cascade_labels(ax: Axes, pos: np.ndarray, ids: np.ndarray, tree: _ItemTree, labels: Any,
+                    s: float) -> LabelLayer:
+    """Names placed without overlaps, inside the Axes (never on the title): everyone on a small
+    cascade (``labels="auto"``, at most 40), else the roots first, then the biggest subtrees."""
+    n = tree.rows.size
     if labels is True or (labels == "auto" and n <= 40):
         lab = np.arange(n)
     elif labels is False:
         lab = np.empty(0, dtype=np.int64)
     else:
-        lab = np.unique(np.concatenate([roots[:10], np.argsort(-sub_size, kind="stable")[:5]]))
-    # names placed without overlaps, inside the Axes (never on the title): roots first, then the
-    # biggest subtrees; at most 40 on a small cascade, 15 on a big one
+        lab = np.unique(np.concatenate([tree.roots[:10], np.argsort(-tree.sub_size, kind="stable")[:5]]))
     layer = LabelLayer(ax, pos[lab], [_short(ids[i], 12) for i in lab], radius_pt=np.sqrt(s) / 2,
                        obstacles_xy=pos if n <= 2000 else None, obstacles_pt=np.sqrt(s) / 2, fontsize=8.0)
     ax.add_artist(layer)
+    return layer
+
+
+def _cascade_frame(ax: Axes, item: Any, pos: np.ndarray, tree: _ItemTree) -> None:
+    """Title, limits and the depth axis (at most about 12 ticks) of the cascade plot."""
+    n, roots = tree.rows.size, tree.roots
+    d = int(tree.depth.max()) if n else 0
+    step = max(1, int(np.ceil((d + 1) / 12)))
     ax.set_title(f"How “{_short(item, 30)!s}” spread: {n:,} {'person' if n == 1 else 'people'}, "
                  f"up to {d} forward{'s' * (d != 1)} from {'its start' if roots.size == 1 else 'the start'}"
                  f" ({roots.size:,} starting point{'s' * (roots.size != 1)})")
@@ -614,6 +669,3 @@ def cascade(
     ax.set_ylabel("forwards from the first sharer")
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
-    _store(ax, item=item, nodes=ids.tolist(), pos=pos, n_edges=int(child.size), n_roots=int(roots.size),
-           color=color, labels=layer)
-    return ax

@@ -12,6 +12,7 @@ from .._core.graph import ShareGraph
 from .._core.tools import check_graph, require
 from .._core.validation import check_int
 from ..exceptions import InvalidParameterError
+from ._network import _listed_colors
 from ._style import GRID, PALETTE, styled
 from ._utils import (
     FEATURE_COLORS,
@@ -287,9 +288,7 @@ def ranking(g: ShareGraph, n: int = 20, *, key: str = "koc", ax: Axes | None = N
     ax = _new_ax(ax, figsize=(8.0, max(2.5, 0.32 * m + 1.4)))
     y = np.arange(m)
     left = np.zeros(m)
-    from matplotlib import colormaps
-
-    spare = iter(colormaps["tab20"].colors[1::2])
+    spare = iter(_listed_colors("tab20")[1::2])
     for f in feats:
         w = np.nan_to_num(terms[f])
         colour = FEATURE_COLORS.get(f) or next(spare)
@@ -368,19 +367,7 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", kocs_key:
     where = "kg.pl.communities"
     g = check_graph(g, where)
     n = check_int("n", n, minimum=1, where=where)
-    if key not in g.nodes.columns:
-        if key == "community":
-            require(g, key, tool="tl.communities", where=where, nodes=[key])
-        _node_column(g, key, param="key", where=where)
-    lab_s = g.nodes[key]
-    if lab_s.isna().any() or not pd.api.types.is_integer_dtype(lab_s.dtype):
-        raise InvalidParameterError(
-            f"key={key!r} must hold integer community labels with no missing values (dtype {lab_s.dtype}); "
-            "pass the key_added of kg.tl.communities."
-        )
-    labels = lab_s.to_numpy(np.int64)
-    if labels.size and labels.min() < 0:
-        raise InvalidParameterError(f"key={key!r} has negative labels (min {labels.min()}); labels must be >= 0.")
+    labels = _community_labels(g, key, where)
     sizes_all = np.bincount(labels) if labels.size else np.zeros(0, dtype=np.int64)
     present = np.flatnonzero(sizes_all)
     order = present[np.lexsort((present, -sizes_all[present]))]
@@ -395,46 +382,85 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", kocs_key:
     fs, ft = slot[labels[c.edge_src]], slot[labels[c.edge_tgt]]
     flows = np.bincount(fs * k + ft, weights=w, minlength=k * k).reshape(k, k) if k else np.zeros((0, 0))
     names = [str(int(x)) for x in shown] + (["other"] if pooled else [])
+    best = _top_person(g, labels, sizes_all.size, kocs_key)
+    ids = g.nodes.index.to_numpy()
+    tops = [_short(ids[best[x]], 16) if best[x] >= 0 else None for x in shown]
+    ax = _new_ax(ax, figsize=(12.0, max(3.2, 0.38 * k + 1.8)))
+    rows = [f"group {nm}" if nm != "other" else f"{len(order) - shown.size:,} smaller groups" for nm in names]
+    _group_size_bars(ax, sizes, rows, tops, pooled)
+    hax = _flow_heatmap(ax, flows, names)
+    _store(ax, communities=names, sizes=sizes, flows=flows, heatmap=hax, key=key)
+    return ax
 
-    # top user of each shown community: largest KOC score, else reach, else forwards sent
+
+def _community_labels(g: ShareGraph, key: str, where: str) -> np.ndarray:
+    """The community label of every user (``g.nodes[key]``), checked: integers >= 0, none missing."""
+    if key not in g.nodes.columns:
+        if key == "community":
+            require(g, key, tool="tl.communities", where=where, nodes=[key])
+        _node_column(g, key, param="key", where=where)
+    lab_s = g.nodes[key]
+    if lab_s.isna().any() or not pd.api.types.is_integer_dtype(lab_s.dtype):
+        raise InvalidParameterError(
+            f"key={key!r} must hold integer community labels with no missing values (dtype {lab_s.dtype}); "
+            "pass the key_added of kg.tl.communities."
+        )
+    labels = lab_s.to_numpy(np.int64)
+    if labels.size and labels.min() < 0:
+        raise InvalidParameterError(f"key={key!r} has negative labels (min {labels.min()}); labels must be >= 0.")
+    return labels
+
+
+def _top_person(g: ShareGraph, labels: np.ndarray, n_labels: int, kocs_key: str) -> np.ndarray:
+    """Per community label: the user code of its top person (-1 for an empty label), by the largest
+    KOC score under ``kocs_key``, else reach, else forwards sent; ties go to the smallest code."""
     nodes = g.nodes
     if isinstance(g.meta.get(kocs_key), dict) and f"{kocs_key}_score" in nodes.columns:
         score = nodes[f"{kocs_key}_score"].to_numpy(np.float64, na_value=np.nan)
     elif "reach" in nodes.columns:
         score = nodes["reach"].to_numpy(np.float64)
     else:
-        score = np.bincount(c.src, minlength=g.n_users).astype(np.float64)
+        score = np.bincount(g.codes.src, minlength=g.n_users).astype(np.float64)
     score = np.where(np.isfinite(score), score, -np.inf)
-    best = np.full(sizes_all.size, -1, dtype=np.int64)
+    best = np.full(n_labels, -1, dtype=np.int64)
     if labels.size:
         o = np.lexsort((-score, labels))
         first = np.r_[True, labels[o][1:] != labels[o][:-1]]
         best[labels[o][first]] = o[first]
-    ids = nodes.index.to_numpy()
+    return best
 
-    ax = _new_ax(ax, figsize=(12.0, max(3.2, 0.38 * k + 1.8)))
-    from matplotlib.colors import LogNorm
-    from mpl_toolkits.axes_grid1 import make_axes_locatable
 
+def _group_size_bars(ax: Axes, sizes: np.ndarray, rows: list[str], tops: list[str | None], pooled: bool) -> None:
+    """The left panel: one bar per group (grey for the pooled "other"), tagged with its size and the
+    top person of each shown group (``tops``, None: nobody)."""
+    from matplotlib.ticker import MaxNLocator
+
+    k = len(rows)
     y = np.arange(k)
-    rows = [f"group {nm}" if nm != "other" else f"{len(order) - shown.size:,} smaller groups" for nm in names]
-    colors = [PALETTE[0]] * shown.size + (["#c7c7c7"] if pooled else [])
+    colors = [PALETTE[0]] * len(tops) + (["#c7c7c7"] if pooled else [])
     ax.barh(y, sizes, color=colors, height=0.72)
     for i in range(k):  # one label per shown group: its size and its top person
         tag = f"{int(sizes[i]):,}"
-        if i < shown.size and best[shown[i]] >= 0:
-            tag += f"  top: {_short(ids[best[shown[i]]], 16)}"
+        if i < len(tops) and tops[i] is not None:
+            tag += f"  top: {tops[i]}"
         ax.text(sizes[i], y[i], " " + tag, va="center", fontsize=9, color="#333333")
     ax.set_yticks(y, rows, fontsize=9, parse_math=False)
     ax.set_ylim(k - 0.5, -0.5)
     ax.set_xlim(0, float(sizes.max()) * 1.9 if k else 1.0)
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # the panel is narrow: few, wide labels
     ax.xaxis.set_major_formatter(_thousands())
     ax.set_xlabel("people in the group")
     ax.set_title("How big each group is, and its top person")
 
+
+def _flow_heatmap(ax: Axes, flows: np.ndarray, names: list[str]) -> Axes:
+    """The right panel, split off ``ax`` (rows shared): forwards between groups on a log colour scale,
+    with the counts written in the cells when there are at most 8 groups. Returns its Axes."""
+    from matplotlib.colors import LogNorm
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    k = len(names)
+    y = np.arange(k)
     divider = make_axes_locatable(ax)
     hax = divider.append_axes("right", size="90%", pad=1.4, sharey=ax)
     cax = divider.append_axes("right", size="4%", pad=0.1)
@@ -459,5 +485,4 @@ def communities(g: ShareGraph, *, n: int = 15, key: str = "community", kocs_key:
     cb = ax.figure.colorbar(im, cax=cax, label="forwards (log scale)")
     cb.ax.yaxis.set_major_formatter(_thousands())
     cb.ax.yaxis.set_minor_formatter(NullFormatter())
-    _store(ax, communities=names, sizes=sizes, flows=flows, heatmap=hax, key=key)
-    return ax
+    return hax

@@ -123,50 +123,71 @@ def route(
     labels: list[Any] = []
     drawn_edge_labels: dict[tuple[Any, Any], float] = {}
     for j, path in enumerate(paths):
-        h = len(path) - 1
-        xs = np.arange(max_h - h, max_h + 1, dtype=np.float64)
-        ys = np.full(h + 1, lane_y[j])
-        ys[-1] = 0.0
-        (line,) = ax.plot(xs, ys, color=EDGE_COLOR, linewidth=2.2 if j == 0 else 1.4, alpha=0.9, zorder=1,
-                          solid_capstyle="round")
-        line.set_gid(f"kocgraph-route-{j + 1}")
-        for i, who in enumerate(path[:-1]):
-            role = "source" if i == 0 else ("introducer" if i == h - 1 else "inner")
-            color = {"source": SOURCE_COLOR, "introducer": INTRODUCER_COLOR, "inner": INNER_COLOR}[role]
-            ax.scatter([xs[i]], [ys[i]], s=110 if role != "inner" else 70, marker="s" if role == "source" else "o",
-                       color=color, edgecolors="white", linewidths=0.8, zorder=3)
-            ax.annotate(_short(who, 14), (xs[i], ys[i]), xytext=(0, 9), textcoords="offset points", ha="center",
-                        fontsize=8, color="#222222", zorder=4)
-            labels.append(who)
-        if edge_labels:
-            for i in range(h):
-                a, b = path[i], path[i + 1]
-                p = ties.get((code_of[a], code_of[b]))
-                if p is None:
-                    continue
-                drawn_edge_labels[(a, b)] = p
-                ax.annotate(f"{p:.2f}", ((xs[i] + xs[i + 1]) / 2, (ys[i] + ys[i + 1]) / 2), ha="center",
-                            va="center", fontsize=8, color="#444444", zorder=2,
-                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
-        ax.annotate(f"#{j + 1}  {strengths[j]:.1%}", (xs[0], ys[0]), xytext=(-14, 0), textcoords="offset points",
-                    ha="right", va="center", fontsize=8, color="#222222", zorder=4)
+        hop_ties = [ties.get((code_of[a], code_of[b])) for a, b in zip(path[:-1], path[1:], strict=True)]
+        drawn_edge_labels.update(_draw_lane(ax, j, path, max_h, float(lane_y[j]), float(strengths[j]),
+                                            hop_ties if edge_labels else None))
+        labels += path[:-1]
     # the user, where every lane ends
     ax.scatter([max_h], [0.0], s=260, marker="*", color=HIGHLIGHT_COLOR, edgecolors="white", linewidths=0.8, zorder=5)
     ax.annotate(_short(user, 14), (max_h, 0.0), xytext=(12, 0), textcoords="offset points", ha="left", va="center",
                 fontsize=9, fontweight="bold", color=HIGHLIGHT_COLOR, zorder=5)
     labels.append(user)
-
     unreachable = r.attrs.get("unreachable") if n_routes == 0 else None
+    _route_frame(ax, user, r["introducer"].tolist(), unreachable, n_routes, max_h)
+    _store(ax, user=user, key=key, paths=paths, n_routes=n_routes,
+           introducers=r["introducer"].tolist(), sources=r["source"].tolist(), strengths=strengths.tolist(),
+           labels=labels, edge_labels=drawn_edge_labels, unreachable=unreachable)
+    return ax
+
+
+def _draw_lane(ax: Axes, j: int, path: list[Any], max_h: int, y: float, strength: float,
+               hop_ties: list[float | None] | None) -> dict[tuple[Any, Any], float]:
+    """Route ``j`` (0: the best) as one lane at height ``y``, ending at the user at ``(max_h, 0)``: its
+    line, a dot and name for everyone but the user (staff square, grey inner people, orange
+    introducer), each hop's tie strength (``hop_ties``; None: no hop labels) and, on the left, its rank
+    and strength.
+
+    Returns ``{(u, v): tie strength}`` of the hops labelled.
+    """
+    h = len(path) - 1
+    xs = np.arange(max_h - h, max_h + 1, dtype=np.float64)
+    ys = np.full(h + 1, y)
+    ys[-1] = 0.0
+    (line,) = ax.plot(xs, ys, color=EDGE_COLOR, linewidth=2.2 if j == 0 else 1.4, alpha=0.9, zorder=1,
+                      solid_capstyle="round")
+    line.set_gid(f"kocgraph-route-{j + 1}")
+    for i, who in enumerate(path[:-1]):
+        role = "source" if i == 0 else ("introducer" if i == h - 1 else "inner")
+        color = {"source": SOURCE_COLOR, "introducer": INTRODUCER_COLOR, "inner": INNER_COLOR}[role]
+        ax.scatter([xs[i]], [ys[i]], s=110 if role != "inner" else 70, marker="s" if role == "source" else "o",
+                   color=color, edgecolors="white", linewidths=0.8, zorder=3)
+        ax.annotate(_short(who, 14), (xs[i], ys[i]), xytext=(0, 9), textcoords="offset points", ha="center",
+                    fontsize=8, color="#222222", zorder=4)
+    drawn: dict[tuple[Any, Any], float] = {}
+    for i, p in enumerate(hop_ties or []):  # hops whose tie strength is unknown stay bare
+        if p is None:
+            continue
+        drawn[(path[i], path[i + 1])] = p
+        ax.annotate(f"{p:.2f}", ((xs[i] + xs[i + 1]) / 2, (ys[i] + ys[i + 1]) / 2), ha="center",
+                    va="center", fontsize=8, color="#444444", zorder=2,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
+    ax.annotate(f"#{j + 1}  {strength:.1%}", (xs[0], ys[0]), xytext=(-14, 0), textcoords="offset points",
+                ha="right", va="center", fontsize=8, color="#222222", zorder=4)
+    return drawn
+
+
+def _route_frame(ax: Axes, user: Any, introducers: list[Any], unreachable: Any, n_routes: int, max_h: int) -> None:
+    """Title (the introducers, or why there is no route), legend and limits of the route plot."""
+    from matplotlib.lines import Line2D
+
     if n_routes:
-        intro = [x for x in r["introducer"].tolist() if x is not None]
+        intro = [x for x in introducers if x is not None]
         via = ", ".join(_short(x, 14) for x in intro[:5]) + ("…" if len(intro) > 5 else "")
         ax.set_title(f"Routes to {_short(user, 24)}: {n_routes} found" + (f", via {via}" if via else ""))
     else:
         ax.set_title(f"No route to {_short(user, 24)}")
         ax.text(0.5, 0.25, f"unreachable: {str(unreachable).replace('_', ' ')}", transform=ax.transAxes,
                 ha="center", va="center", fontsize=9, color="#555555")
-    from matplotlib.lines import Line2D
-
     handles = [Line2D([], [], marker="s", linestyle="", color=SOURCE_COLOR, label="staff account"),
                Line2D([], [], marker="o", linestyle="", color=INTRODUCER_COLOR, label="introducer"),
                Line2D([], [], marker="*", linestyle="", color=HIGHLIGHT_COLOR, markersize=11, label="person to reach")]
@@ -179,7 +200,3 @@ def route(
     ax.set_yticks([])
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
-    _store(ax, user=user, key=key, paths=paths, n_routes=n_routes,
-           introducers=r["introducer"].tolist(), sources=r["source"].tolist(), strengths=strengths.tolist(),
-           labels=labels, edge_labels=drawn_edge_labels, unreachable=unreachable)
-    return ax

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -359,7 +359,8 @@ def _validator(cols: dict[str, str | None], dec: dict[str, Any] | None, tz: str,
                     continue
                 cat = _normalized_category(pdf[_P + opt], lower=opt == "event_type")
                 vals = np.asarray(cat.astype(object), dtype=object)
-                out[_P + opt] = pd.Series(np.where(pd.isna(vals), None, vals), index=pdf.index, dtype=object)
+                none = np.array(None, dtype=object)  # a 0-d array, not None: numpy's stubs refuse None here
+                out[_P + opt] = pd.Series(np.where(pd.isna(vals), none, vals), index=pdf.index, dtype=object)
             if cols.get("value") is not None:
                 v, vbad, _inf = parse_value(pdf[_P + "value"])
                 flag(vbad, "unparseable_value")
@@ -516,8 +517,9 @@ def read_log(
     >>> log.report["rows_accepted"]  # doctest: +SKIP
     30
     """
-    check_choice("on_invalid", on_invalid, ("quarantine", "raise"), where="kocgraph.spark.read_log")
-    check_choice("time_unit", time_unit, ("auto", "s", "ms", "us", "ns"), where="kocgraph.spark.read_log")
+    where = "kocgraph.spark.read_log"
+    check_choice("on_invalid", on_invalid, ("quarantine", "raise"), where=where)
+    check_choice("time_unit", time_unit, ("auto", "s", "ms", "us", "ns"), where=where)
     for nm, v in (("source", source), ("target", target)):
         if not isinstance(v, str):
             raise InvalidParameterError(f"{nm}={v!r} must be a column name (str); pass e.g. {nm}='from_user'.")
@@ -530,121 +532,27 @@ def read_log(
     mapping: dict[str, Any] = {"source": source, "target": target, "item": item, "time": time}
     for opt, given in (("event_type", event_type), ("channel", channel), ("value", value)):
         mapping[opt] = (opt if opt in user_cols else None) if given is _AUTO else given
-    check_columns(user_cols, mapping, {"source", "target"}, where="kocgraph.spark.read_log")
+    check_columns(user_cols, mapping, {"source", "target"}, where=where)
     if source == target:
         raise InvalidParameterError(f"source and target both name column {source!r}; they must differ.")
-
-    # ids: strings or longs (a mixed pair is read as text)
-    s_expr, s_type = _id_column(raw, source, "source")
-    t_expr, t_type = _id_column(raw, target, "target")
-    id_type = s_type if s_type == t_type else "string"
-    if s_type != t_type:
-        s_expr, t_expr = s_expr.cast("string"), t_expr.cast("string")
-    if item is not None:
-        i_expr, item_type = _id_column(raw, item, "item")
-    else:
-        i_expr, item_type = F.lit("*"), "string"
-    dec, time_info = None, {}
-    if time is not None:
-        t_col, dec, time_info = _decide_time(raw, time, time_unit)
-    keep = [F.col(f"`{c}`") for c in raw.columns]
-    extra = [s_expr.alias(_P + "source"), t_expr.alias(_P + "target"), i_expr.alias(_P + "item")]
-    if time is not None:
-        extra.append(t_col.alias(_P + "time"))
-    for opt in ("event_type", "channel", "value"):
-        if mapping[opt] is not None:
-            extra.append(F.col(f"`{mapping[opt]}`").alias(_P + opt))
-    staged = raw.select(*keep, F.spark_partition_id().alias("_pid"), F.monotonically_increasing_id().alias("_mid"), *extra)
-    spark_id = T.LongType() if id_type == "long" else T.StringType()
-    fields = list(raw.schema.fields) + [T.StructField("_pid", T.IntegerType()), T.StructField("_mid", T.LongType()),
-                                        T.StructField(_P + "source", spark_id), T.StructField(_P + "target", spark_id),
-                                        T.StructField(_P + "item", T.LongType() if item_type == "long" else T.StringType()),
-                                        T.StructField(_P + "time", T.LongType())]
-    for opt in ("event_type", "channel"):
-        if mapping[opt] is not None:
-            fields.append(T.StructField(_P + opt, T.StringType()))
-    if mapping["value"] is not None:
-        fields.append(T.StructField(_P + "value", T.DoubleType()))
-    fields.append(T.StructField(_P + "reason", T.IntegerType()))
-    cols = {k: v for k, v in mapping.items()}
-    checked = staged.mapInPandas(_validator(cols, dec, tz, id_type, item_type, has_corrupt), T.StructType(fields))
+    staged, id_type, item_type, dec, time_info = _staged(raw, mapping, time_unit)
+    checked = staged.mapInPandas(_validator(dict(mapping), dec, tz, id_type, item_type, has_corrupt),
+                                 _checked_schema(raw, mapping, id_type, item_type))
     if time is None:
         checked = checked.withColumn(_P + "time", F.col("_mid"))  # row order is the time order
-    # exact duplicates among the accepted rows: the first (in row order) stays
-    key = [_P + "source", _P + "target", _P + "item", _P + "time"] + \
-        [_P + o for o in ("event_type", "channel", "value") if mapping[o] is not None]
-    ok = F.col(_P + "reason") == 0
-    w = Window.partitionBy(ok.alias("_ok"), *[F.col(k) for k in key]).orderBy("_mid")
-    checked = checked.withColumn(
-        _P + "reason",
-        F.when(ok & (F.row_number().over(w) > 1), F.lit(REASON_CODES["duplicate"])).otherwise(F.col(_P + "reason")))
-    checked = local_checkpoint(checked)
-    # one pass: rows per (scan partition, reason) give the row numbers and the counts by reason
-    pc = checked.groupBy("_pid", _P + "reason").count().collect()
-    per_pid: dict[int, int] = {}
-    by: dict[int, int] = {}
-    for r in pc:
-        per_pid[int(r[0])] = per_pid.get(int(r[0]), 0) + int(r[2])
-        by[int(r[1])] = by.get(int(r[1]), 0) + int(r[2])
-    checked = with_offsets(checked.withColumn("_mid2", F.col("_mid")), "_row", per_pid).withColumnRenamed("_mid2", "_mid")
+    checked = local_checkpoint(_mark_duplicates(checked, mapping))
+    checked, by = _count_reasons(checked)
     rows_read = int(sum(by.values()))
     accepted = int(by.get(0, 0))
     by_reason = {name: int(by.get(code, 0)) for name, code in REASON_CODES.items() if by.get(code, 0)}
-    names = F.array(*[F.lit(x) for x in _NAMES])
     if on_invalid == "raise" and accepted < rows_read:
-        first = checked.where(~ok).orderBy("_mid").limit(1).collect()[0]
-        name = _NAMES[int(first[_P + "reason"]) - 1]
-        if name == "malformed_row":
-            raise LogSchemaError(
-                f"row {int(first['_row'])} is invalid: malformed_row: {REASONS['malformed_row']}; the line is "
-                f"{first[_CORRUPT]!r}. Fix or remove the line, or pass on_invalid='quarantine' to set bad rows aside "
-                "with their reasons.")
-        shown = {k: first[v] for k, v in mapping.items() if v is not None}
-        raise LogSchemaError(
-            f"row {int(first['_row'])} is invalid: {name}: {REASONS[name]}; the row is {shown}. "
-            "Fix the row, or pass on_invalid='quarantine' to set bad rows aside with their reasons.")
-    # as in memory: row, reason, the file line (a file input), the row as given (nothing of a line that
-    # could not be parsed), and the unparsed lines' text last, when there are any
-    rej_cols = [F.col("_row").alias("row"), F.element_at(names, F.col(_P + "reason")).alias("reason")]
-    if "path" in info:
-        offset = _line_offset(spark, info, rows_read)
-        rej_cols.append((F.col("_row") + F.lit(offset) if offset is not None else F.lit(None)).cast("long").alias("line"))
-    malformed = F.col(_P + "reason") == REASON_CODES["malformed_row"]
-    rej_cols += [F.when(~malformed, F.col(f"`{c}`")).alias(c) for c in user_cols]
-    if has_corrupt and by_reason.get("malformed_row"):
-        rej_cols.append(F.col(_CORRUPT).alias("raw_text"))
-    rejected = checked.where(~ok).select(*rej_cols)
-
-    # user and item codes, in the in-memory reader's order (sources first-seen, then targets first-seen),
-    # keeping only those with an accepted event
-    parsed = checked.where(F.col(_P + "reason") != REASON_CODES["malformed_row"])
-    seen_u = (parsed.where(F.col(_P + "source").isNotNull()).select(F.col(_P + "source").alias("user"), F.lit(0).alias("role"), "_mid")
-              .unionByName(parsed.where(F.col(_P + "target").isNotNull()).select(F.col(_P + "target").alias("user"), F.lit(1).alias("role"), "_mid"))
-              .groupBy("user").agg(F.min(F.struct("role", "_mid")).alias("k")))
-    acc = checked.where(ok)
-    used_u = acc.select(F.col(_P + "source").alias("user")).unionByName(acc.select(F.col(_P + "target").alias("user"))).distinct()
-    users = dense_index(seen_u.join(used_u, "user", "left_semi").select("user", F.col("k.role").alias("role"), F.col("k._mid").alias("m")),
-                        [F.col("role"), F.col("m")], "code").select("code", "user")
-    seen_i = parsed.where(F.col(_P + "item").isNotNull()).groupBy(F.col(_P + "item").alias("item")).agg(F.min("_mid").alias("m"))
-    used_i = acc.select(F.col(_P + "item").alias("item")).distinct()
-    items = dense_index(seen_i.join(used_i, "item", "left_semi"), [F.col("m")], "code").select("code", "item")
-    ev_cols = [F.col("_row").alias("row"), F.col(_P + "source").alias("_s"), F.col(_P + "target").alias("_t"),
-               F.col(_P + "item").alias("_i"), F.col(_P + "time").alias("time")]
-    ev_cols += [F.col(_P + o).alias(o) for o in ("event_type", "channel", "value") if mapping[o] is not None]
-    ev = acc.select(*ev_cols)
-    ucode = users.select(F.col("user").alias("_s"), F.col("code").alias("src"))
-    ev = ev.join(ucode, "_s").join(ucode.select(F.col("_s").alias("_t"), F.col("src").alias("tgt")), "_t")
-    ev = ev.join(items.select(F.col("item").alias("_i"), F.col("code").alias("itm")), "_i")
-    extras = [o for o in ("event_type", "channel", "value") if mapping[o] is not None]
-    ev = ev.select("row", "src", "tgt", "itm", "time", *extras)
+        _raise_first_invalid(checked, mapping)
+    rejected = _rejected_rows(spark, checked, info, user_cols, rows_read,
+                              raw_text=has_corrupt and bool(by_reason.get("malformed_row")))
+    users, items = _user_and_item_codes(checked)
+    ev = _event_table(checked, users, items, mapping)
     if workdir is not None:
-        wd = Path(workdir)
-        wd.mkdir(parents=True, exist_ok=True)
-        out = {}
-        for nm, d in (("events", ev), ("users", users), ("items", items), ("rejected", rejected)):
-            d.write.mode("overwrite").parquet(str(wd / f"{nm}.parquet"))
-            out[nm] = spark.read.parquet(str(wd / f"{nm}.parquet"))
-        ev, users, items, rejected = out["events"], out["users"], out["items"], out["rejected"]
+        ev, users, items, rejected = _write_workdir(spark, workdir, ev, users, items, rejected)
     else:
         ev = local_checkpoint(ev, eager=True)
     n_users = users.count()
@@ -667,3 +575,153 @@ def read_log(
     return SparkLog(spark=spark, events=ev, users=users, items=items, rejected=rejected, report=report,
                     id_type=id_type, meta={"n_users": int(n_users), "n_items": int(n_items), "item_type": item_type,
                                            "workdir": None if workdir is None else str(workdir)})
+
+
+def _accepted() -> Any:
+    """The condition "the row is accepted" (reason code 0), as a Spark column."""
+    return F.col(_P + "reason") == 0
+
+
+def _staged(
+    raw: DataFrame, mapping: dict[str, Any], time_unit: str
+) -> tuple[DataFrame, str, str, dict[str, Any] | None, dict[str, Any]]:
+    """The input with ``_pid``, ``_mid`` (scan partition, monotonically increasing id) and the mapped
+    columns added under prefixed names; also the id type and the item type (``"string"`` or ``"long"``:
+    a source and a target of different types are both read as text), the column-wide time decisions
+    (None without a time column) and the report's time info."""
+    s_expr, s_type = _id_column(raw, mapping["source"], "source")
+    t_expr, t_type = _id_column(raw, mapping["target"], "target")
+    id_type = s_type if s_type == t_type else "string"
+    if s_type != t_type:
+        s_expr, t_expr = s_expr.cast("string"), t_expr.cast("string")
+    if mapping["item"] is not None:
+        i_expr, item_type = _id_column(raw, mapping["item"], "item")
+    else:
+        i_expr, item_type = F.lit("*"), "string"
+    dec: dict[str, Any] | None = None
+    time_info: dict[str, Any] = {}
+    if mapping["time"] is not None:
+        t_col, dec, time_info = _decide_time(raw, mapping["time"], time_unit)
+    keep = [F.col(f"`{c}`") for c in raw.columns]
+    extra = [s_expr.alias(_P + "source"), t_expr.alias(_P + "target"), i_expr.alias(_P + "item")]
+    if mapping["time"] is not None:
+        extra.append(t_col.alias(_P + "time"))
+    for opt in ("event_type", "channel", "value"):
+        if mapping[opt] is not None:
+            extra.append(F.col(f"`{mapping[opt]}`").alias(_P + opt))
+    staged = raw.select(*keep, F.spark_partition_id().alias("_pid"), F.monotonically_increasing_id().alias("_mid"), *extra)
+    return staged, id_type, item_type, dec, time_info
+
+
+def _checked_schema(raw: DataFrame, mapping: dict[str, Any], id_type: str, item_type: str) -> T.StructType:
+    """The schema of the rows :func:`_validator` yields: the input's columns, ``_pid``, ``_mid``, the
+    prefixed ids, time, mapped optional columns and the reason code."""
+    spark_id = T.LongType() if id_type == "long" else T.StringType()
+    fields = list(raw.schema.fields) + [T.StructField("_pid", T.IntegerType()), T.StructField("_mid", T.LongType()),
+                                        T.StructField(_P + "source", spark_id), T.StructField(_P + "target", spark_id),
+                                        T.StructField(_P + "item", T.LongType() if item_type == "long" else T.StringType()),
+                                        T.StructField(_P + "time", T.LongType())]
+    for opt in ("event_type", "channel"):
+        if mapping[opt] is not None:
+            fields.append(T.StructField(_P + opt, T.StringType()))
+    if mapping["value"] is not None:
+        fields.append(T.StructField(_P + "value", T.DoubleType()))
+    fields.append(T.StructField(_P + "reason", T.IntegerType()))
+    return T.StructType(fields)
+
+
+def _mark_duplicates(checked: DataFrame, mapping: dict[str, Any]) -> DataFrame:
+    """Exact duplicates among the accepted rows get the reason ``duplicate``: the first (in row order) stays."""
+    key = [_P + "source", _P + "target", _P + "item", _P + "time"] + \
+        [_P + o for o in ("event_type", "channel", "value") if mapping[o] is not None]
+    ok = _accepted()
+    w = Window.partitionBy(ok.alias("_ok"), *[F.col(k) for k in key]).orderBy("_mid")
+    return checked.withColumn(
+        _P + "reason",
+        F.when(ok & (F.row_number().over(w) > 1), F.lit(REASON_CODES["duplicate"])).otherwise(F.col(_P + "reason")))
+
+
+def _count_reasons(checked: DataFrame) -> tuple[DataFrame, dict[int, int]]:
+    """One pass: rows per (scan partition, reason) give the row numbers (``_row``, 0-based, in scan
+    order) and the rows by reason code (0: accepted)."""
+    pc = checked.groupBy("_pid", _P + "reason").count().collect()
+    per_pid: dict[int, int] = {}
+    by: dict[int, int] = {}
+    for r in pc:
+        per_pid[int(r[0])] = per_pid.get(int(r[0]), 0) + int(r[2])
+        by[int(r[1])] = by.get(int(r[1]), 0) + int(r[2])
+    checked = with_offsets(checked.withColumn("_mid2", F.col("_mid")), "_row", per_pid).withColumnRenamed("_mid2", "_mid")
+    return checked, by
+
+
+def _raise_first_invalid(checked: DataFrame, mapping: dict[str, Any]) -> NoReturn:
+    """``on_invalid="raise"``: a LogSchemaError naming the first invalid row, its reason and its content."""
+    first = checked.where(~_accepted()).orderBy("_mid").limit(1).collect()[0]
+    name = _NAMES[int(first[_P + "reason"]) - 1]
+    if name == "malformed_row":
+        raise LogSchemaError(
+            f"row {int(first['_row'])} is invalid: malformed_row: {REASONS['malformed_row']}; the line is "
+            f"{first[_CORRUPT]!r}. Fix or remove the line, or pass on_invalid='quarantine' to set bad rows aside "
+            "with their reasons.")
+    shown = {k: first[v] for k, v in mapping.items() if v is not None}
+    raise LogSchemaError(
+        f"row {int(first['_row'])} is invalid: {name}: {REASONS[name]}; the row is {shown}. "
+        "Fix the row, or pass on_invalid='quarantine' to set bad rows aside with their reasons.")
+
+
+def _rejected_rows(spark: SparkSession, checked: DataFrame, info: dict[str, Any], user_cols: list[str],
+                   rows_read: int, *, raw_text: bool) -> DataFrame:
+    """The rejected rows as in memory: row, reason, the file line (a file input), the row as given
+    (nothing of a line that could not be parsed), and the unparsed lines' text last (``raw_text``)."""
+    names = F.array(*[F.lit(x) for x in _NAMES])
+    rej_cols = [F.col("_row").alias("row"), F.element_at(names, F.col(_P + "reason")).alias("reason")]
+    if "path" in info:
+        offset = _line_offset(spark, info, rows_read)
+        rej_cols.append((F.col("_row") + F.lit(offset) if offset is not None else F.lit(None)).cast("long").alias("line"))
+    malformed = F.col(_P + "reason") == REASON_CODES["malformed_row"]
+    rej_cols += [F.when(~malformed, F.col(f"`{c}`")).alias(c) for c in user_cols]
+    if raw_text:
+        rej_cols.append(F.col(_CORRUPT).alias("raw_text"))
+    return checked.where(~_accepted()).select(*rej_cols)
+
+
+def _user_and_item_codes(checked: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """User and item codes (``code``, ``user`` / ``code``, ``item``) in the in-memory reader's order
+    (users: sources first-seen, then targets first-seen), keeping only those with an accepted event."""
+    parsed = checked.where(F.col(_P + "reason") != REASON_CODES["malformed_row"])
+    seen_u = (parsed.where(F.col(_P + "source").isNotNull()).select(F.col(_P + "source").alias("user"), F.lit(0).alias("role"), "_mid")
+              .unionByName(parsed.where(F.col(_P + "target").isNotNull()).select(F.col(_P + "target").alias("user"), F.lit(1).alias("role"), "_mid"))
+              .groupBy("user").agg(F.min(F.struct("role", "_mid")).alias("k")))
+    acc = checked.where(_accepted())
+    used_u = acc.select(F.col(_P + "source").alias("user")).unionByName(acc.select(F.col(_P + "target").alias("user"))).distinct()
+    users = dense_index(seen_u.join(used_u, "user", "left_semi").select("user", F.col("k.role").alias("role"), F.col("k._mid").alias("m")),
+                        [F.col("role"), F.col("m")], "code").select("code", "user")
+    seen_i = parsed.where(F.col(_P + "item").isNotNull()).groupBy(F.col(_P + "item").alias("item")).agg(F.min("_mid").alias("m"))
+    used_i = acc.select(F.col(_P + "item").alias("item")).distinct()
+    items = dense_index(seen_i.join(used_i, "item", "left_semi"), [F.col("m")], "code").select("code", "item")
+    return users, items
+
+
+def _event_table(checked: DataFrame, users: DataFrame, items: DataFrame, mapping: dict[str, Any]) -> DataFrame:
+    """The accepted events with dense codes: ``row``, ``src``, ``tgt``, ``itm``, ``time`` and the mapped
+    optional columns."""
+    extras = [o for o in ("event_type", "channel", "value") if mapping[o] is not None]
+    ev_cols = [F.col("_row").alias("row"), F.col(_P + "source").alias("_s"), F.col(_P + "target").alias("_t"),
+               F.col(_P + "item").alias("_i"), F.col(_P + "time").alias("time")]
+    ev_cols += [F.col(_P + o).alias(o) for o in extras]
+    ev = checked.where(_accepted()).select(*ev_cols)
+    ucode = users.select(F.col("user").alias("_s"), F.col("code").alias("src"))
+    ev = ev.join(ucode, "_s").join(ucode.select(F.col("_s").alias("_t"), F.col("src").alias("tgt")), "_t")
+    ev = ev.join(items.select(F.col("item").alias("_i"), F.col("code").alias("itm")), "_i")
+    return ev.select("row", "src", "tgt", "itm", "time", *extras)
+
+
+def _write_workdir(spark: SparkSession, workdir: str | os.PathLike[str], *frames: DataFrame) -> tuple[DataFrame, ...]:
+    """Write the events, users, items and rejected rows as Parquet under ``workdir`` and read them back."""
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    out = []
+    for nm, d in zip(("events", "users", "items", "rejected"), frames, strict=True):
+        d.write.mode("overwrite").parquet(str(wd / f"{nm}.parquet"))
+        out.append(spark.read.parquet(str(wd / f"{nm}.parquet")))
+    return tuple(out)
