@@ -43,6 +43,14 @@ def test_no_broadcasters_by_default_and_bad_counts_rejected() -> None:
         synthetic_frame(1_000, 30, n_staff=5, n_planted=20, n_broadcasters=975)
 
 
+def test_no_staff_with_string_ids() -> None:
+    # a log with no staff accounts: every id is a consumer's u-number (numpy's zfill refuses an empty array)
+    df, truth = synthetic_frame(500, 10, n_staff=0, rng=3)
+    assert truth["staff"] == []
+    ids = pd.concat([df["source"], df["target"]])
+    assert ids.str.fullmatch(r"u\d{3}").all()
+
+
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**31), nb=st.integers(0, 15))
 def test_same_seed_same_log_and_truth(seed: int, nb: int) -> None:

@@ -244,7 +244,8 @@ def _user_names(n_users: int, staff: np.ndarray, ids: str) -> np.ndarray:
         return np.arange(n_users) + 10_000_000_000
     width = len(str(n_users))
     labels = np.char.add("u", np.char.zfill(np.arange(n_users).astype(str), width)).astype(object)
-    labels[staff] = np.char.add("staff_", np.char.zfill(staff.astype(str), 3)).astype(object)
+    if staff.size:  # numpy's zfill refuses an empty array
+        labels[staff] = np.char.add("staff_", np.char.zfill(staff.astype(str), 3)).astype(object)
     return labels
 
 
