@@ -71,7 +71,8 @@ def test_stage_peak_is_the_stages_own(monkeypatch):
     resources.release_memory()
     resources.reset_peak()
     start = resources.peak_rss_mib()
-    stages = (pipeline.Stage("big", "touches 200 MiB"), pipeline.Stage("small", "touches nothing"))
+    stages = (pipeline.Stage("big", "touches 200 MiB", "test.big", "big"),
+              pipeline.Stage("small", "touches nothing", "test.small", "small"))
     rec = pipeline.run_stages(None, pipeline.StageOptions(), engine=Big(), stages=stages, progress=False)
     assert rec["big"].peak_rss_mib >= start + 190
     assert rec["small"].peak_rss_mib < rec["big"].peak_rss_mib - 150
