@@ -98,10 +98,13 @@ def write_format(size: str, fmt: str, cache: Path) -> Path:
 
 
 def run_child(code: str, args: list[str], pythonpath: str | None) -> dict:
+    """Run ``code`` in a fresh interpreter importing kocgraph from ``pythonpath``. ``-P`` keeps the
+    working directory off ``sys.path``: run from a checkout, ``-c`` would otherwise import that
+    checkout's kocgraph ahead of ``PYTHONPATH`` and compare a tree with itself."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=3600)
+    r = subprocess.run([sys.executable, "-P", "-c", code, *args], capture_output=True, text=True, env=env, timeout=3600)
     if r.returncode:
         raise RuntimeError(r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])

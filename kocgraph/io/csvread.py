@@ -173,26 +173,28 @@ class RecordTally(io.RawIOBase):
         if chunk.find(b'"') < 0:
             par = np.full(ends.shape[0], self._parity, dtype=np.int64)
         else:
-            self._check_quotes(a)
-            cs = np.cumsum(a == _QUOTE, dtype=np.uint8)  # wraps at 256: the parity survives
-            local = ends - base  # a '\r' deferred from the last chunk sits at -1: no quote here precedes it
-            par = (self._parity + np.where(local > 0, cs[np.clip(local - 1, 0, None)], 0)) & 1
-            self._parity = (self._parity + int(cs[-1])) & 1
+            q = np.flatnonzero(a == _QUOTE)  # the quotes' offsets in this chunk, ascending
+            self._check_quotes(a, q)
+            # quotes of this chunk before each line end (a '\r' deferred from the last chunk sits at -1:
+            # none precedes it); a binary search per line end instead of a running count per byte
+            before = np.searchsorted(q, ends - base, side="left")
+            par = (self._parity + before) & 1
+            self._parity = (self._parity + int(q.size)) & 1
         self._close(ends[par == 0], content[par == 0])
         self.inner_ends += int(np.count_nonzero(par))
         self._prev_byte = int(a[-1])
 
-    def _check_quotes(self, a: np.ndarray) -> None:
-        """Note a quote with field text on both sides (``ab"c``, ``"a"b"c``): CSV writers never put
-        one there, and parsers read it differently (pyarrow reopens the quote, Python's csv module
-        keeps it as text), so such a file is read by the exact path."""
+    def _check_quotes(self, a: np.ndarray, q: np.ndarray) -> None:
+        """Note a quote (``q``: the quotes' offsets in ``a``) with field text on both sides (``ab"c``,
+        ``"a"b"c``): CSV writers never put one there, and parsers read it differently (pyarrow
+        reopens the quote, Python's csv module keeps it as text), so such a file is read by the exact
+        path. Only the bytes beside each quote are looked at."""
         if self.irregular_quotes or a.size < 3:
             return
-        q = a[1:-1] == _QUOTE
-        edge = np.zeros(a.size, dtype=bool)
-        for b in (self.delimiter, _LF, _CR, _QUOTE):
-            edge |= a == b
-        if (q & ~edge[:-2] & ~edge[2:]).any():
+        inner = q[(q > 0) & (q < a.size - 1)]
+        edge = np.zeros(256, dtype=bool)  # the bytes a quote may stand beside
+        edge[[self.delimiter, _LF, _CR, _QUOTE]] = True
+        if (~edge[a[inner - 1]] & ~edge[a[inner + 1]]).any():
             self.irregular_quotes = True
 
     def _close(self, ends: np.ndarray, content: np.ndarray) -> None:
