@@ -15,9 +15,9 @@ from .._core.tools import check_graph
 from .._core.validation import check_fraction, id_list
 from ..algorithms import koc_model as M
 from ..exceptions import InvalidParameterError, check_choice
-from ..tl._cascades import cascades as _cascades
-from ..tl._centrality import pagerank as _pagerank
-from ..tl._kocs import kocs as _kocs
+from ..tl import cascades as _cascades
+from ..tl import kocs as _kocs
+from ..tl import pagerank as _pagerank
 
 __all__ = ["backtest", "verdict", "BASELINES"]
 

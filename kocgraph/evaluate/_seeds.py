@@ -14,7 +14,7 @@ from .._core.tools import check_graph, record
 from .._core.validation import check_rng, id_list
 from ..algorithms import spread as SP
 from ..exceptions import InvalidParameterError
-from ..tl._grow import edge_probabilities
+from ..tl import edge_probabilities
 
 __all__ = ["compare_seeds", "STRATEGIES"]
 
@@ -78,7 +78,7 @@ def compare_seeds(
     >>> sorted(t["strategy"]) == sorted(kg.evaluate.STRATEGIES)
     True
     """
-    import kocgraph as kg
+    from .. import tl
 
     g = check_graph(g, "kg.evaluate.compare_seeds")
     ks = sorted({int(x) for x in ([k] if isinstance(k, (int, np.integer)) else k)})
@@ -102,7 +102,7 @@ def compare_seeds(
         for s in strategies:
             bar.set_description(f"compare seeds: ranking by {s}")
             if s == "imm":
-                kg.tl.seeds(h, k=kmax, epsilon=epsilon, exclude_reached_by=None if staff is None else list(staff),
+                tl.seeds(h, k=kmax, epsilon=epsilon, exclude_reached_by=None if staff is None else list(staff),
                             n_check=0, rng=gen, key_added="_cmp_seeds", progress=False)
                 rankings[s] = h.tables["_cmp_seeds"]["user"].to_numpy()
                 bar.update(1)
@@ -111,14 +111,14 @@ def compare_seeds(
                 score = np.bincount(h.codes.edge_src, minlength=h.n_users).astype(float)
             elif s == "pagerank":
                 if "pagerank" not in h.nodes.columns:
-                    kg.tl.pagerank(h)
+                    tl.pagerank(h)
                 score = h.nodes["pagerank"].to_numpy(float)
             elif s == "reach":
                 if "reach" not in h.nodes.columns:
-                    kg.tl.cascades(h)
+                    tl.cascades(h)
                 score = h.nodes["reach"].to_numpy(float)
             else:
-                kg.tl.kocs(h, staff=None if staff is None else list(staff), key_added="_cmp_koc", progress=False)
+                tl.kocs(h, staff=None if staff is None else list(staff), key_added="_cmp_koc", progress=False)
                 score = h.nodes["_cmp_koc_score"].fillna(-1).to_numpy(float)
             order = np.lexsort((np.arange(h.n_users), -score))
             rankings[s] = order[eligible[order]][:kmax]

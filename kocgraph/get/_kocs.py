@@ -13,8 +13,8 @@ from .._core.validation import check_int
 
 __all__ = ["kocs", "explain", "reason_line"]
 
-from ..tl._kocs import FEATURE_WORDS as _FEATURE_WORDS
-from ..tl._kocs import feature_words
+from ..tl import FEATURE_WORDS as _FEATURE_WORDS
+from ..tl import feature_words
 
 
 def _meta(g: ShareGraph, key: str, where: str) -> dict[str, Any]:

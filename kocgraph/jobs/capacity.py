@@ -64,7 +64,7 @@ def estimate_events(log: Any, read_options: Mapping[str, Any] | None = None) -> 
     if isinstance(log, pd.DataFrame):
         return len(log)
     if isinstance(log, str) and log.startswith("sample:"):
-        from ..datasets._registry import SAMPLES
+        from ..datasets import SAMPLES
 
         s = SAMPLES.get(log.split(":", 1)[1])
         return None if s is None else int(s.approx_events)

@@ -152,7 +152,7 @@ def check_bootstrap(bootstrap: Any, *, memory: int | None = None) -> int:
     >>> check_bootstrap(200)
     200
     """
-    from ..tl._kocs import BOOTSTRAP_TOP
+    from ..tl import BOOTSTRAP_TOP
 
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or int(bootstrap) < 0:
         raise InvalidParameterError(f"bootstrap={bootstrap!r} (--bootstrap) must be a whole number >= 0; pass e.g. 200.")

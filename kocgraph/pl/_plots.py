@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["reach", "concentration", "ranking", "communities"]
 
-from ..tl._kocs import FEATURE_WORDS as _FEATURE_WORDS
+from ..tl import FEATURE_WORDS as _FEATURE_WORDS
 
 
 def ccdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -99,7 +99,7 @@ def route(
     where = "kg.pl.route"
     g = check_graph(g, where)
     require(g, key, tool="tl.routes", where=where, args=f"sources=staff, targets=[{user!r}]", tables=[key])
-    from ..get._insight import routes as _get_routes
+    from ..get import routes as _get_routes
 
     r = _get_routes(g, user, key=key)
     if len(r) == 0 and r.attrs.get("unreachable") == "not a target of kg.tl.routes":

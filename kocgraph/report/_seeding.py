@@ -47,7 +47,7 @@ def seeding_memory(g: Any, *, levels: int = 64, stop_above: float | None = None)
     import scipy.sparse as sp
 
     from ..algorithms.imm import RR_BATCH
-    from ..tl._grow import edge_probabilities
+    from ..tl import edge_probabilities
 
     n = int(g.n_users)
     if n == 0 or g.n_edges == 0:

@@ -494,7 +494,7 @@ def _floor_pct(p: float, digits: int = 2) -> str:
 def _feature(name: str) -> str:
     """A score feature in the page's words, as the score picture's legend names it ("senders" -> "people
     received from", "forwards_recent_wall@0.2" -> "recent forwards sent (wall clock, half-life 20%)")."""
-    from ..tl._kocs import FEATURE_WORDS
+    from ..tl import FEATURE_WORDS
 
     return plain_words(FEATURE_WORDS[name])
 
