@@ -13,6 +13,7 @@ rejected row keeps its reason, its part (file) and its record index in that part
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -261,31 +262,40 @@ class Ingest:
         null_of: dict[str, np.ndarray] = {}
         inval = np.zeros(n, dtype=bool)
         arrs = {}
-        for role in ("source", "target", "item"):
-            if m[role] is None:
-                handles.append(-1)
-                continue
-            arr, bad, mixed = _arrow_ids(frame[m[role]], role)
-            self.text_mix |= mixed
-            if bad.any() and role not in self.first_bad:
-                self.first_bad[role] = frame[m[role]].iloc[int(np.flatnonzero(bad)[0])]
-            if not self.any_valid.get(role):
-                self.any_valid[role] = bool(arr.null_count < len(arr))
-            arrs[role] = arr
-            inval |= bad
-            h, batch_dict, local = self.dicts[role].add(arr)
-            blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
-            null_of[role] = (local < 0) & ~bad | blank_rows
-            handles.append(h)
+
+        def times() -> TimeChunk | None:
+            if m["time"] is None:
+                return None
+            return time_chunk(missing_tokens_to_null(frame[m["time"]]), tz=self.tz, info=self.time_info,
+                              unit=self.time_unit)
+
+        # the batch's times are parsed in a worker thread (Arrow's casts release the GIL) while the
+        # ids are hashed here; each reads its own columns and writes its own state
+        with ThreadPoolExecutor(max_workers=1) as ex:
+            pending = ex.submit(times)
+            for role in ("source", "target", "item"):
+                if m[role] is None:
+                    handles.append(-1)
+                    continue
+                arr, bad, mixed = _arrow_ids(frame[m[role]], role)
+                self.text_mix |= mixed
+                if bad.any() and role not in self.first_bad:
+                    self.first_bad[role] = frame[m[role]].iloc[int(np.flatnonzero(bad)[0])]
+                if not self.any_valid.get(role):
+                    self.any_valid[role] = bool(arr.null_count < len(arr))
+                arrs[role] = arr
+                inval |= bad
+                h, batch_dict, local = self.dicts[role].add(arr)
+                blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
+                null_of[role] = (local < 0) & ~bad | blank_rows
+                handles.append(h)
+            tchunk = pending.result()
         flag(null_of["source"], "null_source")
         flag(null_of["target"], "null_target")
         if "item" in null_of:
             flag(null_of["item"], "null_item")
         flag(inval, "invalid_id")
-        tchunk = None
-        if m["time"] is not None:
-            tchunk = time_chunk(missing_tokens_to_null(frame[m["time"]]), tz=self.tz, info=self.time_info,
-                                unit=self.time_unit)
+        if tchunk is not None:
             sel = (tchunk.reason > 0) & (reason == 0)
             reason[sel] = tchunk.reason[sel]
         cats = {}
