@@ -224,6 +224,40 @@ def test_tally_known_answers():
     assert t.sha256 == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
 
 
+def _irregular_by_bytes(data: bytes, chunk: int, delim: int = ord(",")) -> bool:
+    """Reference for RecordTally.irregular_quotes: within each read chunk, a quote (not at the chunk's
+    first or last byte) whose neighbours on both sides are none of delimiter, LF, CR or quote."""
+    edge = {delim, 0x0A, 0x0D, 0x22}
+    for s in range(0, len(data), chunk):
+        c = data[s:s + chunk]
+        if any(c[i] == 0x22 and c[i - 1] not in edge and c[i + 1] not in edge for i in range(1, len(c) - 1)):
+            return True
+    return False
+
+
+def test_irregular_quotes_known_answers():
+    def irregular(data: bytes) -> bool:
+        t = csvread.RecordTally(io.BytesIO(data))
+        t.read()
+        return t.irregular_quotes
+
+    assert irregular(b'a,b\nab"c,1\n')  # a quote inside a field's text
+    assert irregular(b'a,b\n"a"b"c,1\n')  # text after a closing quote, then another quote
+    assert not irregular(b'a,b\n"a""b",1\n"x\ny",2\n')  # quoted fields, an escaped quote, a quoted line end
+    assert not irregular(b'"a",b\n1,"2"')  # quotes at the very first and last byte
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=60).map(lambda b: bytes(x % 6 for x in b)).map(
+           lambda b: b.translate(bytes.maketrans(bytes(range(6)), b'ab,"\n\r'))),
+       chunk=st.integers(3, 17))
+def test_irregular_quotes_match_a_byte_by_byte_reference(data, chunk):
+    t = csvread.RecordTally(io.BytesIO(data))
+    while t.read(chunk):
+        pass
+    assert t.irregular_quotes == _irregular_by_bytes(data, chunk)
+
+
 # ------------------------------------------------------------------------------------------------ issue 17, D1
 def _d1_file(path, n=700_000):
     """The issue's reproduction: one stray quote at the start of data row 1 (line 3)."""

@@ -13,7 +13,6 @@ rejected row keeps its reason, its part (file) and its record index in that part
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -31,6 +30,7 @@ from .._core.validation import (
     parse_value,
     time_chunk,
 )
+from ..algorithms._parallel import side_by_side
 from ..exceptions import DataQualityWarning, LogSchemaError
 from .csvread import RawRecord
 
@@ -263,16 +263,8 @@ class Ingest:
         inval = np.zeros(n, dtype=bool)
         arrs = {}
 
-        def times() -> TimeChunk | None:
-            if m["time"] is None:
-                return None
-            return time_chunk(missing_tokens_to_null(frame[m["time"]]), tz=self.tz, info=self.time_info,
-                              unit=self.time_unit)
-
-        # the batch's times are parsed in a worker thread (Arrow's casts release the GIL) while the
-        # ids are hashed here; each reads its own columns and writes its own state
-        with ThreadPoolExecutor(max_workers=1) as ex:
-            pending = ex.submit(times)
+        def ids() -> None:
+            nonlocal inval
             for role in ("source", "target", "item"):
                 if m[role] is None:
                     handles.append(-1)
@@ -289,7 +281,16 @@ class Ingest:
                 blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
                 null_of[role] = (local < 0) & ~bad | blank_rows
                 handles.append(h)
-            tchunk = pending.result()
+
+        def times() -> TimeChunk | None:
+            if m["time"] is None:
+                return None
+            return time_chunk(missing_tokens_to_null(frame[m["time"]]), tz=self.tz, info=self.time_info,
+                              unit=self.time_unit)
+
+        # the ids are hashed here while a worker parses the batch's times (Arrow's casts release the
+        # GIL); each reads its own columns and writes its own state
+        _, tchunk = side_by_side(ids, times)
         flag(null_of["source"], "null_source")
         flag(null_of["target"], "null_target")
         if "item" in null_of:
@@ -345,8 +346,6 @@ class Ingest:
         """Merge the id dictionaries, give the time column its unit, and lay every batch's arrays
         end to end (each filled in place into one preallocated array; batch arrays freed as they go)."""
         from .._core.validation import _bad_id
-        from ..algorithms._parallel import side_by_side
-
         m = self.mapping
         for role, value in self.first_bad.items():
             if not self.any_valid.get(role):  # a column of no valid id: the column is wrong, not a row
