@@ -224,15 +224,12 @@ def test_tally_known_answers():
     assert t.sha256 == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
 
 
-def _irregular_by_bytes(data: bytes, chunk: int, delim: int = ord(",")) -> bool:
-    """Reference for RecordTally.irregular_quotes: within each read chunk, a quote (not at the chunk's
-    first or last byte) whose neighbours on both sides are none of delimiter, LF, CR or quote."""
+def _irregular_by_bytes(data: bytes, delim: int = ord(",")) -> bool:
+    """Reference for RecordTally.irregular_quotes: a quote (not the file's first or last byte) whose
+    neighbours on both sides are none of delimiter, LF, CR or quote, however the file is read."""
     edge = {delim, 0x0A, 0x0D, 0x22}
-    for s in range(0, len(data), chunk):
-        c = data[s:s + chunk]
-        if any(c[i] == 0x22 and c[i - 1] not in edge and c[i + 1] not in edge for i in range(1, len(c) - 1)):
-            return True
-    return False
+    return any(data[i] == 0x22 and data[i - 1] not in edge and data[i + 1] not in edge
+               for i in range(1, len(data) - 1))
 
 
 def test_irregular_quotes_known_answers():
@@ -247,6 +244,16 @@ def test_irregular_quotes_known_answers():
     assert not irregular(b'"a",b\n1,"2"')  # quotes at the very first and last byte
 
 
+def test_irregular_quote_on_a_read_seam_is_found():
+    # 'ab"c' read in chunks that put the quote first, last, or alone in a chunk
+    data = b'a,b\nab"c,1\n'
+    for chunk in range(1, len(data) + 1):
+        t = csvread.RecordTally(io.BytesIO(data))
+        while t.read(chunk):
+            pass
+        assert t.irregular_quotes, chunk
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=60).map(lambda b: bytes(x % 6 for x in b)).map(
            lambda b: b.translate(bytes.maketrans(bytes(range(6)), b'ab,"\n\r'))),
@@ -255,7 +262,7 @@ def test_irregular_quotes_match_a_byte_by_byte_reference(data, chunk):
     t = csvread.RecordTally(io.BytesIO(data))
     while t.read(chunk):
         pass
-    assert t.irregular_quotes == _irregular_by_bytes(data, chunk)
+    assert t.irregular_quotes == _irregular_by_bytes(data)
 
 
 # ------------------------------------------------------------------------------------------------ issue 17, D1

@@ -115,6 +115,9 @@ class RecordTally(io.RawIOBase):
         self._parity = 0  # quote characters seen so far, mod 2
         self._last_end = -1  # offset of the last record-ending line end
         self._prev_byte = -1  # the last byte of the previous chunk
+        self._prev2 = -1  # the byte before it (-1: none yet)
+        self._edge = np.zeros(256, dtype=bool)  # the bytes a quote may stand beside (see _check_quotes)
+        self._edge[[self.delimiter, _LF, _CR, _QUOTE]] = True
         self._pending_cr = False  # the previous chunk ended with '\r' (a line end unless '\n' follows)
         self.split_quoted_crlf = False  #: a quoted '\r\n' straddles two reads (the parser's blocks)
         self._stopped = False  # see stop()
@@ -182,20 +185,32 @@ class RecordTally(io.RawIOBase):
             self._parity = (self._parity + int(q.size)) & 1
         self._close(ends[par == 0], content[par == 0])
         self.inner_ends += int(np.count_nonzero(par))
+        self._check_seam(a)
+        self._prev2 = int(a[-2]) if a.size > 1 else self._prev_byte
         self._prev_byte = int(a[-1])
 
     def _check_quotes(self, a: np.ndarray, q: np.ndarray) -> None:
         """Note a quote (``q``: the quotes' offsets in ``a``) with field text on both sides (``ab"c``,
         ``"a"b"c``): CSV writers never put one there, and parsers read it differently (pyarrow
         reopens the quote, Python's csv module keeps it as text), so such a file is read by the exact
-        path. Only the bytes beside each quote are looked at."""
+        path. Only the bytes beside each quote are looked at; a quote at either end of the chunk is
+        looked at by :meth:`_check_seam`."""
         if self.irregular_quotes or a.size < 3:
             return
         inner = q[(q > 0) & (q < a.size - 1)]
-        edge = np.zeros(256, dtype=bool)  # the bytes a quote may stand beside
-        edge[[self.delimiter, _LF, _CR, _QUOTE]] = True
-        if (~edge[a[inner - 1]] & ~edge[a[inner + 1]]).any():
+        if (~self._edge[a[inner - 1]] & ~self._edge[a[inner + 1]]).any():
             self.irregular_quotes = True
+
+    def _check_seam(self, a: np.ndarray) -> None:
+        """The quotes beside the seam between the last chunk and this one: the last chunk's last
+        byte (its right neighbour is ``a[0]``) and this chunk's first byte (its left neighbour is
+        the last chunk's last byte). The first and last bytes of the stream have no neighbour."""
+        edge, prev = self._edge, self._prev_byte
+        if self.irregular_quotes or prev < 0:
+            return
+        last_was = prev == _QUOTE and self._prev2 >= 0 and not edge[self._prev2] and not edge[a[0]]
+        first_is = a[0] == _QUOTE and a.size > 1 and not edge[prev] and not edge[a[1]]
+        self.irregular_quotes = bool(last_was or first_is)
 
     def _close(self, ends: np.ndarray, content: np.ndarray) -> None:
         """Count the records ended at ``ends`` (their content stops at ``content``, exclusive)."""
