@@ -152,7 +152,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _add_nominate(sub: Any) -> None:
     n = sub.add_parser(
         "nominate", help="rank KOC candidates and write the table, rejected rows and a run manifest",
-        description="read_log -> cascades -> pagerank -> coreness -> communities -> kocs; prints the top users "
+        description="read_log -> coreness -> communities -> cascades -> pagerank -> kocs; prints the top users "
                     "and, with --out, writes them (atomically) next to a run manifest (<out>.manifest.json), "
                     "the rejected rows (<stem>.rejected.csv) and the excluded accounts (<stem>.excluded.csv).",
     )

@@ -79,7 +79,7 @@ def add_report_command(sub: Any) -> None:
     """Register ``kocgraph report`` on the CLI's subparsers."""
     r = sub.add_parser(
         "report", help="write one self-contained HTML report: whom to contact, whom to recruit, and the evidence",
-        description="read_log -> cascades -> pagerank -> coreness -> communities -> kocs -> routes -> seeds "
+        description="read_log -> coreness -> communities -> cascades -> pagerank -> kocs -> routes -> seeds "
                     "(-> backtest); writes ONE HTML file that opens with what to do next (the people to contact "
                     "and whom to ask, the partners to recruit, whether the list beat simpler rules), then the "
                     "evidence and an appendix. Every picture embedded, nothing fetched from the network, written "

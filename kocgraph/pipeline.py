@@ -14,7 +14,7 @@ Examples
 >>> g = kg.datasets.toy()
 >>> records = run_stages(g, StageOptions(staff=["brand", "staff_li"]), progress=False)
 >>> list(records)
-['cascades', 'pagerank', 'coreness', 'communities', 'kocs']
+['coreness', 'communities', 'cascades', 'pagerank', 'kocs']
 >>> kg.get.kocs(g, n=1)["user"].tolist() == [g.nodes["koc_rank"].idxmin()]
 True
 """
@@ -46,12 +46,15 @@ class Stage:
     key: str
 
 
-#: the nomination pipeline after the read, in order
+#: the nomination pipeline after the read, in order. The stages are independent until ``kocs``, which
+#: reads them all; the order sets the memory peak. Coreness and communities share igraph's undirected
+#: graph and run first, before the cascade forest (about 25 bytes per event) exists: Leiden's own work
+#: is the job's largest transient, so it runs while the least else is held.
 NOMINATION: tuple[Stage, ...] = (
-    Stage("cascades", "cascade trees: who reached whom, each person's reach", "tl.cascades", "cascades"),
-    Stage("pagerank", "influence PageRank", "tl.pagerank", "pagerank"),
     Stage("coreness", "k-core numbers", "tl.coreness", "coreness"),
     Stage("communities", "communities (Leiden)", "tl.communities", "community"),
+    Stage("cascades", "cascade trees: who reached whom, each person's reach", "tl.cascades", "cascades"),
+    Stage("pagerank", "influence PageRank", "tl.pagerank", "pagerank"),
     Stage("kocs", "the KOC ranking", "tl.kocs", "koc"),
 )
 

@@ -77,3 +77,16 @@ def test_an_engine_with_other_keys_is_followed_by_the_readers() -> None:
     MemoryEngine().run(moved, g, StageOptions())
     assert "pr_elsewhere" in g.nodes.columns and "pagerank" not in g.nodes.columns
     assert output_column(g, moved.key, tool=moved.tool, where="t") == "pr_elsewhere"
+
+
+def test_the_stage_order_changes_no_result() -> None:
+    # NOMINATION runs coreness and communities first for the memory peak (pipeline.py); every stage
+    # before kocs is independent of the others, so any order gives the same ranking and columns
+    order = [s.name for s in NOMINATION]
+    assert order[-1] == "kocs" and order.index("coreness") + 1 == order.index("communities")
+    runs = []
+    for stages in (NOMINATION, tuple(stage(n) for n in ("cascades", "pagerank", "coreness", "communities", "kocs"))):
+        g = kg.datasets.synthetic(3000, 150, rng=11)
+        run_stages(g, StageOptions(staff=["staff_000", "staff_002"]), stages=stages, progress=False)
+        runs.append(g.nodes.sort_index(axis=1))
+    pd.testing.assert_frame_equal(runs[0], runs[1])

@@ -152,6 +152,18 @@ def recency_parts(f: Forest, time: np.ndarray, half_lives: Sequence[float]) -> d
     return out
 
 
+def _values_at(value: np.ndarray | None, at: np.ndarray) -> np.ndarray:
+    """The events' values where ``at`` (a bool mask), NaN read as 0 (zeros when there are no values).
+    Only the selected events are copied: the value column of a large log is not.
+
+    >>> _values_at(np.array([1.0, np.nan, 3.0]), np.array([False, True, True])).tolist()
+    [0.0, 3.0]
+    """
+    if value is None:
+        return np.zeros(int(np.count_nonzero(at)))
+    return np.nan_to_num(np.asarray(value)[at].astype(np.float64, copy=False), nan=0.0)
+
+
 def user_features(
     src: np.ndarray,
     tgt: np.ndarray,
@@ -232,10 +244,8 @@ def user_features(
     }
     if conversions is not None:
         cm = np.asarray(conversions, dtype=bool)
-        val = np.zeros(src.shape[0]) if conversion_value is None else np.nan_to_num(
-            np.asarray(conversion_value, dtype=np.float64), nan=0.0)
         out["conversions"] = np.bincount(src[cm], minlength=n).astype(np.float64)
-        out["conversion_value"] = np.bincount(src[cm], weights=val[cm], minlength=n)
+        out["conversion_value"] = np.bincount(src[cm], weights=_values_at(conversion_value, cm), minlength=n)
     for name, (kind, w) in recency_parts(forest, time, half_lives).items():
         out[name] = np.bincount(src if kind == "event" else forest.user, weights=w, minlength=n)
     return out
@@ -247,24 +257,30 @@ def _int_codes(a: Any) -> np.ndarray:
     return a if a.dtype in (np.int32, np.int64) else a.astype(np.int64)
 
 
-def log_features(features: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+def log_features(features: Mapping[str, np.ndarray], names: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
     """The model's inputs: ``log1p`` of each count, so a zero count is exactly 0; for ``pagerank``
     ``log(pagerank / min(pagerank))``, 0 for the users at the floor every user gets (no influence).
+    ``rows`` (a bool mask or indices) keeps only those users' rows, the floor still taken over all.
 
-    >>> log_features({"reach": np.array([0.0, np.e - 1]), "pagerank": np.array([0.1, 0.2])},
-    ...              ["reach", "pagerank"]).round(4).tolist()
+    >>> F = {"reach": np.array([0.0, np.e - 1]), "pagerank": np.array([0.1, 0.2])}
+    >>> log_features(F, ["reach", "pagerank"]).round(4).tolist()
     [[0.0, 0.0], [1.0, 0.6931]]
+    >>> log_features(F, ["reach", "pagerank"], rows=np.array([False, True])).round(4).tolist()
+    [[1.0, 0.6931]]
     """
-    cols = []
-    for k in names:
-        v = np.asarray(features[k], dtype=np.float64)
-        if k == "pagerank":
-            lo = v[v > 0].min() if (v > 0).any() else 1.0
-            cols.append(np.maximum(np.log(np.maximum(v, lo) / lo), 0.0))
-        else:
-            cols.append(np.log1p(np.maximum(v, 0.0)))
     n = len(next(iter(features.values()))) if features else 0
-    return np.column_stack(cols) if cols else np.zeros((n, 0))
+    m = n if rows is None else int(np.count_nonzero(rows)) if np.asarray(rows).dtype == bool else len(rows)
+    out = np.empty((m, len(names)))  # filled column by column: no stack of full-length copies
+    for j, k in enumerate(names):
+        v = np.asarray(features[k], dtype=np.float64)
+        lo = (v[v > 0].min() if (v > 0).any() else 1.0) if k == "pagerank" else 0.0
+        if rows is not None:
+            v = v[rows]
+        if k == "pagerank":
+            out[:, j] = np.maximum(np.log(np.maximum(v, lo) / lo), 0.0)
+        else:
+            out[:, j] = np.log1p(np.maximum(v, 0.0))
+    return out
 
 
 #: features that are sums over items (recomputed when items are resampled); the others are held fixed
@@ -300,10 +316,8 @@ def item_user_matrices(
     parts["resharers"] = (it[moved], u[f.parent[moved]], np.ones(int(moved.sum())))
     if conversions is not None:
         cm = np.asarray(conversions, dtype=bool)
-        val = np.zeros(src.shape[0]) if conversion_value is None else np.nan_to_num(
-            np.asarray(conversion_value, dtype=np.float64), nan=0.0)
         parts["conversions"] = (item[cm], src[cm], np.ones(int(cm.sum())))
-        parts["conversion_value"] = (item[cm], src[cm], val[cm])
+        parts["conversion_value"] = (item[cm], src[cm], _values_at(conversion_value, cm))
     hls = sorted({float(n.split("@")[1]) for n in names if "@" in n})
     for name, (kind, w) in recency_parts(f, time, hls).items():
         parts[name] = (item, src, w) if kind == "event" else (it, u, w)
@@ -412,7 +426,9 @@ def split_mode(time: np.ndarray, item: np.ndarray, *, has_time: bool) -> tuple[s
     ('item', 'the times are offsets from zero and half the items start in the first 5% of the span (relative times): split by item')
     """
     t = np.asarray(time, dtype=np.int64)
-    it = np.asarray(item, dtype=np.int64)
+    it = np.asarray(item)  # the codes as given (an int64 copy of a large log's is not needed)
+    if it.dtype.kind not in "iu":
+        it = it.astype(np.int64)
     n_items = int(distinct(it).size)
     if not has_time:
         why = "the log has no time column: split by item"
@@ -691,9 +707,9 @@ def calibrate(
     ``max_events`` are fitted on a sample (:func:`sample_events`). ``info`` says how the log was
     split, what each cut held, and why it fell back when it did.
     """
-    src = np.asarray(src, dtype=np.int64)
-    tgt = np.asarray(tgt, dtype=np.int64)
-    item = np.asarray(item, dtype=np.int64)
+    # the codes as given (int32 for a ShareGraph) until the sample is drawn: int64 copies of a whole
+    # large log would be the stage's memory peak; the sample's arrays are made int64 below
+    src, tgt, item = np.asarray(src), np.asarray(tgt), np.asarray(item)
     time = np.asarray(time, dtype=np.int64)
     info: dict[str, Any] = {"n_events": int(src.shape[0])}
     if split_by == "auto":
@@ -721,6 +737,7 @@ def calibrate(
         conversions = None if conversions is None else conversions[use]
         conversion_value = None if conversion_value is None else conversion_value[use]
         n_users, use = int(users.size), np.ones(src.shape[0], dtype=bool)
+    src, tgt, item = (np.asarray(a, dtype=np.int64) for a in (src, tgt, item))
     specs: list[tuple[str, float, Any]] = (
         [(f"time {f:.0%}", f, None) for f in TIME_CUTS] if mode == "time"
         else [(f"item draw {i + 1} ({ITEM_CUT:.0%} of items)", ITEM_CUT, int(gen.integers(2**31))) for i in range(N_ITEM_DRAWS)]
@@ -739,8 +756,9 @@ def calibrate(
         fwd = build_forest(src[fut], tgt[fut], item[fut], time[fut], n_users)
         reach = user_metrics(fwd, n_users)["reach"].astype(np.float64)
         zero = np.zeros(n_users)
-        X = log_features({k: F.get(k, zero) for k in names}, names)[ok]
+        X = log_features({k: F.get(k, zero) for k in names}, names, rows=ok)
         c = Cut(X, reach[ok], frac, label)
+        del F, fwd, reach, X, present, ok  # the next cut's arrays are not built beside this cut's
         if c.n_spreaders < MIN_RULE_SPREADERS:
             skipped.append({"label": label, "why": f"{c.n_spreaders} eligible users reach anyone after the cut "
                                                    f"(fewer than {MIN_RULE_SPREADERS})"})

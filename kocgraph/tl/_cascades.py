@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.graph import ShareGraph
+from .._core.resources import release_memory
 from .._core.tools import check_graph, record
 from ..algorithms import cascades as _kernels
 from ..algorithms._parallel import side_by_side
@@ -15,6 +16,8 @@ from ..algorithms.cascades import Forest, build_forest, item_metrics, user_metri
 
 __all__ = ["cascades"]
 
+#: from this many events on, the memory the forest build freed is handed back before the metrics
+RELEASE_AFTER_FOREST = 1 << 20
 
 
 def _name(key: str, name: str) -> str:
@@ -90,6 +93,11 @@ def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False)
         g = g.copy()
     c = g.codes
     f = build_forest(c.src, c.tgt, c.item, c.time, g.n_users)
+    if c.src.shape[0] >= RELEASE_AFTER_FOREST:
+        # the build's temporaries (many below glibc's mmap threshold) stay in malloc's heap once
+        # freed, and the metrics' arrays do not fit in their holes: at 1e7 events handing them
+        # back lowered the stage's peak by about 130 MiB (docs/benchmarks.md, memory at 1e7)
+        release_memory()
     im, um, n_tree = side_by_side(lambda: item_metrics(f, c.time, g.n_items), lambda: user_metrics(f, g.n_users),
                                   lambda: _tree_links(f, c.edge, g.n_edges))
     size = im["size"]

@@ -50,7 +50,7 @@ def _undirected_igraph(g: ShareGraph) -> Any:
 
     ``coreness`` and ``communities`` share it. igraph holds about 40 bytes per edge, so a view of
     more than :data:`IGRAPH_KEEP_MAX_EDGES` edges is dropped again once ``communities`` (the later of
-    the two in a nomination: cascades, pagerank, coreness, communities, kocs) has used it; a
+    the two in a nomination: coreness, communities, cascades, pagerank, kocs) has used it; a
     smaller one stays for the next call.
     """
     if _IGRAPH_KEY not in g._cache:

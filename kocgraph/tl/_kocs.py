@@ -131,16 +131,19 @@ FEATURE_WORDS: dict[str, str] = _Words(
 )
 
 
-def _conversions(g: ShareGraph) -> tuple[np.ndarray, np.ndarray] | None:
-    """Which events are conversions (credited to their source), and each event's value."""
+def _conversions(g: ShareGraph) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Which events are conversions (credited to their source), and each event's value (None: no value
+    column; NaN is read as 0 where it is used)."""
     ev = g.events
     if "event_type" not in ev.columns:
         return None
     is_conv = ev["event_type"].isin(CONVERSION_TYPES).to_numpy()
     if not is_conv.any():
         return None
-    val = ev["value"].to_numpy(dtype=np.float64, na_value=np.nan) if "value" in ev.columns else np.zeros(len(ev))
-    return is_conv, np.nan_to_num(val, nan=0.0)
+    if "value" not in ev.columns:
+        return is_conv, None
+    val = ev["value"]  # the column itself where it is float64 (read only at the conversions, NaN as 0)
+    return is_conv, val.to_numpy() if val.dtype == np.float64 else val.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def check_weights(weights: Any, present: list[str], *, where: str = "kg.tl.kocs") -> tuple[str, dict[str, float]]:
@@ -452,8 +455,8 @@ def _write(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], 
     pct = np.full(n, np.nan)
     pct[eligible] = percentile_ranks(score[eligible])
     g.nodes[f"{key}_percentile"] = pct
-    g.nodes[f"{key}_rank"] = pd.array(np.where(rank > 0, rank, 0), dtype="Int64")
-    g.nodes.loc[~eligible, f"{key}_rank"] = pd.NA
+    # NA where not eligible, built as one masked array: a .loc write would copy the whole frame
+    g.nodes[f"{key}_rank"] = pd.arrays.IntegerArray(np.where(rank > 0, rank, 0).astype(np.int64), ~eligible)
     g.nodes[f"{key}_excluded"] = pd.Categorical(excluded, categories=["staff", "kol", "no_forwards"])
     for j, k in enumerate(feats):
         g.nodes[f"{key}_term_{k}"] = contrib[:, j]
@@ -469,8 +472,7 @@ def _write(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], 
         keep = order[seen < per_community]
         slate = np.zeros(n, dtype=np.int64)
         slate[keep] = np.arange(1, keep.size + 1)
-        g.nodes[f"{key}_slate"] = pd.array(np.where(slate > 0, slate, 0), dtype="Int64")
-        g.nodes.loc[slate == 0, f"{key}_slate"] = pd.NA
+        g.nodes[f"{key}_slate"] = pd.arrays.IntegerArray(slate, slate == 0)
     return ([f"{key}_{x}" for x in ("score", "expected_reach", "percentile", "rank", "excluded")]
             + [f"{key}_{x}_{k}" for k in feats for x in ("term", "value")]
             + [f"{key}_{x}" for x in ("conversions", "conversion_value") if conv is not None]

@@ -104,6 +104,29 @@ def test_log_features_zero_is_zero() -> None:
     assert X[1].tolist() == pytest.approx([np.log(4), np.log(4), np.log(2)])
 
 
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=40), st.integers(0, 2**31 - 1))
+def test_log_features_of_some_rows_equal_those_rows_of_all(values: list[float], seed: int) -> None:
+    # the rows= subset is exactly the full matrix's rows; pagerank's floor is still the whole column's
+    v = np.asarray(values)
+    F = {"reach": v, "pagerank": v[::-1].copy() + 1e-9}
+    rows = np.random.default_rng(seed).random(v.size) < 0.5
+    full = M.log_features(F, ["reach", "pagerank"])
+    assert np.array_equal(M.log_features(F, ["reach", "pagerank"], rows=rows), full[rows])
+    assert np.array_equal(M.log_features(F, ["pagerank"], rows=np.flatnonzero(rows)), full[rows][:, [1]])
+
+
+def test_conversion_values_are_read_only_where_converted() -> None:
+    # a NaN value on a conversion counts 0; values of other events are never read (NaN or not)
+    src, tgt = np.array([0, 0, 1, 1]), np.array([1, 2, 2, 3])
+    conv = np.array([True, True, False, True])
+    val = np.array([5.0, np.nan, np.nan, 2.5])
+    F = M.user_features(src, tgt, np.zeros(4, int), np.arange(4), 4, conversions=conv, conversion_value=val)
+    assert F["conversions"].tolist() == [2.0, 1.0, 0.0, 0.0]
+    assert F["conversion_value"].tolist() == [5.0, 2.5, 0.0, 0.0]
+    none = M.user_features(src, tgt, np.zeros(4, int), np.arange(4), 4, conversions=conv, conversion_value=None)
+    assert none["conversion_value"].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
 def test_item_user_matrices_sum_to_the_features() -> None:
     g = kg.datasets.synthetic(300, 30, rng=5)
     c = g.codes
@@ -219,6 +242,20 @@ def test_calibrate_without_a_clock_splits_by_item_and_is_seeded() -> None:
     same_time = kw | {"has_time": True, "time": np.zeros_like(kw["time"])}
     _, info = M.calibrate(**same_time, rng=7)
     assert info["split_by"] == "item" and "same time" in info["split_reason"]
+
+
+def test_calibrate_is_the_same_on_int32_and_int64_codes() -> None:
+    # the codes stay as given (int32 for a ShareGraph) until the sample: the fit must not change
+    g = kg.datasets.synthetic(3000, 200, rng=4)
+    a32 = _arrays(g)
+    a64 = {**a32, **{k: np.asarray(a32[k], dtype=np.int64) for k in ("src", "tgt", "item")}}
+    assert a32["src"].dtype == np.int32
+    for kw in ({}, {"max_events": 2000}):
+        r32, i32 = M.calibrate(**a32, rng=3, **kw)
+        r64, i64 = M.calibrate(**a64, rng=3, **kw)
+        assert r32 is not None and r64 is not None
+        assert (r32.weights, r32.chosen, r32.inner_precision) == (r64.weights, r64.chosen, r64.inner_precision)
+        assert i32 == i64
 
 
 def test_calibrate_samples_big_logs() -> None:
