@@ -270,3 +270,17 @@ def test_calibrate_samples_big_logs() -> None:
     assert mask.sum() == np.isin(g.codes.item, kept).sum()
     few, how = M.sample_events(np.zeros(5000, int), np.arange(5000), 2000, "time", 0)
     assert how == "the latest 2,000 events" and few[-2000:].all() and not few[:3000].any()
+
+
+def test_recency_parts_clocks_by_hand() -> None:
+    # a chain a -> b -> c of one item at times 0, 10: event clock ages 0.5, 0; wall clock ages 1, 0
+    f = build_forest(np.array([0, 1]), np.array([1, 2]), np.array([0, 0]), np.array([0, 10]), 3)
+    parts = M.recency_parts(f, np.array([0, 10]), [1.0])
+    assert parts["forwards_recent_event@1"][1].tolist() == [2 ** -0.5, 1.0]
+    assert parts["forwards_recent_wall@1"][1].tolist() == [0.5, 1.0]
+    # one timestamp for every event: no wall clock (the window has no length), the event clock stays
+    same = M.recency_parts(f, np.array([5, 5]), [1.0, 2.0])
+    assert sorted(same) == ["forwards_recent_event@1", "forwards_recent_event@2", "reach_recent_event@1",
+                            "reach_recent_event@2"]
+    assert same["forwards_recent_event@2"][1].tolist() == [1.0, 1.0]
+    assert M.recency_parts(f, np.array([0, 10]), []) == {}
