@@ -86,12 +86,19 @@ def wall_ages(time: np.ndarray) -> np.ndarray | None:
     [1.0, 0.5, 0.0]
     """
     t = np.asarray(time, dtype=np.int64)
+    window = _window(t)
+    if window is None:
+        return None
+    lo, hi = window
+    return (hi - t).astype(np.float64) / float(hi - lo)
+
+
+def _window(t: np.ndarray) -> tuple[int, int] | None:
+    """The first and last time of ``t`` (int64), or None when the window has no length."""
     if t.shape[0] == 0:
         return None
     lo, hi = int(t.min()), int(t.max())
-    if hi <= lo:
-        return None
-    return (hi - t).astype(np.float64) / float(hi - lo)
+    return (lo, hi) if hi > lo else None
 
 
 def subtree_sums(parent: np.ndarray, depth: np.ndarray, weights: np.ndarray, *, copy: bool = True) -> np.ndarray:
@@ -132,7 +139,7 @@ def recency_parts(f: Forest, time: np.ndarray, half_lives: Sequence[float]) -> d
     # pass for every column
     t = np.asarray(time, dtype=np.int64)
     clocks: list[tuple[str, Any]] = [("event", event_ages)]
-    if t.shape[0] and int(t.max()) > int(t.min()):  # the wall clock needs a window with a length
+    if _window(t) is not None:  # wall_ages' own test: the wall clock needs a window with a length
         clocks.append(("wall", wall_ages))
     names = [name for name, _ in clocks]
     w_ev = np.empty((t.shape[0], len(clocks) * hl.size))
@@ -269,18 +276,18 @@ def log_features(features: Mapping[str, np.ndarray], names: Sequence[str], rows:
     >>> log_features(F, ["reach", "pagerank"], rows=np.array([False, True])).round(4).tolist()
     [[1.0, 0.6931]]
     """
-    n = len(next(iter(features.values()))) if features else 0
-    m = n if rows is None else int(np.count_nonzero(rows)) if np.asarray(rows).dtype == bool else len(rows)
+    m = len(next(iter(features.values()))) if features else 0
+    if rows is not None:
+        rows = np.asarray(rows)
+        m = int(np.count_nonzero(rows)) if rows.dtype == bool else rows.shape[0]
     out = np.empty((m, len(names)))  # filled column by column: no stack of full-length copies
     for j, k in enumerate(names):
         v = np.asarray(features[k], dtype=np.float64)
-        lo = (v[v > 0].min() if (v > 0).any() else 1.0) if k == "pagerank" else 0.0
-        if rows is not None:
-            v = v[rows]
         if k == "pagerank":
-            out[:, j] = np.maximum(np.log(np.maximum(v, lo) / lo), 0.0)
+            lo = v[v > 0].min() if (v > 0).any() else 1.0  # over every user, before rows are taken
+            out[:, j] = np.maximum(np.log(np.maximum(v if rows is None else v[rows], lo) / lo), 0.0)
         else:
-            out[:, j] = np.log1p(np.maximum(v, 0.0))
+            out[:, j] = np.log1p(np.maximum(v if rows is None else v[rows], 0.0))
     return out
 
 

@@ -96,7 +96,7 @@ def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False)
     if c.src.shape[0] >= RELEASE_AFTER_FOREST:
         # the build's temporaries (many below glibc's mmap threshold) stay in malloc's heap once
         # freed, and the metrics' arrays do not fit in their holes: at 1e7 events handing them
-        # back lowered the stage's peak by about 130 MiB (docs/benchmarks.md, memory at 1e7)
+        # back lowered the stage's peak by about 150 MiB (docs/benchmarks.md, memory at 1e7)
         release_memory()
     im, um, n_tree = side_by_side(lambda: item_metrics(f, c.time, g.n_items), lambda: user_metrics(f, g.n_users),
                                   lambda: _tree_links(f, c.edge, g.n_edges))

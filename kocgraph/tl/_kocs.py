@@ -455,7 +455,7 @@ def _write(g: ShareGraph, key: str, F: dict[str, np.ndarray], feats: list[str], 
     pct = np.full(n, np.nan)
     pct[eligible] = percentile_ranks(score[eligible])
     g.nodes[f"{key}_percentile"] = pct
-    # NA where not eligible, built as one masked array: a .loc write would copy the whole frame
+    # NA where not eligible: one masked array, written once (no second .loc write into the frame)
     g.nodes[f"{key}_rank"] = pd.arrays.IntegerArray(np.where(rank > 0, rank, 0).astype(np.int64), ~eligible)
     g.nodes[f"{key}_excluded"] = pd.Categorical(excluded, categories=["staff", "kol", "no_forwards"])
     for j, k in enumerate(feats):
