@@ -153,6 +153,7 @@ def _check_against_reference(tmp_path, data: bytes) -> None:
 @pytest.fixture(params=[32, 61, 1 << 24], ids=["block32", "block61", "block16M"])
 def block_size(request, monkeypatch):
     monkeypatch.setattr(csvread, "BLOCK_SIZE", request.param)
+    monkeypatch.setattr(csvread, "SCAN_PIECE", max(3, request.param // 4))  # the tally's pieces split reads
     return request.param
 
 
@@ -222,6 +223,56 @@ def test_tally_known_answers():
     t = csvread.RecordTally(io.BytesIO(b"a,b\n1,2\n"))
     t.read()
     assert t.sha256 == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+
+
+class _FullScanTally(csvread.RecordTally):
+    """The tally with its whole-chunk mask scan turned off: every chunk takes the offset scan."""
+
+    def _scan_plain(self, chunk, a, base):
+        return False
+
+
+def _state(t: csvread.RecordTally) -> tuple:
+    return (t.records, t.blank, t.inner_ends, t.odd_quotes, t.irregular_quotes, t.split_quoted_crlf,
+            t.one_line_records, t.n_bytes, t.sha256)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(st.sampled_from([b"a", b",", b'"', b"\n", b"\n\n", b'""', b'"\n"', b"\r", b"\r\n"]),
+                     max_size=40).map(b"".join),
+       chunk=st.integers(1, 23), piece=st.integers(1, 9))
+def test_mask_scan_equals_the_offset_scan(data, chunk, piece):
+    """The whole-chunk mask scan (chunks with no '\\r' and no line end inside quotes) leaves the
+    tally exactly as the offset scan does, whatever the reads and the pieces they are cut into."""
+    got = []
+    for kind in (csvread.RecordTally, _FullScanTally):
+        t = kind(io.BytesIO(data))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(csvread, "SCAN_PIECE", piece)
+            while t.read(chunk):
+                pass
+        t.finish()
+        got.append(_state(t))
+    assert got[0] == got[1]
+
+
+@given(bits=st.lists(st.booleans(), max_size=300), parity=st.integers(0, 1))
+def test_packed_quote_parity_is_a_running_xor(bits, parity):
+    isq = np.array(bits, dtype=bool)
+    odd, end = csvread._odd_after(isq, parity)
+    want = (np.cumsum(isq) + parity) % 2 == 1
+    got = np.unpackbits(odd.view(np.uint8), bitorder="little")[:isq.size].astype(bool)
+    assert got.tolist() == want.tolist()
+    assert end == (int(isq.sum()) + parity) % 2
+
+
+def test_mask_scan_known_answers():
+    # header + 3 records, one blank line; quotes on both sides of a read seam; no '\r' anywhere
+    t = csvread.RecordTally(io.BytesIO(b'a,b\n"x",1\n\n"y","z"\n2,3\n'))
+    while t.read(4):
+        pass
+    t.finish()
+    assert (t.records, t.blank, t.inner_ends, t.odd_quotes, t.one_line_records) == (4, 1, 0, False, False)
 
 
 def _irregular_by_bytes(data: bytes, delim: int = ord(",")) -> bool:

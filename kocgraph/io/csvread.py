@@ -53,6 +53,9 @@ def block_size_for(n_bytes: int | None) -> int:
     if n_bytes is None:
         return BLOCK_SIZE
     return int(min(BLOCK_SIZE, max(min(MIN_BLOCK, BLOCK_SIZE), n_bytes // 8)))
+#: the scan's piece: the tally makes several passes over each piece, so a piece stays in cache
+#: between them (half the scan's time at 1 MiB pieces or less, against 5 MiB reads)
+SCAN_PIECE = 1 << 18
 _QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
 
 
@@ -169,9 +172,62 @@ class RecordTally(io.RawIOBase):
     # -- the scan
     def _feed(self, chunk: bytes) -> None:
         self._hash.update(chunk)
+        step = SCAN_PIECE
+        for at in range(0, len(chunk), step):  # pieces that stay in the core's cache across the passes
+            self._feed_piece(chunk[at:at + step] if len(chunk) > step else chunk)
+
+    def _feed_piece(self, chunk: bytes) -> None:
         base = self.n_bytes
         self.n_bytes += len(chunk)
         a = np.frombuffer(chunk, dtype=np.uint8)
+        if self._pending_cr or chunk.find(b"\r") >= 0 or not self._scan_plain(chunk, a, base):
+            self._scan(chunk, a, base)
+        self._check_seam(a)
+        self._prev2 = int(a[-2]) if a.size > 1 else self._prev_byte
+        self._prev_byte = int(a[-1])
+
+    def _scan_plain(self, chunk: bytes, a: np.ndarray, base: int) -> bool:
+        """The scan of a chunk with no '\r' in it, by whole-chunk masks (no offsets are taken), when
+        none of its line ends is inside quotes, as in nearly every chunk of nearly every file;
+        returns False, having changed nothing, when one is (then :meth:`_scan` counts the chunk).
+
+        A quote's parity after each byte is a running XOR of the quote mask; a line end is a
+        blank line when the byte before it is a line end too (or, for the chunk's first byte, when
+        the last record ended on the byte before it)."""
+        lf = a == _LF
+        parity = self._parity
+        if chunk.find(b'"') >= 0:
+            isq = a == _QUOTE
+            odd, parity = _odd_after(isq, parity)
+            if (odd & _words(lf)).any():  # a line end inside quotes
+                return False
+            self._check_quotes_mask(a, isq, lf)
+        elif parity and chunk.find(b"\n") >= 0:
+            return False
+        n_ends = int(np.count_nonzero(lf))
+        if n_ends:
+            blank = int(np.count_nonzero(np.logical_and(lf[1:], lf[:-1])))
+            blank += int(bool(lf[0]) and self._last_end == base - 1)
+            self.records += n_ends - blank
+            self.blank += blank
+            self._last_end = base + chunk.rfind(b"\n")
+        self._parity = parity
+        return True
+
+    def _check_quotes_mask(self, a: np.ndarray, isq: np.ndarray, lf: np.ndarray) -> None:
+        """:meth:`_check_quotes` by masks, for a chunk with no '\r': a quote with neither neighbour
+        a delimiter, a line end or a quote."""
+        if self.irregular_quotes or a.size < 3:
+            return
+        edge = a == self.delimiter
+        edge |= isq
+        edge |= lf
+        beside = np.logical_or(edge[:-2], edge[2:])
+        if np.greater(isq[1:-1], beside, out=beside).any():  # a quote with no edge beside it
+            self.irregular_quotes = True
+
+    def _scan(self, chunk: bytes, a: np.ndarray, base: int) -> None:
+        """The scan of any chunk: every line end's offset and the quotes' parity before it."""
         ends, content = self._line_ends(chunk, a, base)
         if chunk.find(b'"') < 0:
             par = np.full(ends.shape[0], self._parity, dtype=np.int64)
@@ -185,9 +241,6 @@ class RecordTally(io.RawIOBase):
             self._parity = (self._parity + int(q.size)) & 1
         self._close(ends[par == 0], content[par == 0])
         self.inner_ends += int(np.count_nonzero(par))
-        self._check_seam(a)
-        self._prev2 = int(a[-2]) if a.size > 1 else self._prev_byte
-        self._prev_byte = int(a[-1])
 
     def _check_quotes(self, a: np.ndarray, q: np.ndarray) -> None:
         """Note a quote (``q``: the quotes' offsets in ``a``) with field text on both sides (``ab"c``,
@@ -284,6 +337,39 @@ class RecordTally(io.RawIOBase):
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
+
+
+def _words(mask: np.ndarray) -> np.ndarray:
+    """A bool mask packed into little-endian 64-bit words: byte ``i`` is bit ``i % 64`` of word ``i // 64``."""
+    bits = np.packbits(mask, bitorder="little")
+    pad = -bits.size % 8
+    if pad:
+        bits = np.concatenate([bits, np.zeros(pad, dtype=np.uint8)])
+    return bits.view("<u8")
+
+
+def _odd_after(isq: np.ndarray, parity: int) -> tuple[np.ndarray, int]:
+    """Whether an odd number of quotes (``isq``, with ``parity`` of them before the mask) stand up to
+    and including each byte, as packed words (see :func:`_words`); and the parity at the end.
+
+    A prefix XOR within each word by six shift-XOR steps, then each word flipped by the parity of
+    all words before it: a few passes over a 64th of the bytes, where a running XOR over the bytes
+    costs ten times as much.
+
+    >>> odd, end = _odd_after(np.array([0, 1, 0, 0, 1, 0], dtype=bool), 1)
+    >>> [int(odd[0]) >> i & 1 for i in range(6)], end
+    ([1, 0, 0, 0, 1, 1], 1)
+    """
+    x = _words(isq).copy()
+    for shift in (1, 2, 4, 8, 16, 32):
+        x ^= x << np.uint64(shift)
+    flips = np.bitwise_xor.accumulate((x >> np.uint64(63)).astype(np.uint8))  # through each word
+    end = (int(flips[-1]) ^ parity) if flips.size else parity
+    before = np.empty_like(flips)
+    before[:1] = parity
+    np.bitwise_xor(flips[:-1], parity, out=before[1:])
+    x ^= np.uint64(0) - before.astype(np.uint64)  # all ones where the words before hold an odd count
+    return x, end
 
 
 # ------------------------------------------------------------------------------------------------ reading
