@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..algorithms._parallel import read_ahead
 from ..exceptions import InvalidParameterError, LogSchemaError
 from . import csvread
 from .csvread import RawRecord
@@ -467,9 +468,11 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
     with open_bytes() as raw:
         tally = csvread.RecordTally(raw, delim)
         reader = None
+        batches = None
         try:
             reader = pacsv.open_csv(tally, **opts)
-            for rb in reader:
+            batches = read_ahead(reader)  # the next block is parsed while the caller ingests this one
+            for rb in batches:
                 numbered = [int(r) for r, _ in malformed if r is not None]
                 if len(numbered) < len(malformed):
                     break  # unnumbered: the rows' record indices are unknown from here on
@@ -484,6 +487,8 @@ def _csv_stream(part: Part, open_bytes: Callable[[], Any], delim: str, encoding:
             tally.stop()       # answer the reads queued on pyarrow's I/O threads now, not at exit
             raise
         finally:
+            if batches is not None:
+                batches.close()
             if reader is not None:
                 reader.close()
         tally.read()
