@@ -14,6 +14,7 @@ rejected row keeps its reason, its part (file) and its record index in that part
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -258,39 +259,41 @@ class Ingest:
         def flag(mask: np.ndarray, name: str) -> None:
             reason[mask & (reason == 0)] = _RC[name]
 
-        handles = []
         null_of: dict[str, np.ndarray] = {}
         inval = np.zeros(n, dtype=bool)
         arrs = {}
+        roles = [r for r in ("source", "target", "item") if m[r] is not None]
+        columns = {r: frame[m[r]] for r in roles}
+        time_column = frame[m["time"]] if m["time"] is not None else None
 
-        def ids() -> None:
-            nonlocal inval
-            for role in ("source", "target", "item"):
-                if m[role] is None:
-                    handles.append(-1)
-                    continue
-                arr, bad, mixed = _arrow_ids(frame[m[role]], role)
-                self.text_mix |= mixed
-                if bad.any() and role not in self.first_bad:
-                    self.first_bad[role] = frame[m[role]].iloc[int(np.flatnonzero(bad)[0])]
-                if not self.any_valid.get(role):
-                    self.any_valid[role] = bool(arr.null_count < len(arr))
-                arrs[role] = arr
-                inval |= bad
-                h, batch_dict, local = self.dicts[role].add(arr)
-                blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
-                null_of[role] = (local < 0) & ~bad | blank_rows
-                handles.append(h)
+        others = {o: frame[m[o]] for o in ("event_type", "channel", "value") if m[o] is not None}
 
         def times() -> TimeChunk | None:
-            if m["time"] is None:
+            if time_column is None:
                 return None
-            return time_chunk(missing_tokens_to_null(frame[m["time"]]), tz=self.tz, info=self.time_info,
+            return time_chunk(missing_tokens_to_null(time_column), tz=self.tz, info=self.time_info,
                               unit=self.time_unit)
 
-        # the ids are hashed here while a worker parses the batch's times (Arrow's casts release the
-        # GIL); each reads its own columns and writes its own state
-        _, tchunk = side_by_side(ids, times)
+        def extras() -> tuple[dict[str, pd.Categorical], Any]:
+            cats = {o: normalized_category(missing_tokens_to_null(c), lower=o == "event_type")
+                    for o, c in others.items() if o != "value"}
+            return cats, parse_value(missing_tokens_to_null(others["value"])) if "value" in others else None
+
+        # each id column is hashed into its own dictionary, the times parsed and the extra columns
+        # read, side by side (Arrow's hashing and casts release the GIL); each step reads its own
+        # columns and writes its own state
+        *encoded, tchunk, (cats, parsed_value) = side_by_side(
+            *[partial(self._encode, r, columns[r]) for r in roles], times, extras)
+        handles = {role: h for role, (*_, h, _) in zip(roles, encoded)}
+        for role, (arr, bad, mixed, _, null) in zip(roles, encoded):
+            self.text_mix |= mixed
+            if bad.any() and role not in self.first_bad:
+                self.first_bad[role] = columns[role].iloc[int(np.flatnonzero(bad)[0])]
+            if not self.any_valid.get(role):
+                self.any_valid[role] = bool(arr.null_count < len(arr))
+            arrs[role] = arr
+            inval |= bad
+            null_of[role] = null
         flag(null_of["source"], "null_source")
         flag(null_of["target"], "null_target")
         if "item" in null_of:
@@ -299,13 +302,9 @@ class Ingest:
         if tchunk is not None:
             sel = (tchunk.reason > 0) & (reason == 0)
             reason[sel] = tchunk.reason[sel]
-        cats = {}
-        for opt in ("event_type", "channel"):
-            if m[opt] is not None:
-                cats[opt] = normalized_category(missing_tokens_to_null(frame[m[opt]]), lower=opt == "event_type")
         value = None
-        if m["value"] is not None:
-            value, vbad, vinf = parse_value(missing_tokens_to_null(frame[m["value"]]))
+        if parsed_value is not None:
+            value, vbad, vinf = parsed_value
             flag(vbad, "unparseable_value")
             flag(vinf, "non_finite_value")
         flag(_same(arrs["source"], arrs["target"]), "self_forward")
@@ -318,9 +317,18 @@ class Ingest:
         rejected = frame.iloc[rej].copy() if rej.size and not keep_frame else None
         if keep_frame:
             self.single[part] = (frame, rows)
-        self.kept.append(_Kept(part, rows, tuple(handles), tchunk, reason, cats, value,  # type: ignore[arg-type]
+        kept_handles = tuple(handles.get(r, -1) for r in ("source", "target", "item"))
+        self.kept.append(_Kept(part, rows, kept_handles, tchunk, reason, cats, value,  # type: ignore[arg-type]
                                frame if keep_frame else None, rejected))
         self.n_rows += n
+
+    def _encode(self, role: str, column: pd.Series) -> tuple[Any, np.ndarray, bool, int, np.ndarray]:
+        """One id column of a batch into its role's dictionary: the Arrow ids, the invalid mask,
+        whether integers became text, the dictionary handle, and the rows with no id."""
+        arr, bad, mixed = _arrow_ids(column, role)
+        h, batch_dict, local = self.dicts[role].add(arr)
+        blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
+        return arr, bad, mixed, h, (local < 0) & ~bad | blank_rows
 
     def _let_go(self, part: int) -> None:
         """A part has a second batch: keep only the rejected rows of its first one."""

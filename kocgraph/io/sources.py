@@ -337,8 +337,8 @@ def _parquet_batches(part: Part, open_bytes: Callable[[], Any]) -> Generator[Any
         names = pf.schema_arrow.names
         _check_unique_columns(names, repr(part.name))
         start = 0
-        for i in range(pf.num_row_groups):
-            rb = pf.read_row_group(i)
+        groups = read_ahead(pf.read_row_group(i) for i in range(pf.num_row_groups))  # decode the next meanwhile
+        for rb in groups:
             yield Batch(_constant_columns(arrow_to_frame(rb, repr(part.name)), part.keys),
                         np.arange(start, start + rb.num_rows, dtype=np.int64))
             start += rb.num_rows

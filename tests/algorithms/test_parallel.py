@@ -76,3 +76,26 @@ def test_side_by_side_keeps_order_and_raises():
 
     with pytest.raises(KeyError):
         side_by_side(lambda: 1, boom)
+
+
+def test_side_by_side_inside_a_step_runs_in_order_and_never_waits_on_its_own_pool():
+    # more nested calls than the pool has workers: each would wait forever on a full pool
+    def inner(k):
+        return side_by_side(*[(lambda j=j: k * 10 + j) for j in range(3)])
+
+    got = side_by_side(*[(lambda k=k: inner(k)) for k in range(5)])
+    assert got == [[k * 10 + j for j in range(3)] for k in range(5)]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # Python 3.12+ warns of fork with threads
+def test_side_by_side_works_in_a_forked_child():
+    import os
+
+    side_by_side(lambda: 1, lambda: 2)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's worker threads are gone
+        ok = side_by_side(lambda: 1, lambda: 2) == [1, 2]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
