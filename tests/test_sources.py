@@ -129,3 +129,28 @@ def test_streamed_and_whole_reads_agree(tmp_path, monkeypatch, whole):
     assert one.nodes.index.tolist() == many.nodes.index.tolist()
     assert one.meta["read_log"]["rows_read"] == many.meta["read_log"]["rows_read"] == len(big)
     np.testing.assert_array_equal(one.events["row"].to_numpy(), many.events["row"].to_numpy())
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_reader_stopped_early_leaves_no_worker_behind(tmp_path, monkeypatch, suffix):
+    # the first file streams in several batches (parsed or decoded one ahead by a worker); the
+    # second file's columns differ, so the read stops with the first file's worker already started
+    import threading
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 5000
+    first = pd.DataFrame({"source": [f"u{i % 97}" for i in range(n)], "target": [f"u{(i * 7 + 1) % 97}" for i in range(n)],
+                          "item": [f"i{i % 13}" for i in range(n)], "time": np.arange(n) + 1_700_000_000})
+    other = first.rename(columns={"item": "thing"})
+    for name, frame in (("a", first), ("b", other)):
+        if suffix == "csv":
+            frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        else:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / f"{name}.parquet",
+                           row_group_size=500)
+    monkeypatch.setattr(csvread, "BLOCK_SIZE", 4096)  # several CSV batches
+    with pytest.raises(kg.LogSchemaError, match="different columns"):
+        kg.read_log(tmp_path)
+    assert not [t for t in threading.enumerate() if t.name == "kocgraph-read-ahead"]

@@ -337,11 +337,13 @@ def _parquet_batches(part: Part, open_bytes: Callable[[], Any]) -> Generator[Any
         names = pf.schema_arrow.names
         _check_unique_columns(names, repr(part.name))
         start = 0
-        groups = read_ahead(pf.read_row_group(i) for i in range(pf.num_row_groups))  # decode the next meanwhile
-        for rb in groups:
-            yield Batch(_constant_columns(arrow_to_frame(rb, repr(part.name)), part.keys),
-                        np.arange(start, start + rb.num_rows, dtype=np.int64))
-            start += rb.num_rows
+        # the next row group is decoded while the caller ingests this one; a caller that stops early
+        # stops the decoding worker here
+        with closing(read_ahead(pf.read_row_group(i) for i in range(pf.num_row_groups))) as groups:
+            for rb in groups:
+                yield Batch(_constant_columns(arrow_to_frame(rb, repr(part.name)), part.keys),
+                            np.arange(start, start + rb.num_rows, dtype=np.int64))
+                start += rb.num_rows
         if pf.num_row_groups == 0:
             empty = pf.schema_arrow.empty_table()
             yield Batch(_constant_columns(arrow_to_frame(empty, repr(part.name)), part.keys), np.empty(0, np.int64))
