@@ -22,21 +22,26 @@ T = TypeVar("T")
 def side_by_side(*steps: Callable[[], Any]) -> list[Any]:
     """Call every step (no arguments) and return their results in order.
 
-    The first step runs in the calling thread, the others on kocgraph's worker threads (one pool,
-    started once: starting threads for every call cost 3 ms per batch of a streamed read). A step
-    that itself calls ``side_by_side`` runs its steps in order, so a step never waits on the pool
-    it runs in. An exception in any step is raised here, after every step has finished.
+    The first step runs in the calling thread, the others in worker threads started for this call.
+    (A pool kept for the whole process saves about 3 ms per call, but its long-lived workers kept
+    about 38 MiB more resident through every stage of the 1e7 nomination job, measured with
+    ``benchmarks/bench_stagemem.py``: the job's peak matters more.) A step that itself calls
+    ``side_by_side`` runs its steps in order, so two cores never get more threads than steps. An
+    exception in any step is raised here, after every step has finished.
 
     >>> side_by_side(lambda: 1 + 1, lambda: "b")
     [2, 'b']
     """
     if len(steps) < 2 or (os.cpu_count() or 1) < 2 or getattr(_STEP, "inside", False):
         return [s() for s in steps]
-    futures = [_pool().submit(_as_step, s) for s in steps[1:]]
-    try:
-        first = steps[0]()
-    finally:
-        others = [f.exception() for f in futures]  # waits for every worker
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(steps) - 1, os.cpu_count() or 1)) as ex:
+        futures = [ex.submit(_as_step, s) for s in steps[1:]]
+        try:
+            first = steps[0]()
+        finally:
+            others = [f.exception() for f in futures]  # waits for every worker
     for err in others:
         if err is not None:
             raise err
@@ -44,7 +49,6 @@ def side_by_side(*steps: Callable[[], Any]) -> list[Any]:
 
 
 _STEP = threading.local()  # .inside: this thread is running a step of side_by_side
-_POOL: Any = None
 
 
 def _as_step(step: Callable[[], Any]) -> Any:
@@ -53,25 +57,6 @@ def _as_step(step: Callable[[], Any]) -> Any:
         return step()
     finally:
         _STEP.inside = False
-
-
-def _pool() -> Any:
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="kocgraph-step")
-    return _POOL
-
-
-def _forget_pool() -> None:
-    """A forked child has none of its parent's threads: it starts its own pool when it needs one."""
-    global _POOL
-    _POOL = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def read_ahead(items: Iterable[T]) -> Generator[T, None, None]:

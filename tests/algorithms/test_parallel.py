@@ -78,8 +78,8 @@ def test_side_by_side_keeps_order_and_raises():
         side_by_side(lambda: 1, boom)
 
 
-def test_side_by_side_inside_a_step_runs_in_order_and_never_waits_on_its_own_pool():
-    # more nested calls than the pool has workers: each would wait forever on a full pool
+def test_side_by_side_inside_a_step_runs_in_order():
+    # more nested calls than there are cores: each runs its own steps in its own thread, in order
     def inner(k):
         return side_by_side(*[(lambda j=j: k * 10 + j) for j in range(3)])
 
@@ -92,7 +92,7 @@ def test_side_by_side_inside_a_step_runs_in_order_and_never_waits_on_its_own_poo
 def test_side_by_side_works_in_a_forked_child():
     import os
 
-    side_by_side(lambda: 1, lambda: 2)  # the parent's pool exists
+    side_by_side(lambda: 1, lambda: 2)  # the parent has run workers before
     pid = os.fork()
     if pid == 0:  # the child: the parent's worker threads are gone
         ok = side_by_side(lambda: 1, lambda: 2) == [1, 2]
