@@ -178,3 +178,31 @@ def test_duplicated_among_survives_a_hash_collision():
     cols = [np.array([0, 3, 3], dtype=np.int64), np.array([0, -1, -1], dtype=np.int64)]
     assert _duplicated_among(cols, np.array([0, 1, 2])).tolist() == [False, False, True]
     assert _duplicated_among(cols, np.array([0, 1])).tolist() == [False, False, False]
+
+
+# ------------------------------------------------------------------------------- text times
+_TIME_TEXTS = st.sampled_from(["1700000000", "1700000000.5", "1.7e9", "2026-03-01T14:23:15Z", "2026-03-01 14:23:15",
+                               "2026-03-01T14:23:15+08:00", "yesterday", "", " 1700000001 ", "NA", "inf", "-5"])
+
+
+@PROPERTY
+@given(texts=st.lists(_TIME_TEXTS, min_size=1, max_size=12), tz=st.sampled_from(["UTC", "Asia/Shanghai"]))
+def test_text_times_skip_the_numeric_casts_only_when_they_would_fail(texts, tz):
+    # the first non-missing text decides whether the batch is tried as epoch numbers; the result must
+    # be the one of trying every cast
+    import pyarrow as pa
+
+    from kocgraph._core import validation as v
+
+    arr = pa.array(texts, pa.string())
+    got_info: dict = {}
+    got = v._arrow_text_times(arr, tz, np.zeros(len(texts), dtype=np.int8), got_info)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(v, "_reads_as_number", lambda txt, null: True)
+        want_info: dict = {}
+        want = v._arrow_text_times(arr, tz, np.zeros(len(texts), dtype=np.int8), want_info)
+    assert (got is None) == (want is None)
+    if got is not None:
+        assert np.array_equal(got.values, want.values, equal_nan=True)
+        assert got.reason.tolist() == want.reason.tolist() and got.epoch == want.epoch
+    assert got_info == want_info
