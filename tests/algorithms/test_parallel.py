@@ -99,3 +99,13 @@ def test_side_by_side_works_in_a_forked_child():
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_with_one_cpu_everything_runs_in_the_calling_thread(monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    me = threading.get_ident()
+    assert side_by_side(threading.get_ident, threading.get_ident) == [me, me]
+    assert list(read_ahead(iter([1, 2, 3]))) == [1, 2, 3]
+    assert not _workers()
