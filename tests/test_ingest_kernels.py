@@ -206,3 +206,42 @@ def test_text_times_skip_the_numeric_casts_only_when_they_would_fail(texts, tz):
         assert np.array_equal(got.values, want.values, equal_nan=True)
         assert got.reason.tolist() == want.reason.tolist() and got.epoch == want.epoch
     assert got_info == want_info
+
+
+@PROPERTY
+@given(texts=st.lists(_TIME_TEXTS, min_size=1, max_size=12), tz=st.sampled_from(["UTC", "Asia/Shanghai"]),
+       kind=st.sampled_from([None, "epoch", "datetime-string"]))
+def test_text_times_cast_as_they_stand_give_what_the_careful_parse_gives(texts, tz, kind):
+    # a batch is first cast with no trimming and no token look-up; that shortcut may only decline,
+    # never change a time, a reason or what the column is found to hold
+    from kocgraph._core import validation as v
+
+    s = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(texts, pa.string())))
+    start = {} if kind is None else {"kind": kind}
+    got_info = dict(start)
+    got = v.time_chunk(s, tz=tz, info=got_info, missing_tokens=True)
+    careful = v._arrow_text_times
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(v, "_arrow_text_times", lambda *a, as_is=False, **k: None if as_is else careful(*a, **k))
+        want_info = dict(start)
+        want = v.time_chunk(s, tz=tz, info=want_info, missing_tokens=True)
+    assert np.array_equal(got.values, want.values, equal_nan=True)
+    assert got.reason.tolist() == want.reason.tolist() and got.epoch == want.epoch
+    assert got_info == want_info
+
+
+def test_text_times_known_answers_of_the_shortcut():
+    from kocgraph._core import validation as v
+
+    def chunk(texts):
+        info: dict = {}
+        c = v.time_chunk(pd.Series(pd.arrays.ArrowExtensionArray(pa.array(texts, pa.string()))), tz="UTC",
+                         info=info, missing_tokens=True)
+        return c.values.tolist(), c.reason.tolist(), info.get("kind")
+
+    assert chunk(["1700000000", "1700000001"]) == ([1700000000, 1700000001], [0, 0], "epoch")
+    # a token among integers: the careful parse, which calls it a missing time
+    vals, why, kind = chunk(["1700000000", "NA"])
+    assert vals[0] == 1700000000 and why == [0, v.REASON_CODES["null_time"]] and kind == "epoch"
+    vals, why, kind = chunk(["2026-03-01T14:23:15Z", "2026-03-01T14:23:16Z"])
+    assert vals == [1772374995000000000, 1772374996000000000] and why == [0, 0] and kind == "datetime-string"

@@ -394,10 +394,12 @@ def parse_time(s: pd.Series, *, unit: str = "auto", tz: str = "UTC") -> tuple[np
     return chunk.values, chunk.reason, info
 
 
-def time_chunk(s: pd.Series, *, tz: str, info: dict[str, Any], unit: str = "auto") -> TimeChunk:
+def time_chunk(s: pd.Series, *, tz: str, info: dict[str, Any], unit: str = "auto",
+               missing_tokens: bool = False) -> TimeChunk:
     """Parse one batch of a time column (see :class:`TimeChunk`). ``info["kind"]``, when already
     set by an earlier batch, holds the column to that kind: a text time in an epoch column, or an
-    epoch number in a date-time column, is unparseable."""
+    epoch number in a date-time column, is unparseable. ``missing_tokens``: a text column's
+    :data:`MISSING_TOKENS` are missing times (:func:`missing_tokens_to_null`)."""
     n = len(s)
     reason = np.zeros(n, dtype=np.int8)
     dtype = s.dtype
@@ -409,6 +411,11 @@ def time_chunk(s: pd.Series, *, tz: str, info: dict[str, Any], unit: str = "auto
             info.setdefault("kind", "datetime")
             return TimeChunk(_from_arrow_times(s.array.__arrow_array__(), tz, reason, info)[0], reason, False)
         if pa.types.is_string(at) or pa.types.is_large_string(at):
+            clean = _arrow_text_times(s.array.__arrow_array__(), tz, reason, info, as_is=True)
+            if clean is not None:
+                return clean
+            if missing_tokens:
+                s = missing_tokens_to_null(s)
             fast = _arrow_text_times(s.array.__arrow_array__(), tz, reason, info)
             if fast is not None:
                 return fast
@@ -453,20 +460,31 @@ def time_chunk(s: pd.Series, *, tz: str, info: dict[str, Any], unit: str = "auto
     return TimeChunk(ns, reason, False)
 
 
-def _arrow_text_times(arr: Any, tz: str, reason: np.ndarray, info: dict[str, Any]) -> TimeChunk | None:
+def _arrow_text_times(arr: Any, tz: str, reason: np.ndarray, info: dict[str, Any], *,
+                      as_is: bool = False) -> TimeChunk | None:
     """Arrow's own casts for a text time column that is all integers, all decimals or all ISO 8601
     date-times of one form (the usual exports): C speed, no Python per value. None when the batch
-    needs the general parser."""
+    needs the general parser.
+
+    ``as_is``: cast the text as it stands, with no trimming and no look-up of missing-value tokens,
+    and give None unless every value casts: a clean batch (the usual export) is parsed in one pass;
+    a batch with a blank, a token or a stray space is then parsed the careful way."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    txt = pc.utf8_trim_whitespace(arr)
-    txt = pc.if_else(pc.is_in(txt, value_set=pa.array(MISSING_TOKENS, type=txt.type)), pa.scalar(None, txt.type), txt)
-    null = np.asarray(pc.is_null(txt).to_numpy(zero_copy_only=False), dtype=bool)
-    if null.all():
-        return None
+    if as_is:
+        if arr.null_count or not len(arr):
+            return None
+        txt, null = arr, np.zeros(len(arr), dtype=bool)
+    else:
+        txt = pc.utf8_trim_whitespace(arr)
+        txt = pc.if_else(pc.is_in(txt, value_set=pa.array(MISSING_TOKENS, type=txt.type)),
+                         pa.scalar(None, txt.type), txt)
+        null = np.asarray(pc.is_null(txt).to_numpy(zero_copy_only=False), dtype=bool)
+        if null.all():
+            return None
     kind = info.get("kind")
     if kind is None and not _reads_as_number(txt, null):
         kind = "not epoch"  # a failed cast of the whole batch costs 0.2 s per million rows
@@ -482,9 +500,9 @@ def _arrow_text_times(arr: Any, tz: str, reason: np.ndarray, info: dict[str, Any
                 vals = np.array(pc.fill_null(got, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
             reason[null] = _rc("null_time")
             return TimeChunk(vals, reason, True)
-        if kind == "epoch":
+        if kind == "epoch" or as_is:
             return None
-    first = txt.filter(pc.invert(pc.is_null(txt)))[0].as_py()
+    first = txt[int(np.argmin(null))].as_py()
     import re
 
     if not re.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?", first):

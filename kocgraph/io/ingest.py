@@ -271,8 +271,8 @@ class Ingest:
         def times() -> TimeChunk | None:
             if time_column is None:
                 return None
-            return time_chunk(missing_tokens_to_null(time_column), tz=self.tz, info=self.time_info,
-                              unit=self.time_unit)
+            return time_chunk(time_column, tz=self.tz, info=self.time_info, unit=self.time_unit,
+                              missing_tokens=True)
 
         def extras() -> tuple[dict[str, pd.Categorical], Any]:
             cats = {o: normalized_category(missing_tokens_to_null(c), lower=o == "event_type")
