@@ -578,3 +578,19 @@ def test_rerun_replaces_the_previous_ranking() -> None:
     assert cols == ["koc_score", "koc_expected_reach", "koc_percentile", "koc_rank", "koc_excluded",
                     "koc_term_reach", "koc_value_reach", "koc_conversions", "koc_conversion_value"]
     assert kg.get.kocs(g, n=3)["user"].tolist() == ["alice", "bob", "carol"]
+
+
+@pytest.mark.parametrize("per_community", [None, 2])
+@pytest.mark.parametrize("n", [1, 7, 10_000])
+def test_get_kocs_takes_the_top_rows_that_a_sort_of_every_ranked_row_gives(n, per_community):
+    # the table is read off the rank column alone; it must be the head of the ranked rows sorted by
+    # rank (stable: ties in the order of the users), as a full sort of the frame gives
+    g = kg.read_log(kg.datasets.synthetic_frame(400, 30, rng=5)[0])
+    kg.tl.kocs(g, staff=["staff_000"], per_community=per_community, rng=0)
+    col = "koc_slate" if per_community else "koc_rank"
+    ranks = g.nodes[col]
+    want = (g.nodes.loc[ranks.notna().to_numpy()].assign(_r=ranks[ranks.notna()].astype("int64"))
+            .sort_values("_r", kind="stable").head(n))
+    got = kg.get.kocs(g, n=n)
+    assert got["user"].tolist() == want.index.tolist()
+    assert got["rank"].tolist() == want["_r"].tolist()

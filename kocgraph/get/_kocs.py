@@ -140,10 +140,11 @@ def kocs(g: ShareGraph, n: int = 50, *, excluded: bool = False, key: str = "koc"
     if excluded:
         return _excluded(g, key, have)
     order_col = f"{key}_slate" if f"{key}_slate" in nodes.columns else f"{key}_rank"
-    ranks = nodes[order_col]
-    sel = ranks.notna().to_numpy()
-    sub = nodes.loc[sel]
-    sub = sub.assign(_r=ranks[sel].astype("int64")).sort_values("_r", kind="stable").head(n)
+    # the top n positions from the rank column alone, then those rows: no copy of every ranked
+    # user's row (at 1e7 events that copy, sorted, was the nomination job's memory peak)
+    r = nodes[order_col].to_numpy(dtype=np.float64, na_value=np.inf)
+    top = np.argsort(r, kind="stable")[: min(n, int(np.isfinite(r).sum()))]
+    sub = nodes.iloc[top].assign(_r=r[top].astype(np.int64))
     feats = meta["features"]
     eligible = nodes[f"{key}_score"].notna().to_numpy()
     cols: dict[str, Any] = {"rank": sub["_r"].to_numpy(), "user": sub.index.to_numpy(),
