@@ -19,7 +19,7 @@ of the KOC ranking, the best single rule at precision@50, the verdict line, and 
 printed (the data hold real account ids).
 
 **The cost.** ``--cost`` runs the nominate job on the ``synthetic-<size>`` sample in this process
-(``kocgraph._jobs.nominate``: read, cascades, PageRank, coreness, communities, kocs, no output file)
+(``kocgraph.jobs.nominate``: read, cascades, PageRank, coreness, communities, kocs, no output file)
 and, on the graph it built, times the calibration alone (``kocgraph.tl._kocs._fit``: the inner cuts
 and the fit that ``kg.tl.kocs(weights="fit")`` runs). The ratio is calibration / nominate wall time
 (the nominate time includes the calibration). Medians of ``--repeats``.
@@ -130,8 +130,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def cost(size: str, repeats: int) -> dict[str, Any]:
     """Calibration time against the nominate job's wall time on ``sample:synthetic-<size>``."""
-    from kocgraph._jobs import NominateConfig, nominate
     from kocgraph.algorithms import koc_model as M
+    from kocgraph.jobs import NominateConfig, nominate
     from kocgraph.tl._kocs import _conversions, _fit
 
     runs = []

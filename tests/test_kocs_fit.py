@@ -77,7 +77,7 @@ def test_fit_on_a_synthetic_log_records_what_it_chose() -> None:
     m = g.meta["koc"]
     fit = m["fit"]
     assert fit["kind"] == "fit" and fit["fell_back"] is False and fit["split_by"] == "time"
-    assert [c["label"] for c in fit["cuts"]] == ["time 60%", "time 70%", "time 80%"]
+    assert [c["label"] for c in fit["cuts"]] == ["time 60%", "time 65%", "time 70%", "time 75%", "time 80%"]
     assert "blend" in fit["inner_precision"] and "resharers" in fit["inner_precision"]
     assert all(0 <= v <= 1 for v in fit["inner_precision"].values())
     assert fit["chosen"] == "blend" or fit["chosen"] in fit["inner_precision"]

@@ -217,8 +217,8 @@ def explain(g: ShareGraph, user: Any, *, key: str = "koc") -> pd.DataFrame:
     >>> ex = kg.get.explain(g, "alice")
     >>> bool(ex["contribution"].sum() == ex.attrs["score"])
     True
-    >>> ex.loc["reach", "description"]
-    "people who got an item through this user's forwards, directly or further down"
+    >>> ex.loc["resharers", "description"]
+    'people who got an item from this user and passed it on'
     """
     g = check_graph(g, "kg.get.explain")
     meta = _meta(g, key, "kg.get.explain")

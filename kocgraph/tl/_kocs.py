@@ -33,8 +33,8 @@ __all__ = ["kocs", "PRIOR_WEIGHTS", "DEFAULT_WEIGHTS", "FEATURES", "CONVERSION_T
 #: (least squares over the contenders) pooled over the inner cuts of the Douban, Higgs-Twitter and
 #: Stack Exchange logs, each log weighing the same, on the count features and the event-clock recency
 #: features of half-life 0.1; rounded to 2 decimals (``benchmarks/bench_backtest.py --prior`` re-derives them).
-PRIOR_WEIGHTS: dict[str, float] = {"reach": 0.01, "resharers": 0.2, "senders": 0.37, "items_started": 0.15,
-                                   "reach_recent_event@0.1": 0.75}
+PRIOR_WEIGHTS: dict[str, float] = {"resharers": 0.21, "senders": 0.39, "items_started": 0.09,
+                                   "reach_recent_event@0.1": 0.77}
 #: the first version's weights on feature percentiles (``weights="percentile"``; the Spark engine's score)
 DEFAULT_WEIGHTS: dict[str, float] = {
     "reach": 0.25, "resharers": 0.35, "direct_reach": 0.10, "items_started": 0.05, "pagerank": 0.10,
@@ -284,9 +284,9 @@ def kocs(
     *wall clock* (the share of its time span after it), ``h`` a fraction of the log.
 
     ``weights="fit"`` (the default) fits non-negative weights on the log's own history
-    (:func:`kocgraph.algorithms.koc_model.calibrate`): split by time at 60/70/80% of the span, or,
-    with no time column, one timestamp or relative per-item clocks, by three random draws of 70% of
-    the items; on each cut, rank by the features before it and measure precision@50/100 of reach
+    (:func:`kocgraph.algorithms.koc_model.calibrate`): split by time at 60, 65, 70, 75 and 80% of the span,
+    or, with no time column, one timestamp or relative per-item clocks, by five random draws of 70%
+    of the items; on each cut, rank by the features before it and measure precision@50/100 of reach
     after it. The candidates are a least-squares blend of every feature (fitted over the users any
     single feature would put near the top; each cut predicted from the others) and each simple rule
     alone; the best mean over the cuts wins. It then applies the weights to the features of the whole
