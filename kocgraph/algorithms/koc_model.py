@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -537,7 +537,7 @@ def _blend(blocks: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> np.ndarray
     ``X`` and ``y`` are the cuts' rows one after another (``np.vstack(blocks)``,
     ``np.concatenate(ys)``), never stacked whole: only the contenders' rows are."""
     keeps = _stacked_contenders(blocks, CONTENDER_FACTOR * max(FIT_KS))
-    X = np.concatenate([np.asarray(b, dtype=np.float64)[k] for b, k in zip(blocks, keeps)])
+    X = np.concatenate([np.asarray(b)[k] for b, k in zip(blocks, keeps)]).astype(np.float64, copy=False)
     y = np.concatenate([np.asarray(t)[k] for t, k in zip(ys, keeps)])
     return nnls_weights(X, y, np.where(y > 0, 1.0, ZERO_WEIGHT))
 
@@ -698,6 +698,46 @@ def sample_events(item: np.ndarray, time: np.ndarray, max_events: int, mode: str
     return keep, f"the latest {int(keep.sum()):,} events"
 
 
+class _Log(NamedTuple):
+    """The events :func:`calibrate` cuts (int64 codes; ``use``: the events it may use)."""
+
+    src: np.ndarray
+    tgt: np.ndarray
+    item: np.ndarray
+    time: np.ndarray
+    n_users: int
+    use: np.ndarray
+    staff: np.ndarray
+    conversions: np.ndarray | None
+    conversion_value: np.ndarray | None
+
+
+def _inner_cut(log: _Log, frac: float, seed: int | None, label: str, names: Sequence[str], kol_threshold: Any,
+               half_lives: Sequence[float]) -> Cut | None:
+    """One inner cut of :func:`calibrate`: the log features of the eligible users on the events before it
+    and their reach on the events after it (split by time at ``frac``, or, with a ``seed``, by a draw of
+    ``frac`` of the items); None when one side has no events."""
+    src, tgt, item, time, n = log.src, log.tgt, log.item, log.time, log.n_users
+    past, fut = time_cut(time, frac, log.use) if seed is None else item_cut(item, frac, seed, log.use)
+    if not past.any() or not fut.any():
+        return None
+    conv, value = log.conversions, log.conversion_value
+    F = user_features(src[past], tgt[past], item[past], time[past], n, half_lives=half_lives,
+                      conversions=None if conv is None else conv[past],
+                      conversion_value=None if value is None else value[past])
+    present = _present(src[past], tgt[past], n)
+    ok = eligible_users(F, present, log.staff, kol_cut(kol_threshold, int(present.sum())))
+    fwd = build_forest(src[fut], tgt[fut], item[fut], time[fut], n)
+    reach = user_metrics(fwd, n)["reach"].astype(np.float64)
+    del fwd
+    zero = np.zeros(n)
+    X = log_features({k: F.get(k, zero) for k in names}, names, rows=ok)
+    del F
+    # kept as float32 until the fit: every cut's matrix is alive at once (five cuts in float64 put the
+    # 1e7 nomination job over its memory target); the fit computes in float64
+    return Cut(X.astype(np.float32), reach[ok], frac, label)
+
+
 def calibrate(
     src: np.ndarray, tgt: np.ndarray, item: np.ndarray, time: np.ndarray, n_users: int, *,
     has_time: bool, staff: np.ndarray, kol_threshold: Any, names: Sequence[str], singles: Sequence[str],
@@ -753,28 +793,20 @@ def calibrate(
         [(f"time {f:.0%}", f, None) for f in TIME_CUTS] if mode == "time"
         else [(f"item draw {i + 1} ({ITEM_CUT:.0%} of items)", ITEM_CUT, int(gen.integers(2**31))) for i in range(N_ITEM_DRAWS)]
     )
+    log = _Log(src, tgt, item, time, n_users, use, staff, conversions, conversion_value)
+    # one cut at a time: two side by side took a fifth less time but kept two cuts' forests and recency
+    # matrices resident at once, which put the 1e7 nomination job 120 MiB over its memory target
+    made = [_inner_cut(log, frac, seed, label, names, kol_threshold, half_lives) for label, frac, seed in specs]
     cuts, skipped = [], []
-    for label, frac, seed in specs:  # a few cuts
-        past, fut = time_cut(time, frac, use) if seed is None else item_cut(item, frac, seed, use)
-        if not past.any() or not fut.any():
+    for (label, _, _), c in zip(specs, made):
+        if c is None:
             skipped.append({"label": label, "why": "no events on one side"})
-            continue
-        F = user_features(src[past], tgt[past], item[past], time[past], n_users, half_lives=half_lives,
-                          conversions=None if conversions is None else conversions[past],
-                          conversion_value=None if conversion_value is None else conversion_value[past])
-        present = _present(src[past], tgt[past], n_users)
-        ok = eligible_users(F, present, staff, kol_cut(kol_threshold, int(present.sum())))
-        fwd = build_forest(src[fut], tgt[fut], item[fut], time[fut], n_users)
-        reach = user_metrics(fwd, n_users)["reach"].astype(np.float64)
-        zero = np.zeros(n_users)
-        X = log_features({k: F.get(k, zero) for k in names}, names, rows=ok)
-        c = Cut(X, reach[ok], frac, label)
-        del F, fwd, reach, X, present, ok  # the next cut's arrays are not built beside this cut's
-        if c.n_spreaders < MIN_RULE_SPREADERS:
+        elif c.n_spreaders < MIN_RULE_SPREADERS:
             skipped.append({"label": label, "why": f"{c.n_spreaders} eligible users reach anyone after the cut "
                                                    f"(fewer than {MIN_RULE_SPREADERS})"})
-            continue
-        cuts.append(c)
+        else:
+            cuts.append(c)
+    del made
     info["skipped_cuts"] = skipped
     full = [c for c in cuts if c.n_spreaders >= MIN_SPREADERS]
     if len(full) >= 2:
