@@ -563,7 +563,8 @@ def _stacked_contenders(blocks: Sequence[np.ndarray], m: int) -> list[np.ndarray
 @dataclass
 class Cut:
     """One inner cut: the log features of the eligible users before it (``X``, one column per
-    feature name), their reach after it (``reach``), and the past share ``frac`` (of the time span or
+    feature name; float32 as :func:`calibrate` builds it, to keep every cut resident in little
+    memory), their reach after it (``reach``), and the past share ``frac`` (of the time span or
     of the items), so ``target = log1p(reach * frac / (1 - frac))``: reach over a period as long as
     the one observed."""
 

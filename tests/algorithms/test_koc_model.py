@@ -258,6 +258,31 @@ def test_calibrate_is_the_same_on_int32_and_int64_codes() -> None:
         assert i32 == i64
 
 
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_cuts_kept_in_float32_choose_as_float64_would(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # calibrate keeps the cuts' feature matrices in float32 (memory); the fit on the same cuts in
+    # float64 chooses the same candidate, with the same inner precision and the same weights to 1e-5
+    g = kg.datasets.synthetic(3000, 200, rng=seed)
+    caught: list[list[M.Cut]] = []
+    real = M.fit_weights
+
+    def grab(cuts: list[M.Cut], *a: object, **k: object) -> M.FitResult:
+        caught.append(list(cuts))
+        return real(cuts, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(M, "fit_weights", grab)
+    names = list(M.COUNT_FEATURES[:-2]) + [f"{r}@{h:g}" for r in M.RECENCY_FEATURES for h in M.HALF_LIVES]
+    a = {**_arrays(g), "names": names, "singles": names}  # every feature, as kg.tl.kocs fits them
+    res, _ = M.calibrate(**a, rng=0)
+    (cuts,) = caught
+    assert res is not None and len(cuts) == len(M.TIME_CUTS) and all(c.X.dtype == np.float32 for c in cuts)
+    wide = [M.Cut(c.X.astype(np.float64), c.reach, c.frac, c.label) for c in cuts]
+    ref = real(wide, a["names"], a["singles"])
+    assert ref.chosen == res.chosen and ref.inner_precision == res.inner_precision
+    assert ref.weights.keys() == res.weights.keys()
+    np.testing.assert_allclose([res.weights[k] for k in ref.weights], list(ref.weights.values()), rtol=1e-5)
+
+
 def test_calibrate_samples_big_logs() -> None:
     g = kg.datasets.synthetic(3000, 200, rng=4)
     _, info = M.calibrate(**_arrays(g), max_events=2000, rng=0)
