@@ -16,6 +16,7 @@ import kocgraph as kg
 from kocgraph._core.graph import aggregate_edges
 from kocgraph._core.validation import factorize_ids
 from kocgraph.algorithms._sort import stable_argsort
+from kocgraph.io.ingest import UserDictionary
 from kocgraph.io.readers import _duplicated_among
 
 # ------------------------------------------------------------------------------- stable_argsort
@@ -94,6 +95,60 @@ def test_arrow_factorize_known_answer():
     assert list(users) == ["a", "张三", " ", "😀"] and not any(m.any() for m in got.invalid)
     assert s.tolist() == [0, 1, -1, -1] and t.tolist() == [1, 3, 0, 0]
     assert sn.tolist() == [False, False, True, True] and not tn.any()
+
+
+# ------------------------------------------------------- users of a stream, sources and targets hashed together
+def _stream_users(batches, merge_at: int, drop: frozenset = frozenset()):
+    """UserDictionary over ``batches`` of (sources, targets); batches in ``drop`` are dropped after
+    they are added. Returns the dictionary and each kept batch's handle."""
+    d = UserDictionary(merge_at=merge_at)
+    handles = {}
+    for i, (src, tgt) in enumerate(batches):
+        handles[i] = d.add_pair(pa.array(src, pa.string()), pa.array(tgt, pa.string()))[0]
+        if i in drop:
+            d.drop([handles.pop(i)])
+    d.finish()
+    return d, handles
+
+
+def test_user_dictionary_known_answer():
+    # batch 0: b->c, a->d ; batch 1: e->b, (none)->a, f->f
+    # sources first-seen: b, a, e, f ; then the targets not among them: c, d (c was seen before e)
+    d, h = _stream_users([(["b", "a"], ["c", "d"]), (["e", None, "f"], ["b", "a", "f"])], merge_at=1 << 23)
+    assert d.values.to_pylist() == ["b", "a", "e", "f", "c", "d"]
+    assert d.codes(h[0]).tolist() == [0, 1, 4, 5]
+    assert d.codes(h[1]).tolist() == [2, -1, 3, 0, 1, 3]
+
+
+@PROPERTY
+@given(st.lists(st.lists(st.tuples(IDS, IDS), max_size=12), max_size=6), st.sampled_from([1, 3, 8, 1 << 23]),
+       st.data())
+def test_user_dictionary_is_pandas_factorize_of_sources_then_targets(batches, merge_at, data):
+    """Whatever the batching, the early merges and the dropped batches: the users and the kept
+    batches' codes are ``pd.factorize`` of every source, then every target (dropped batches' ids
+    stay in the dictionary, as they did when each role had its own)."""
+    pairs = [([s for s, _ in b], [t for _, t in b]) for b in batches]
+    drop = frozenset(data.draw(st.sets(st.integers(0, max(len(pairs) - 1, 0)), max_size=2))) if pairs else frozenset()
+    d, handles = _stream_users(pairs, merge_at, drop)
+    every_src = [x for s, _ in pairs for x in s]
+    every_tgt = [x for _, t in pairs for x in t]
+    codes, uniques = pd.factorize(pd.Series(every_src + every_tgt, dtype=object))
+    assert (d.values.to_pylist() if d.values is not None else []) == list(uniques)
+    n_src = len(every_src)
+    at_s = at_t = 0
+    for i, (s, t) in enumerate(pairs):
+        if i in handles:
+            want = np.concatenate([codes[at_s:at_s + len(s)], codes[n_src + at_t:n_src + at_t + len(t)]])
+            assert d.codes(handles[i]).tolist() == want.tolist()
+        at_s += len(s)
+        at_t += len(t)
+
+
+def test_user_dictionary_reads_int_and_text_ids_as_text():
+    d = UserDictionary()
+    h = d.add_pair(pa.array([7, 8], pa.int64()), pa.array(["7", "9"], pa.string()))[0]
+    d.finish()
+    assert d.as_text and d.values.to_pylist() == ["7", "8", "9"] and d.codes(h).tolist() == [0, 1, 0, 2]
 
 
 # ------------------------------------------------------------------------ duplicate screen

@@ -35,7 +35,7 @@ from ..algorithms._parallel import side_by_side
 from ..exceptions import DataQualityWarning, LogSchemaError
 from .csvread import RawRecord
 
-__all__ = ["IdDictionary", "Ingest", "Ingested"]
+__all__ = ["IdDictionary", "Ingest", "Ingested", "UserDictionary"]
 
 _RC = REASON_CODES
 
@@ -71,22 +71,16 @@ class IdDictionary:
     def add(self, arr: Any) -> tuple[int, Any, np.ndarray]:
         """Encode a batch; returns its handle, its own dictionary and its rows' indices into that
         dictionary (-1 for null), for checks made once per distinct id."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
+        return self._push(*_hashed(arr))
 
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-        enc = pc.dictionary_encode(arr)
-        idx = enc.indices
-        local = np.asarray((pc.fill_null(idx, -1) if idx.null_count else idx).to_numpy(zero_copy_only=False),
-                           dtype=np.int32)
+    def _push(self, batch_dict: Any, local: np.ndarray) -> tuple[int, Any, np.ndarray]:
         h = self._next
         self._next += 1
-        self._pending.append((h, enc.dictionary, local))
-        self._pending_size += len(enc.dictionary)
+        self._pending.append((h, batch_dict, local))
+        self._pending_size += len(batch_dict)
         if self._pending_size >= self._merge_at:
             self._merge()
-        return h, enc.dictionary, local
+        return h, batch_dict, local
 
     def drop(self, handles: list[int]) -> None:
         """Forget batches (a part read again): their codes are not wanted (their ids may stay)."""
@@ -111,13 +105,17 @@ class IdDictionary:
         unified = pa.chunked_array(ident, type=pa.dictionary(pa.int32(), typ)).unify_dictionaries()
         self.values = unified.chunk(0).dictionary if len(ident) else self.values
         first = 1 if len(dicts) > len(self._pending) else 0
-        for (h, _, local), ch in zip(self._pending, unified.chunks[first:]):
+        maps = [np.asarray(ch.indices.to_numpy(zero_copy_only=False), dtype=np.int32) for ch in unified.chunks[first:]]
+        self._seen(maps)
+        for (h, _, local), m in zip(self._pending, maps):
             if h in self._dropped:
                 continue
-            tmap = np.append(np.asarray(ch.indices.to_numpy(zero_copy_only=False), dtype=np.int32), -1)
-            self._codes[h] = tmap[local]
+            self._codes[h] = np.append(m, -1)[local]
         self._pending = []
         self._pending_size = 0
+
+    def _seen(self, maps: list[np.ndarray]) -> None:
+        """A hook: the pending batches' local -> global maps, in batch order (see :class:`UserDictionary`)."""
 
     def finish(self) -> None:
         self._merge()
@@ -128,6 +126,92 @@ class IdDictionary:
     def release(self, handle: int) -> None:
         """Free a batch's codes once they are laid out elsewhere."""
         self._codes.pop(handle, None)
+
+
+class UserDictionary(IdDictionary):
+    """The users of a stream of (source, target) batches, in one dictionary: each batch's two id
+    columns are hashed together (:meth:`add_pair`), so an id that is both a source and a target in
+    a batch is hashed into one entry, and the two roles need no merge at the end.
+
+    The order is that of ``pd.factorize`` of every source, then every target: the sources in
+    first-seen order, then the ids seen only as targets, in first-seen order. It is found on the
+    dictionaries, never on the rows: a batch's own dictionary lists its sources' distinct ids
+    first (they come first in what is hashed), then the ids it has only as targets.
+
+    >>> import pyarrow as pa
+    >>> d = UserDictionary()
+    >>> h1 = d.add_pair(pa.array(["b", "a"]), pa.array(["c", "b"]))[0]
+    >>> h2 = d.add_pair(pa.array(["c", None]), pa.array(["d", "a"]))[0]
+    >>> d.finish(); d.values.to_pylist(), d.codes(h1).tolist(), d.codes(h2).tolist()
+    (['b', 'a', 'c', 'd'], [0, 1, 2, 0], [2, -1, 3, 1])
+    """
+
+    def __init__(self, *, merge_at: int = 1 << 23) -> None:
+        super().__init__(merge_at=merge_at)
+        self._n_sources: dict[int, int] = {}  # handle -> how many of the batch's entries are sources
+        self._order_src: list[np.ndarray] = []  # global ids first seen as a source, in order
+        self._order_tgt: list[np.ndarray] = []  # global ids first seen as a target only, in order
+        self._is_src = np.zeros(0, dtype=bool)
+        self._is_tgt = np.zeros(0, dtype=bool)
+
+    def add_pair(self, src: Any, tgt: Any) -> tuple[int, Any, np.ndarray]:
+        """Encode a batch's sources and targets together; returns the handle, the batch's own
+        dictionary and the indices of its sources then its targets (``2 n`` of them, -1 for null)."""
+        import pyarrow as pa
+
+        target = _common_type([src.type, tgt.type])
+        if target is not None:  # 7 and "7" in one batch: both read as text, as the merge would
+            self.as_text = self.as_text or pa.types.is_string(target) or pa.types.is_large_string(target)
+            src, tgt = _as_text(src, target), _as_text(tgt, target)
+        pieces = [c for x in (src, tgt) for c in (x.chunks if isinstance(x, pa.ChunkedArray) else [x])]
+        batch_dict, local = _hashed(pa.concat_arrays(pieces) if pieces else pa.array([], src.type))
+        n = len(src)
+        self._n_sources[self._next] = int(local[:n].max()) + 1 if n else 0  # -1 (null) everywhere gives 0
+        return self._push(batch_dict, local)
+
+    def _seen(self, maps: list[np.ndarray]) -> None:
+        size = len(self.values)
+        if self._is_src.size < size:
+            self._is_src = np.concatenate([self._is_src, np.zeros(size - self._is_src.size, dtype=bool)])
+            self._is_tgt = np.concatenate([self._is_tgt, np.zeros(size - self._is_tgt.size, dtype=bool)])
+        for (h, _, _), m in zip(self._pending, maps):
+            k = self._n_sources.pop(h)
+            for part, seen, order in ((m[:k], self._is_src, self._order_src), (m[k:], self._is_tgt, self._order_tgt)):
+                new = part[~seen[part]]  # a batch's entries are distinct: no id twice in ``new``
+                seen[new] = True
+                order.append(new)
+
+    def finish(self) -> None:
+        """Merge what is pending, then put the users in ``pd.factorize`` order (sources first)."""
+        self._merge()
+        if self.values is None:
+            return
+        tgt_only = np.concatenate(self._order_tgt) if self._order_tgt else np.zeros(0, dtype=np.int32)
+        order = np.concatenate(self._order_src + [tgt_only[~self._is_src[tgt_only]]])
+        if order.size != len(self.values):
+            raise AssertionError(f"user order covers {order.size} of {len(self.values)} ids")  # a bug, not data
+        pos = np.empty(order.size + 1, dtype=np.int32)
+        pos[order] = np.arange(order.size, dtype=np.int32)
+        pos[-1] = -1  # null stays null
+        self.values = self.values.take(order)
+        for h, c in self._codes.items():
+            self._codes[h] = pos[c]
+        self._order_src, self._order_tgt = [], []
+
+
+def _hashed(arr: Any) -> tuple[Any, np.ndarray]:
+    """Arrow's dictionary encoding of ``arr``: its distinct values in first-seen order, and each
+    row's index into them (int32, -1 for null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    enc = pc.dictionary_encode(arr)
+    idx = enc.indices
+    local = np.asarray((pc.fill_null(idx, -1) if idx.null_count else idx).to_numpy(zero_copy_only=False),
+                       dtype=np.int32)
+    return enc.dictionary, local
 
 
 def _common_type(types: list[Any]) -> Any:
@@ -199,6 +283,10 @@ def _blank_ids(dictionary: Any, missing: tuple[str, ...]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ the accumulator
+#: an id column of a batch, encoded: the Arrow ids, the invalid mask, whether integers became text,
+#: the dictionary handle, and the rows with no id
+_Encoded = tuple[Any, np.ndarray, bool, int, np.ndarray]
+
 class _Kept(NamedTuple):
     part: int
     rows: np.ndarray  # record index in the part
@@ -237,7 +325,8 @@ class Ingest:
     def __init__(self, mapping: dict[str, Any], *, time_unit: str, tz: str, missing_ids: tuple[str, ...]) -> None:
         self.mapping = mapping
         self.time_unit, self.tz, self.missing = time_unit, tz, missing_ids
-        self.dicts = {"source": IdDictionary(), "target": IdDictionary(), "item": IdDictionary()}
+        self.users = UserDictionary()
+        self.items = IdDictionary()
         self.kept: list[_Kept] = []
         self.time_info: dict[str, Any] = {}
         self.text_mix = False
@@ -279,11 +368,13 @@ class Ingest:
                     for o, c in others.items() if o != "value"}
             return cats, parse_value(missing_tokens_to_null(others["value"])) if "value" in others else None
 
-        # each id column is hashed into its own dictionary, the times parsed and the extra columns
-        # read, side by side (Arrow's hashing and casts release the GIL); each step reads its own
-        # columns and writes its own state
-        *encoded, tchunk, (cats, parsed_value) = side_by_side(
-            *[partial(self._encode, r, columns[r]) for r in roles], times, extras)
+        # the users (sources and targets hashed together) and the items into their dictionaries,
+        # the times parsed and the extra columns read, side by side (Arrow's hashing and casts
+        # release the GIL); each step reads its own columns and writes its own state
+        (src_enc, tgt_enc, same), *by_item, tchunk, (cats, parsed_value) = side_by_side(
+            partial(self._encode_users, columns["source"], columns["target"]),
+            *([partial(self._encode, columns["item"])] if "item" in columns else []), times, extras)
+        encoded = [src_enc, tgt_enc, *by_item]
         handles = {role: h for role, (*_, h, _) in zip(roles, encoded)}
         for role, (arr, bad, mixed, _, null) in zip(roles, encoded):
             self.text_mix |= mixed
@@ -307,7 +398,7 @@ class Ingest:
             value, vbad, vinf = parsed_value
             flag(vbad, "unparseable_value")
             flag(vinf, "non_finite_value")
-        flag(_same(arrs["source"], arrs["target"]), "self_forward")
+        flag(same, "self_forward")
         rej = np.flatnonzero(reason > 0)
         if not keep_frame and part not in self._seen_parts:
             keep_frame = True  # a part's first batch is kept whole: a small file rejects rows as given
@@ -322,13 +413,24 @@ class Ingest:
                                frame if keep_frame else None, rejected))
         self.n_rows += n
 
-    def _encode(self, role: str, column: pd.Series) -> tuple[Any, np.ndarray, bool, int, np.ndarray]:
-        """One id column of a batch into its role's dictionary: the Arrow ids, the invalid mask,
+    def _encode(self, column: pd.Series) -> _Encoded:
+        """The item column of a batch into the items' dictionary: the Arrow ids, the invalid mask,
         whether integers became text, the dictionary handle, and the rows with no id."""
-        arr, bad, mixed = _arrow_ids(column, role)
-        h, batch_dict, local = self.dicts[role].add(arr)
+        arr, bad, mixed = _arrow_ids(column, "item")
+        h, batch_dict, local = self.items.add(arr)
         blank_rows = np.append(_blank_ids(batch_dict, self.missing), False)[local]
         return arr, bad, mixed, h, (local < 0) & ~bad | blank_rows
+
+    def _encode_users(self, source: pd.Series, target: pd.Series) -> tuple[_Encoded, _Encoded, np.ndarray]:
+        """The source and target columns of a batch into the users' dictionary, hashed together:
+        for each, what :meth:`_encode` gives; and the rows whose two ids are one id."""
+        (sarr, sbad, smixed), (tarr, tbad, tmixed) = _arrow_ids(source, "source"), _arrow_ids(target, "target")
+        h, batch_dict, local = self.users.add_pair(sarr, tarr)
+        n = len(source)
+        blank = np.append(_blank_ids(batch_dict, self.missing), False)[local]
+        null = (local < 0) | blank
+        same = (local[:n] == local[n:]) & ~null[:n]  # one entry per id: equal ids, equal codes
+        return (sarr, sbad, smixed, h, null[:n] & ~sbad), (tarr, tbad, tmixed, h, null[n:] & ~tbad), same
 
     def _let_go(self, part: int) -> None:
         """A part has a second batch: keep only the rejected rows of its first one."""
@@ -344,8 +446,8 @@ class Ingest:
         self.single.pop(part, None)
         self._seen_parts.discard(part)
         gone = [k for k in self.kept if k.part == part]
-        for role, j in (("source", 0), ("target", 1), ("item", 2)):
-            self.dicts[role].drop([k.handles[j] for k in gone if k.handles[j] >= 0])
+        self.users.drop([k.handles[0] for k in gone])
+        self.items.drop([k.handles[2] for k in gone if k.handles[2] >= 0])
         self.n_rows -= sum(len(k.rows) for k in gone)
         self.kept = [k for k in self.kept if k.part != part]
 
@@ -358,15 +460,14 @@ class Ingest:
         for role, value in self.first_bad.items():
             if not self.any_valid.get(role):  # a column of no valid id: the column is wrong, not a row
                 raise _bad_id(value, role)
-        side_by_side(*[d.finish for d in self.dicts.values()])  # Arrow's unifier releases the GIL
+        side_by_side(self.users.finish, self.items.finish)  # Arrow's unifier releases the GIL
         kept = self.kept
-        src = self._laid("source", 0)
-        tgt = self._laid("target", 1)
-        users, tgt, as_text = _merge_users(self.dicts["source"], self.dicts["target"], src, tgt)
+        src, tgt = self._laid_users()
+        users, as_text = _index_of(self.users.values), self.users.as_text
         if m["item"] is not None:
-            item = self._laid("item", 2)
-            item_ids = _index_of(self.dicts["item"].values)
-            items_text = self.dicts["item"].as_text
+            item = self._laid_items()
+            item_ids = _index_of(self.items.values)
+            items_text = self.items.as_text
         else:
             item = np.zeros(self.n_rows, dtype=np.int32)
             item_ids = pd.Index(["*"], dtype=object)
@@ -401,17 +502,31 @@ class Ingest:
         as_text_info = {k: v for k, v in (("users", text_users), ("items", int(items_text))) if v}
         return Ingested(src, tgt, item, users, item_ids, tns, reason, extra, part, row, self.time_info, as_text_info)
 
-    def _laid(self, role: str, j: int) -> np.ndarray:
-        """One role's int32 codes for every kept row, end to end (-1 where the id is missing)."""
+    def _laid_users(self) -> tuple[np.ndarray, np.ndarray]:
+        """The source and target int32 codes of every kept row, end to end (-1 where the id is missing)."""
+        src, tgt = np.empty(self.n_rows, dtype=np.int32), np.empty(self.n_rows, dtype=np.int32)
+        at = 0
+        for k in self.kept:
+            n = len(k.rows)
+            codes = self.users.codes(k.handles[0])
+            for out, half, role in ((src, codes[:n], "source"), (tgt, codes[n:], "target")):
+                seg = out[at:at + n]
+                seg[:] = half
+                seg[k.reason == _RC["null_" + role]] = -1
+            self.users.release(k.handles[0])
+            at += n
+        return src, tgt
+
+    def _laid_items(self) -> np.ndarray:
+        """The item int32 codes of every kept row, end to end (-1 where the id is missing)."""
         out = np.empty(self.n_rows, dtype=np.int32)
-        d = self.dicts[role]
         at = 0
         for k in self.kept:
             n = len(k.rows)
             seg = out[at:at + n]
-            seg[:] = d.codes(k.handles[j])
-            seg[k.reason == _RC["null_" + role]] = -1
-            d.release(k.handles[j])
+            seg[:] = self.items.codes(k.handles[2])
+            seg[k.reason == _RC["null_item"]] = -1
+            self.items.release(k.handles[2])
             at += n
         return out
 
@@ -527,16 +642,6 @@ class Ingest:
         return pd.DataFrame(out)
 
 
-def _same(a: Any, b: Any) -> np.ndarray:
-    """Rows whose source and target ids are equal (as text when the two columns differ in type)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if a.type != b.type:
-        a, b = pc.cast(a, pa.string()), pc.cast(b, pa.string())
-    return np.asarray(pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _laid_out(arrs: list[np.ndarray], dtype: Any, n: int) -> np.ndarray:
     """Arrays end to end in one array of ``dtype`` (no intermediate copy)."""
     out = np.empty(n, dtype=dtype)
@@ -554,29 +659,6 @@ def _index_of(values: Any) -> pd.Index:
     if values is None or not len(values):
         return pd.Index([], dtype=object)
     return ids_index(values.to_numpy(zero_copy_only=False))
-
-
-def _merge_users(src_d: IdDictionary, tgt_d: IdDictionary, src: np.ndarray,
-                 tgt: np.ndarray) -> tuple[pd.Index, np.ndarray, bool]:
-    """One user dictionary: the sources' ids in first-seen order, then the targets' new ones (as
-    ``pd.factorize`` of sources then targets); target codes moved onto it."""
-    import pyarrow as pa
-
-    a, b = src_d.values, tgt_d.values
-    if a is None or b is None:
-        d = a if a is not None else b
-        return _index_of(d), tgt, bool(src_d.as_text or tgt_d.as_text)
-    as_text = bool(src_d.as_text or tgt_d.as_text)
-    target = _common_type([a.type, b.type])
-    if target is not None:
-        as_text = as_text or pa.types.is_string(target) or pa.types.is_large_string(target)
-        a, b = _as_text(a, target), _as_text(b, target)
-    ident = [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d), dtype=np.int32)), d) for d in (a, b)]
-    unified = pa.chunked_array(ident).unify_dictionaries()
-    users = unified.chunk(0).dictionary
-    remap = np.append(np.asarray(unified.chunk(1).indices.to_numpy(zero_copy_only=False), dtype=np.int32), -1)
-    np.take(remap, tgt, out=tgt, mode="wrap")  # -1 takes remap[-1] == -1
-    return _index_of(users), tgt, as_text
 
 
 def _union_categoricals(cats: list[pd.Categorical]) -> pd.Categorical:
