@@ -456,15 +456,36 @@ class Ingest:
         """Merge the id dictionaries, give the time column its unit, and lay every batch's arrays
         end to end (each filled in place into one preallocated array; batch arrays freed as they go)."""
         from .._core.validation import _bad_id
-        m = self.mapping
         for role, value in self.first_bad.items():
             if not self.any_valid.get(role):  # a column of no valid id: the column is wrong, not a row
                 raise _bad_id(value, role)
-        side_by_side(self.users.finish, self.items.finish)  # Arrow's unifier releases the GIL
-        kept = self.kept
+        # the users' dictionary (the longest step: Arrow's unifier, which releases the GIL) beside
+        # everything else; the two read the batches' arrays and write their own
+        (src, tgt, users, as_text), (item, item_ids, items_text, reason, tns, extra, part, row) = side_by_side(
+            self._users_laid, self._rest_laid)
+        text_users = int(as_text or self.text_mix)
+        if text_users or items_text:
+            import warnings
+
+            warnings.warn(
+                "the log's ids mix integer and text ids; every id is read as its text, so 7 and '7' are one user. "
+                "Convert the columns to one type to silence this.", DataQualityWarning, stacklevel=3)
+        as_text_info = {k: v for k, v in (("users", text_users), ("items", int(items_text))) if v}
+        return Ingested(src, tgt, item, users, item_ids, tns, reason, extra, part, row, self.time_info, as_text_info)
+
+    def _users_laid(self) -> tuple[np.ndarray, np.ndarray, pd.Index, bool]:
+        """The users merged: source and target codes end to end, the ids, whether ids became text."""
+        self.users.finish()
         src, tgt = self._laid_users()
-        users, as_text = _index_of(self.users.values), self.users.as_text
+        return src, tgt, _index_of(self.users.values), self.users.as_text
+
+    def _rest_laid(self) -> tuple[np.ndarray, pd.Index, bool, np.ndarray, np.ndarray, dict[str, Any], np.ndarray,
+                                  np.ndarray]:
+        """All but the users: item codes and ids, reasons, UTC ns times, the extra columns, part and
+        record index of every row, end to end."""
+        m, kept = self.mapping, self.kept
         if m["item"] is not None:
+            self.items.finish()
             item = self._laid_items()
             item_ids = _index_of(self.items.values)
             items_text = self.items.as_text
@@ -492,15 +513,7 @@ class Ingest:
             extra["value"] = _laid_out([k.value for k in kept], np.float64, self.n_rows)  # type: ignore[misc]
         part = _laid_out([np.full(len(k.rows), k.part, dtype=np.int32) for k in kept], np.int32, self.n_rows)
         row = _laid_out([k.rows for k in kept], np.int64, self.n_rows)
-        text_users = int(as_text or self.text_mix)
-        if text_users or items_text:
-            import warnings
-
-            warnings.warn(
-                "the log's ids mix integer and text ids; every id is read as its text, so 7 and '7' are one user. "
-                "Convert the columns to one type to silence this.", DataQualityWarning, stacklevel=3)
-        as_text_info = {k: v for k, v in (("users", text_users), ("items", int(items_text))) if v}
-        return Ingested(src, tgt, item, users, item_ids, tns, reason, extra, part, row, self.time_info, as_text_info)
+        return item, item_ids, items_text, reason, tns, extra, part, row
 
     def _laid_users(self) -> tuple[np.ndarray, np.ndarray]:
         """The source and target int32 codes of every kept row, end to end (-1 where the id is missing)."""
