@@ -269,13 +269,17 @@ def _build(ingest: Ingest, parts: list[Any], mapping: dict[str, Any], *, on_inva
 
 def _counts(ing: Any, parts: list[Any]) -> dict[str, int]:
     """Rows per reason (duplicates come later), the records set aside before parsing included."""
-    c = np.bincount(ing.reason, minlength=len(REASONS) + 1)
+    n = int(ing.reason.size)
+    bad = ing.reason[np.flatnonzero(ing.reason)]  # the rejected rows only: bincount widens to int64 first
+    c = np.bincount(bad, minlength=len(REASONS) + 1)
+    c[0] = n - bad.size
     counts = {name: int(c[code]) for name, code in REASON_CODES.items()}
     for p in parts:
         for r in p.rejected:
             counts[r.reason] += 1
-    counts["_parsed"] = int(ing.reason.size)
-    counts["_per_part"] = np.bincount(ing.part, minlength=len(parts)).tolist()  # type: ignore[assignment]
+    counts["_parsed"] = n
+    per_part = [n] if len(parts) == 1 else np.bincount(ing.part, minlength=len(parts)).tolist()
+    counts["_per_part"] = per_part  # type: ignore[assignment]
     return counts
 
 
