@@ -214,8 +214,8 @@ def _build(ingest: Ingest, parts: list[Any], mapping: dict[str, Any], *, on_inva
     with_line = any(p.info.get("path") for p in parts)
     raising = on_invalid == "raise"
     rejected = [] if raising else [ingest.rejected_frame(ing, parts, with_file=multi, with_line=with_line)]
-    okidx = np.flatnonzero(ing.reason == 0)
-    if okidx.size == ing.reason.size:
+    okidx = np.flatnonzero(ing.reason == 0) if np.count_nonzero(ing.reason) else None  # None: every row
+    if okidx is None:
         acc = {"src": ing.src, "tgt": ing.tgt, "item": ing.item, "time": ing.time, "part": ing.part, "row": ing.row}
         ext = dict(ing.extra)
     else:
