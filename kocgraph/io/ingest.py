@@ -2,7 +2,8 @@
 
 :class:`Ingest` takes the batches of every part of a log (see :mod:`kocgraph.io.sources`), one at a
 time, and keeps only what the graph needs: int32 user and item codes against dictionaries that grow
-as batches arrive (:class:`IdDictionary`), time chunks, small categorical codes, order values and a
+as batches arrive (:class:`UserDictionary` for the sources and targets, hashed together;
+:class:`IdDictionary` for the items), time chunks, small categorical codes, order values and a
 reason code per row. The original rows of a batch are kept only when they are rejected (or when the
 whole part is one batch). :meth:`Ingest.finish` decides what needs the whole log (the epoch unit,
 exact duplicates across files) and returns a :class:`Ingested`.
