@@ -144,6 +144,11 @@ def test_user_dictionary_is_pandas_factorize_of_sources_then_targets(batches, me
         at_t += len(t)
 
 
+def test_user_dictionary_refuses_a_batch_of_unequal_columns():
+    with pytest.raises(ValueError, match="2 sources but 1 targets"):
+        UserDictionary().add_pair(pa.array(["a", "b"]), pa.array(["c"]))
+
+
 def test_user_dictionary_reads_int_and_text_ids_as_text():
     d = UserDictionary()
     h = d.add_pair(pa.array([7, 8], pa.int64()), pa.array(["7", "9"], pa.string()))[0]

@@ -160,6 +160,8 @@ class UserDictionary(IdDictionary):
         dictionary and the indices of its sources then its targets (``2 n`` of them, -1 for null)."""
         import pyarrow as pa
 
+        if len(src) != len(tgt):
+            raise ValueError(f"a batch has {len(src):,} sources but {len(tgt):,} targets; pass one of each per event")
         target = _common_type([src.type, tgt.type])
         if target is not None:  # 7 and "7" in one batch: both read as text, as the merge would
             self.as_text = self.as_text or pa.types.is_string(target) or pa.types.is_large_string(target)
@@ -287,6 +289,7 @@ def _blank_ids(dictionary: Any, missing: tuple[str, ...]) -> np.ndarray:
 #: an id column of a batch, encoded: the Arrow ids, the invalid mask, whether integers became text,
 #: the dictionary handle, and the rows with no id
 _Encoded = tuple[Any, np.ndarray, bool, int, np.ndarray]
+
 
 class _Kept(NamedTuple):
     part: int
