@@ -259,11 +259,48 @@ def test_mask_scan_equals_the_offset_scan(data, chunk, piece):
 @given(bits=st.lists(st.booleans(), max_size=300), parity=st.integers(0, 1))
 def test_packed_quote_parity_is_a_running_xor(bits, parity):
     isq = np.array(bits, dtype=bool)
-    odd, end = csvread._odd_after(isq, parity)
+    odd, end = csvread._odd_after(csvread._words(isq), parity)
     want = (np.cumsum(isq) + parity) % 2 == 1
     got = np.unpackbits(odd.view(np.uint8), bitorder="little")[:isq.size].astype(bool)
     assert got.tolist() == want.tolist()
     assert end == (int(isq.sum()) + parity) % 2
+
+
+@given(bits=st.lists(st.booleans(), min_size=1, max_size=300))
+def test_packed_bit_helpers_match_the_bool_masks(bits):
+    m = np.array(bits, dtype=bool)
+    w = csvread._words(m)
+
+    def unpacked(x):
+        return np.unpackbits(x.view(np.uint8), bitorder="little")[:m.size].astype(bool).tolist()
+
+    assert unpacked(csvread._after(w)) == [False, *bits[:-1]]  # the mark of the byte before
+    assert unpacked(csvread._before(w)) == [*bits[1:], False]  # the mark of the byte after
+    assert csvread._popcount(w) == sum(bits)
+    if any(bits):
+        assert csvread._last_bit(w) == max(i for i, b in enumerate(bits) if b)
+
+
+def test_packed_bit_helpers_known_answers():
+    w = csvread._words(np.array([1, 0, 0, 1, 0], dtype=bool))  # marks on bytes 0 and 3
+    assert (int(csvread._after(w)[0]), int(csvread._before(w)[0])) == (0b10010, 0b100)
+    assert (csvread._popcount(w), csvread._last_bit(w)) == (2, 3)
+    across = csvread._words(np.r_[np.zeros(63, bool), True, False])  # a mark on byte 63 crosses a word
+    assert int(csvread._after(across)[1]) == 1 and int(csvread._before(across)[0]) == 1 << 62
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=80).map(lambda b: bytes(x % 5 for x in b)).map(
+           lambda b: b.translate(bytes.maketrans(bytes(range(5)), b'ab,"\n'))),
+       chunk=st.integers(3, 40), piece=st.integers(1, 70))
+def test_packed_scan_finds_irregular_quotes_as_the_bytes_do(data, chunk, piece):
+    # no '\r': every piece whose line ends are outside quotes takes the packed scan
+    t = csvread.RecordTally(io.BytesIO(data))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(csvread, "SCAN_PIECE", piece)
+        while t.read(chunk):
+            pass
+    assert t.irregular_quotes == _irregular_by_bytes(data)
 
 
 def test_mask_scan_known_answers():

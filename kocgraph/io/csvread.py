@@ -125,6 +125,8 @@ class RecordTally(io.RawIOBase):
         self.split_quoted_crlf = False  #: a quoted '\r\n' straddles two reads (the parser's blocks)
         self._stopped = False  # see stop()
         self._calls = 0  # reads asked for so far (stop() waits until they cease)
+        self._cr_here = self._quote_here = True  # whether the current read holds a '\r', a quote
+        self._buf = np.empty(0, dtype=bool)  # the byte compares' output, reused piece after piece
 
     def readable(self) -> bool:
         return True
@@ -172,58 +174,75 @@ class RecordTally(io.RawIOBase):
     # -- the scan
     def _feed(self, chunk: bytes) -> None:
         self._hash.update(chunk)
+        # one search per read, not per piece: a read with no '\r' (nearly every file's every read)
+        # takes the packed scan, and one with no quote skips the quotes' masks
+        self._cr_here = chunk.find(b"\r") >= 0
+        self._quote_here = chunk.find(b'"') >= 0
         step = SCAN_PIECE
+        view = memoryview(chunk)
         for at in range(0, len(chunk), step):  # pieces that stay in the core's cache across the passes
-            self._feed_piece(chunk[at:at + step] if len(chunk) > step else chunk)
+            self._feed_piece(view[at:at + step])
 
-    def _feed_piece(self, chunk: bytes) -> None:
+    def _feed_piece(self, piece: memoryview) -> None:
         base = self.n_bytes
-        self.n_bytes += len(chunk)
-        a = np.frombuffer(chunk, dtype=np.uint8)
-        if self._pending_cr or chunk.find(b"\r") >= 0 or not self._scan_plain(chunk, a, base):
-            self._scan(chunk, a, base)
+        self.n_bytes += len(piece)
+        a = np.frombuffer(piece, dtype=np.uint8)
+        if self._pending_cr or self._cr_here or not self._scan_plain(piece, a, base):
+            self._scan(bytes(piece), a, base)
         self._check_seam(a)
         self._prev2 = int(a[-2]) if a.size > 1 else self._prev_byte
         self._prev_byte = int(a[-1])
 
-    def _scan_plain(self, chunk: bytes, a: np.ndarray, base: int) -> bool:
-        """The scan of a chunk with no '\r' in it, by whole-chunk masks (no offsets are taken), when
-        none of its line ends is inside quotes, as in nearly every chunk of nearly every file;
-        returns False, having changed nothing, when one is (then :meth:`_scan` counts the chunk).
+    def _mask(self, a: np.ndarray, byte: int) -> np.ndarray:
+        """Where ``a`` holds ``byte``, as packed words (see :func:`_words`), through a reused buffer."""
+        if self._buf.size < a.size:
+            self._buf = np.empty(a.size, dtype=bool)
+        return _words(np.equal(a, byte, out=self._buf[:a.size]))
 
-        A quote's parity after each byte is a running XOR of the quote mask; a line end is a
-        blank line when the byte before it is a line end too (or, for the chunk's first byte, when
-        the last record ended on the byte before it)."""
-        lf = a == _LF
+    def _scan_plain(self, chunk: Any, a: np.ndarray, base: int) -> bool:
+        """The scan of a piece with no '\r' in it, on packed bit masks (one bit per byte, so every
+        step after the three byte compares works on an eighth of the bytes), when none of its line
+        ends is inside quotes, as in nearly every piece of nearly every file; returns False, having
+        changed nothing, when one is (then :meth:`_scan` counts the piece).
+
+        A quote's parity after each byte is a running XOR of the quote bits (:func:`_odd_after`); a
+        line end is a blank line when the byte before it is a line end too (or, for the piece's
+        first byte, when the last record ended on the byte before it)."""
+        lf = self._mask(a, _LF)
         parity = self._parity
-        if chunk.find(b'"') >= 0:
-            isq = a == _QUOTE
+        if self._quote_here:
+            isq = self._mask(a, _QUOTE)
             odd, parity = _odd_after(isq, parity)
-            if (odd & _words(lf)).any():  # a line end inside quotes
+            if (odd & lf).any():  # a line end inside quotes
                 return False
-            self._check_quotes_mask(a, isq, lf)
-        elif parity and chunk.find(b"\n") >= 0:
+            self._check_quotes_bits(a, isq, lf)
+        elif parity and lf.any():
             return False
-        n_ends = int(np.count_nonzero(lf))
+        n_ends = _popcount(lf)
         if n_ends:
-            blank = int(np.count_nonzero(np.logical_and(lf[1:], lf[:-1])))
-            blank += int(bool(lf[0]) and self._last_end == base - 1)
+            twice = lf & _after(lf)  # a line end right after a line end: a blank line
+            blank = _popcount(twice) if twice.any() else 0
+            blank += int(bool(a[0] == _LF) and self._last_end == base - 1)
             self.records += n_ends - blank
             self.blank += blank
-            self._last_end = base + chunk.rfind(b"\n")
+            self._last_end = base + _last_bit(lf)
         self._parity = parity
         return True
 
-    def _check_quotes_mask(self, a: np.ndarray, isq: np.ndarray, lf: np.ndarray) -> None:
-        """:meth:`_check_quotes` by masks, for a chunk with no '\r': a quote with neither neighbour
-        a delimiter, a line end or a quote."""
+    def _check_quotes_bits(self, a: np.ndarray, isq: np.ndarray, lf: np.ndarray) -> None:
+        """:meth:`_check_quotes` on packed masks, for a piece with no '\r': a quote with neither
+        neighbour a delimiter, a line end or a quote (the piece's first and last bytes are left to
+        :meth:`_check_seam`)."""
         if self.irregular_quotes or a.size < 3:
             return
-        edge = a == self.delimiter
+        edge = self._mask(a, self.delimiter)
         edge |= isq
         edge |= lf
-        beside = np.logical_or(edge[:-2], edge[2:])
-        if np.greater(isq[1:-1], beside, out=beside).any():  # a quote with no edge beside it
+        lone = isq & ~(_after(edge) | _before(edge))
+        lone[0] &= ~np.uint64(1)
+        last = a.size - 1
+        lone[last >> 6] &= ~np.uint64(1 << (last & 63))
+        if lone.any():
             self.irregular_quotes = True
 
     def _scan(self, chunk: bytes, a: np.ndarray, base: int) -> None:
@@ -348,19 +367,51 @@ def _words(mask: np.ndarray) -> np.ndarray:
     return bits.view("<u8")
 
 
+_ONE, _TOP = np.uint64(1), np.uint64(63)
+_bitwise_count = getattr(np, "bitwise_count", None)  # numpy >= 2.0
+
+
+def _after(x: np.ndarray) -> np.ndarray:
+    """Packed words (see :func:`_words`) moved one byte on: bit ``i`` of the result is bit ``i - 1``
+    of ``x`` (whether the byte before holds the mark; none before the first)."""
+    y = x << _ONE
+    y[1:] |= x[:-1] >> _TOP
+    return y
+
+
+def _before(x: np.ndarray) -> np.ndarray:
+    """Packed words moved one byte back: bit ``i`` of the result is bit ``i + 1`` of ``x``."""
+    y = x >> _ONE
+    y[:-1] |= x[1:] << _TOP
+    return y
+
+
+def _popcount(words: np.ndarray) -> int:
+    """The set bits of packed words."""
+    if _bitwise_count is not None:
+        return int(_bitwise_count(words).sum())
+    return int(np.count_nonzero(np.unpackbits(words.view(np.uint8))))  # pragma: no cover - numpy < 2
+
+
+def _last_bit(words: np.ndarray) -> int:
+    """The byte offset of the last set bit of packed words that have one."""
+    w = int(np.flatnonzero(words)[-1])
+    return (w << 6) + int(words[w]).bit_length() - 1
+
+
 def _odd_after(isq: np.ndarray, parity: int) -> tuple[np.ndarray, int]:
-    """Whether an odd number of quotes (``isq``, with ``parity`` of them before the mask) stand up to
+    """Whether an odd number of quotes (``isq``, packed words, with ``parity`` of them before) stand up to
     and including each byte, as packed words (see :func:`_words`); and the parity at the end.
 
     A prefix XOR within each word by six shift-XOR steps, then each word flipped by the parity of
     all words before it: a few passes over a 64th of the bytes, where a running XOR over the bytes
     costs ten times as much.
 
-    >>> odd, end = _odd_after(np.array([0, 1, 0, 0, 1, 0], dtype=bool), 1)
+    >>> odd, end = _odd_after(_words(np.array([0, 1, 0, 0, 1, 0], dtype=bool)), 1)
     >>> [int(odd[0]) >> i & 1 for i in range(6)], end
     ([1, 0, 0, 0, 1, 1], 1)
     """
-    x = _words(isq).copy()
+    x = isq.copy()
     for shift in (1, 2, 4, 8, 16, 32):
         x ^= x << np.uint64(shift)
     flips = np.bitwise_xor.accumulate((x >> np.uint64(63)).astype(np.uint8))  # through each word
