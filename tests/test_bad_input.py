@@ -39,6 +39,12 @@ def _check_conserved(g: kg.ShareGraph, n_rows: int) -> None:
     rows = sorted(g.events["row"].tolist() + rej["row"].tolist())
     assert rows == list(range(n_rows))
     g.validate()
+    # read_log builds its categoricals without pandas' checks (it vouches for its dictionaries): hold it to them
+    for col, ids in (("source", g.nodes.index), ("target", g.nodes.index), ("item", g.items.index)):
+        codes = g.events[col].cat.codes
+        assert g.events[col].cat.categories.equals(ids) and ids.is_unique and not ids.hasnans
+        assert not len(codes) or (codes.min() >= 0 and codes.max() < len(ids))
+        pd.CategoricalDtype(ids)  # the public constructor's checks pass
 
 
 # ------------------------------------------------------------------------------------------------ files

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import given
+from hypothesis import strategies as st
 from kg_testlib import PROPERTY_SMALL, forward_logs
 
 import kocgraph as kg
@@ -173,6 +174,22 @@ def test_views_agree_on_random_logs(df):
     pairs = set(zip(g.events["source"].astype(object), g.events["target"].astype(object)))
     assert pairs == set(G.edges())
     g.validate()
+
+
+@given(st.lists(st.one_of(st.integers(-(2**62), 2**62), st.just(np.iinfo(np.int64).min)), max_size=20))
+def test_utc_times_match_pandas_to_datetime(ns):
+    from kocgraph._core.graph import utc_times
+
+    a = np.array(ns, dtype=np.int64)
+    got, want = utc_times(a), pd.to_datetime(a, unit="ns", utc=True)
+    assert got.equals(want) and got.dtype == want.dtype  # NaT (the int64 minimum) included
+
+
+def test_utc_times_known_answer():
+    from kocgraph._core.graph import utc_times
+
+    got = utc_times(np.array([0, 86_400 * 10**9 + 1, np.iinfo(np.int64).min]))
+    assert [str(t) for t in got] == ["1970-01-01 00:00:00+00:00", "1970-01-02 00:00:00.000000001+00:00", "NaT"]
 
 
 def test_views_of_an_empty_graph(tmp_path):

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._core.graph import utc_times
 from .._core.validation import (
     MISSING_TOKENS,
     REASON_CODES,
@@ -614,7 +615,7 @@ class Ingest:
                 if m["item"] is not None:
                     given[m["item"]] = item_ids.take(arrays["item"][sel]).to_numpy(dtype=object)
                 if m["time"] is not None:
-                    given[m["time"]] = pd.to_datetime(arrays["time"][sel], unit="ns", utc=True)
+                    given[m["time"]] = utc_times(arrays["time"][sel])
                 for opt in ("event_type", "channel", "value"):
                     if m[opt] is not None:
                         given[m[opt]] = np.asarray(extra[opt][sel], dtype=object)
@@ -650,7 +651,7 @@ class Ingest:
             if raw is not None and raw.epoch and local is not None:
                 out[m["time"]] = raw.values[local]
             else:
-                out[m["time"]] = pd.to_datetime(ing.time[idx], unit="ns", utc=True)
+                out[m["time"]] = utc_times(ing.time[idx])
         for opt in ("event_type", "channel"):
             if m[opt] is not None:
                 out[m[opt]] = np.asarray(ing.extra[opt][idx], dtype=object)

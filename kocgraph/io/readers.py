@@ -264,7 +264,8 @@ def _build(ingest: Ingest, parts: list[Any], mapping: dict[str, Any], *, on_inva
         edges = edges.without(dup)
     # hand the arrays over (popped, so the graph's own copies are the only ones left)
     return ShareGraph._from_codes(acc.pop("src"), acc.pop("tgt"), acc.pop("item"), acc.pop("time"), users, item_ids,
-                                  row=row, extra=ext, meta={"read_log": report}, rejected=rej, edges=edges)
+                                  row=row, extra=ext, meta={"read_log": report}, rejected=rej, edges=edges,
+                                  distinct_ids=True)
 
 
 def _counts(ing: Any, parts: list[Any]) -> dict[str, int]:

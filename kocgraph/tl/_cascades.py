@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .._core.graph import ShareGraph
+from .._core.graph import ShareGraph, utc_times
 from .._core.resources import release_memory
 from .._core.tools import check_graph, record
 from ..algorithms import cascades as _kernels
@@ -126,7 +126,7 @@ def cascades(g: ShareGraph, *, key_added: str = DEFAULT_KEY, copy: bool = False)
     put("items", "n_roots", im["n_roots"])
     put("items", "root", pd.Categorical.from_codes(big.astype(np.int32), dtype=g.events["source"].dtype))
     if g.has_time:
-        put("items", "start", pd.to_datetime(start, unit="ns", utc=True))
+        put("items", "start", utc_times(start))
         put("items", "duration", pd.to_timedelta(dur_ns, unit="ns"))
     for k, v in um.items():
         put("nodes", k, v)
@@ -171,6 +171,6 @@ def trees_table(f: Forest, time: np.ndarray, item_dtype: pd.CategoricalDtype,
             "parent": pd.Categorical.from_codes(par_user, dtype=user_dtype),
             "depth": f.depth,
             "subtree_size": f.size.astype(np.int64),
-            "time": pd.to_datetime(time[f.hold_event], unit="ns", utc=True),
+            "time": utc_times(time[f.hold_event]),
         }
     )
