@@ -326,3 +326,21 @@ def test_the_frames_index_plays_no_part(df, kind):
     assert a.meta["read_log"] == b.meta["read_log"]
     ra, rb = kg.get.rejected(a), kg.get.rejected(b)
     assert ra[["row", "reason"]].values.tolist() == rb[["row", "reason"]].values.tolist()
+
+
+@pytest.mark.parametrize("times", [
+    pd.to_datetime([1_700_000_000, 1_700_000_060, 1_700_000_120], unit="s", utc=True).as_unit("ns"),
+    pd.to_datetime([1_700_000_000, 1_700_000_060, 1_700_000_120], unit="s").as_unit("ns"),
+    pd.to_datetime([1_700_000_000, 1_700_000_060, 1_700_000_120], unit="s", utc=True).tz_convert("Asia/Shanghai"),
+    np.array([1_700_000_000, 1_700_000_060, 1_700_000_120], dtype=np.int64),
+], ids=["utc-ns", "naive-ns", "shanghai", "epoch-s"])
+def test_read_log_leaves_the_callers_frame_alone(times):
+    # the time parser's fast paths hand arrays on without a copy: never the caller's own buffer
+    df = pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"], "item": "p", "time": times})
+    before = df.copy(deep=True)
+    g = kg.read_log(df)
+    pd.testing.assert_frame_equal(df, before)
+    col = df["time"]
+    buf = col.array.asi8 if hasattr(col.array, "asi8") else col.to_numpy()
+    assert not np.shares_memory(g.codes.time, buf)
+    assert g.codes.time.tolist() == [1_700_000_000 * 10**9 + k * 60 * 10**9 for k in range(3)]

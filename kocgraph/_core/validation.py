@@ -513,8 +513,11 @@ def _arrow_text_times(arr: Any, tz: str, reason: np.ndarray, info: dict[str, Any
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     info.setdefault("kind", "datetime-string")
-    raw = np.array(pc.fill_null(pc.cast(ts, pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    raw[null] = _INAT
+    if ts.null_count:
+        raw = np.array(pc.fill_null(pc.cast(ts, pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        raw[null] = _INAT
+    else:  # the usual batch: Arrow's own buffer, read-only (_to_ns writes a new array)
+        raw = np.asarray(ts.to_numpy(zero_copy_only=False)).view(np.int64)
     ns, oor = _to_ns(raw, null, 1_000)
     out = _finish_times(ns, oor, "aware" if aware else None, tz, reason, info)[0]
     return TimeChunk(out, reason, False)
@@ -645,7 +648,7 @@ def _asi8(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """int64 UTC nanoseconds of a tz-aware datetime Series (NaT -> iNaT), and the mask of times that
     the Series holds (in a coarser unit) but nanoseconds cannot (outside years 1677-2262)."""
     s = s.dt.tz_convert("UTC")
-    raw = np.asarray(s.array.asi8, dtype=np.int64)
+    raw = np.array(s.array.asi8, dtype=np.int64)  # a copy: never the caller's own buffer
     return _to_ns(raw, raw == _INAT, _UNIT_NS[s.dtype.unit])
 
 
@@ -767,6 +770,8 @@ def _to_ns(raw: np.ndarray, nat: np.ndarray, mult: int) -> tuple[np.ndarray, np.
     if mult == 1:
         return raw, np.zeros(raw.shape[0], dtype=bool)
     lim = np.iinfo(np.int64).max // mult
+    if raw.shape[0] and not nat.any() and -lim <= int(raw.min()) and int(raw.max()) <= lim:
+        return raw * mult, np.zeros(raw.shape[0], dtype=bool)  # the usual batch: one pass
     oor = ~nat & ((raw > lim) | (raw < -lim))
     out = np.full(raw.shape[0], _INAT, dtype=np.int64)
     good = ~nat & ~oor
@@ -779,14 +784,17 @@ def _finish_times(ns: np.ndarray, oor: np.ndarray, aware: Any, tz: str, reason: 
     """Reasons for missing and out-of-range times; naive (``aware`` None) wall-clock times localized
     in ``tz`` (times a daylight-saving change skipped or repeated get their own reasons)."""
     null = (ns == _INAT) & ~oor
+    clean = not (null.any() or oor.any())  # the usual batch: no time missing or out of range
     if aware is None and not _is_utc(tz):
         info["naive_localized_as"] = tz
-        ns, nonexist, ambig = localize_wall_ns(np.where(null | oor, _INAT, ns), tz)
+        ns, nonexist, ambig = localize_wall_ns(ns if clean else np.where(null | oor, _INAT, ns), tz)
         reason[nonexist] = _rc("nonexistent_local_time")
         reason[ambig] = _rc("ambiguous_local_time")
         oor = oor | nonexist | ambig
     elif aware is None:
         info["naive_localized_as"] = tz
+    if clean and not oor.any():
+        return ns, reason, info
     reason[null] = _rc("null_time")
     reason[oor & (reason == 0)] = _rc("time_out_of_range")
     ns = np.where(null | oor, 0, ns)
@@ -809,7 +817,9 @@ def localize_wall_ns(wall: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray,
     idx = pd.DatetimeIndex(np.asarray(wall, dtype=np.int64).view("M8[ns]"))
     loc = idx.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     out = np.asarray(loc.asi8, dtype=np.int64)
-    lost = np.asarray(loc.isna() & ~idx.isna(), dtype=bool)
+    lost = out == _INAT
+    if lost.any():
+        lost &= np.asarray(wall) != _INAT
     gap = np.zeros(idx.shape[0], dtype=bool)
     twice = np.zeros(idx.shape[0], dtype=bool)
     if lost.any():
