@@ -281,6 +281,17 @@ def test_packed_bit_helpers_match_the_bool_masks(bits):
         assert csvread._last_bit(w) == max(i for i, b in enumerate(bits) if b)
 
 
+def test_popcount_without_numpy_2s_bitwise_count(monkeypatch):
+    # numpy < 2 has no np.bitwise_count: the fallback counts the unpacked bits
+    monkeypatch.setattr(csvread, "_bitwise_count", None)
+    w = csvread._words(np.array([1, 0, 1, 1] + [0] * 70 + [1], dtype=bool))
+    assert csvread._popcount(w) == 4
+    t = csvread.RecordTally(io.BytesIO(b'a,b\n"x",1\n\n2,3\n'))
+    t.read()
+    t.finish()
+    assert (t.records, t.blank) == (3, 1)
+
+
 def test_packed_bit_helpers_known_answers():
     w = csvread._words(np.array([1, 0, 0, 1, 0], dtype=bool))  # marks on bytes 0 and 3
     assert (int(csvread._after(w)[0]), int(csvread._before(w)[0])) == (0b10010, 0b100)

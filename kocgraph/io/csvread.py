@@ -390,7 +390,7 @@ def _popcount(words: np.ndarray) -> int:
     """The set bits of packed words."""
     if _bitwise_count is not None:
         return int(_bitwise_count(words).sum())
-    return int(np.count_nonzero(np.unpackbits(words.view(np.uint8))))  # pragma: no cover - numpy < 2
+    return int(np.count_nonzero(np.unpackbits(words.view(np.uint8))))  # numpy < 2
 
 
 def _last_bit(words: np.ndarray) -> int:
