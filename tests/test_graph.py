@@ -192,6 +192,16 @@ def test_utc_times_known_answer():
     assert [str(t) for t in got] == ["1970-01-01 00:00:00+00:00", "1970-01-02 00:00:00.000000001+00:00", "NaT"]
 
 
+def test_graph_frames_without_pandas_fast_path(monkeypatch, toy):
+    # a pandas without CategoricalDtype._from_fastpath: the public, checking constructor, same graph
+    from kocgraph._core import graph
+
+    monkeypatch.setattr(graph, "_FAST_DTYPE", None)
+    g = kg.read_log(kg.datasets.toy_frame())
+    pd.testing.assert_frame_equal(g.events, toy.events)
+    pd.testing.assert_frame_equal(g.edges, toy.edges)
+
+
 def test_views_of_an_empty_graph(tmp_path):
     p = tmp_path / "h.csv"
     p.write_text("source,target,item,time\n")

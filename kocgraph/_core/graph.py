@@ -36,13 +36,16 @@ def utc_times(ns: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]"), dtype=_UTC)
 
 
+_FAST_DTYPE = getattr(pd.CategoricalDtype, "_from_fastpath", None)  # see _code_dtype
+
+
 def _code_dtype(ids: pd.Index, *, distinct: bool) -> pd.CategoricalDtype:
     """The categorical dtype of codes into ``ids``. When the caller vouches that the ids are
     ``distinct`` and none is missing (the read's own dictionaries, or a graph's index), pandas'
     check of both, a hash of every id (about 10 ms per 100k ids), is left out through
     ``CategoricalDtype._from_fastpath`` (pandas' own constructor for categories it already knows
     to be valid; the public constructor is used when a pandas version lacks it)."""
-    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None) if distinct else None
+    fast = _FAST_DTYPE if distinct else None
     if fast is None:
         return pd.CategoricalDtype(ids, ordered=False)
     return fast(ids, ordered=False)  # type: ignore[no-any-return]
