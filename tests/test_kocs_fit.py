@@ -226,3 +226,17 @@ def test_bootstrap_intervals_hold_the_rank(log: str) -> None:
     info = g.meta["koc"]["bootstrap_info"]
     assert "widened to hold the observed rank" in info["meaning"]
     assert set(info["resampled"]) | set(info["held_fixed"]) == set(g.meta["koc"]["features"])
+
+
+# ------------------------------------------------------------------------------------------------ contenders
+@given(sizes=st.lists(st.integers(0, 12), min_size=1, max_size=5), n_feat=st.integers(1, 6),
+       m=st.integers(0, 15), seed=st.integers(0, 2**16))
+def test_stacked_contenders_equal_the_contenders_of_the_stack(sizes, n_feat, m, seed):
+    # few distinct values, so zeros and ties at the edge of the (m+1)-th largest are everywhere
+    from kocgraph.algorithms import koc_model as M
+
+    gen = np.random.default_rng(seed)
+    blocks = [gen.integers(0, 4, size=(s, n_feat)).astype(np.float32) for s in sizes]
+    want = M.contenders(np.vstack(blocks), m)
+    got = M._stacked_contenders(blocks, m)
+    assert [g.tolist() for g in got] == [w.tolist() for w in np.split(want, np.cumsum(sizes)[:-1])]
