@@ -205,7 +205,7 @@ def prior(root: Path) -> dict[str, float]:
         cuts = _inner_cuts(M, g, names)
         X = np.vstack([cu.X for cu in cuts])
         y = np.concatenate([cu.target for cu in cuts])
-        keep = M.contenders(X, M.CONTENDER_FACTOR * max(M.FIT_KS))
+        keep = M.contenders(X, M.CONTENDER_M)
         Xs.append(X[keep])
         ys.append(y[keep])
         ws.append(np.where(y[keep] > 0, 1.0, M.ZERO_WEIGHT) / keep.sum())

@@ -237,6 +237,8 @@ def test_stacked_contenders_equal_the_contenders_of_the_stack(sizes, n_feat, m, 
 
     gen = np.random.default_rng(seed)
     blocks = [gen.integers(0, 4, size=(s, n_feat)).astype(np.float32) for s in sizes]
-    want = M.contenders(np.vstack(blocks), m)
-    got = M._stacked_contenders(blocks, m)
-    assert [g.tolist() for g in got] == [w.tolist() for w in np.split(want, np.cumsum(sizes)[:-1])]
+    want = [w.tolist() for w in np.split(M.contenders(np.vstack(blocks), m), np.cumsum(sizes)[:-1])]
+    assert [g.tolist() for g in M._stacked_contenders(blocks, m)] == want
+    # with each block's top values given (fit_weights keeps them across its blends)
+    tops = [M._column_tops(b, m) for b in blocks]
+    assert [g.tolist() for g in M._stacked_contenders(blocks, m, tops)] == want

@@ -391,6 +391,8 @@ MIN_RULE_SPREADERS = 10
 FIT_KS = (50, 100)
 #: contenders of the blend: the users in the top ``CONTENDER_FACTOR * max(FIT_KS)`` by any feature
 CONTENDER_FACTOR = 2
+#: the ``m`` of :func:`contenders` that the blend uses
+CONTENDER_M = CONTENDER_FACTOR * max(FIT_KS)
 #: the blend must beat the best rule by this many standard errors of their per-cut differences; 0: by
 #: any margin (on 20 outer splits of the four real logs, 1.0 changed no choice but one, which cost 0.08
 #: precision@50)
@@ -532,32 +534,55 @@ def contenders(X: np.ndarray, m: int) -> np.ndarray:
     return keep
 
 
-def _blend(blocks: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> np.ndarray:
+def _blend(blocks: Sequence[np.ndarray], ys: Sequence[np.ndarray],
+           tops: Sequence[np.ndarray] | None = None) -> np.ndarray:
     """The blend: NNLS of ``y`` on ``X`` over the contenders, a zero ``y`` weighing ``ZERO_WEIGHT``;
     ``X`` and ``y`` are the cuts' rows one after another (``np.vstack(blocks)``,
-    ``np.concatenate(ys)``), never stacked whole: only the contenders' rows are."""
-    keeps = _stacked_contenders(blocks, CONTENDER_FACTOR * max(FIT_KS))
+    ``np.concatenate(ys)``), never stacked whole: only the contenders' rows are. ``tops``: each
+    block's :func:`_column_tops`, when the caller keeps them across blends of the same blocks."""
+    keeps = _stacked_contenders(blocks, CONTENDER_M, tops)
     X = np.concatenate([np.asarray(b)[k] for b, k in zip(blocks, keeps)]).astype(np.float64, copy=False)
     y = np.concatenate([np.asarray(t)[k] for t, k in zip(ys, keeps)])
     return nnls_weights(X, y, np.where(y > 0, 1.0, ZERO_WEIGHT))
 
 
-def _stacked_contenders(blocks: Sequence[np.ndarray], m: int) -> list[np.ndarray]:
-    """``contenders(np.vstack(blocks), m)`` cut back into one mask per block, one column at a time
-    (a column of all blocks at once, not the whole stack).
+def _column_tops(X: np.ndarray, m: int) -> np.ndarray:
+    """The ``m + 1`` largest values of each column of ``X`` (every row when there are no more), as
+    float64 rows: all that :func:`_stacked_contenders` needs of a block to find the thresholds.
+
+    >>> _column_tops(np.array([[3.0, 0.0], [1.0, 5.0], [2.0, 4.0]]), 1).tolist()
+    [[3.0, 5.0], [2.0, 4.0]]
+    """
+    X = np.asarray(X)
+    if X.shape[0] <= m + 1:
+        return X.astype(np.float64)
+    out = np.empty((m + 1, X.shape[1]))
+    for j in range(X.shape[1]):  # one column at a time: a contiguous copy partitions fastest
+        out[:, j] = -np.partition(-np.asarray(X[:, j], dtype=np.float64), m)[: m + 1]
+    return out
+
+
+def _stacked_contenders(blocks: Sequence[np.ndarray], m: int,
+                        tops: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
+    """``contenders(np.vstack(blocks), m)`` cut back into one mask per block, without stacking the
+    blocks. The ``(m+1)``-th largest value of a column over all blocks is among each block's own
+    ``m + 1`` largest (``tops``, :func:`_column_tops`), so the thresholds come from those few rows,
+    and each block is then compared with them. :func:`fit_weights` keeps the tops of its cuts
+    across its leave-one-out blends, so each cut is partitioned once, not once per blend.
 
     >>> X = np.array([[3.0, 0.0], [1.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
     >>> [k.tolist() for k in _stacked_contenders([X[:1], X[1:]], 1)] == [[True], [False, True, False]]
     True
     """
-    sizes = [b.shape[0] for b in blocks]
-    n = sum(sizes)
-    keep = np.zeros(n, dtype=bool)
-    for j in range(blocks[0].shape[1] if blocks else 0):  # one pass per feature, as contenders
-        col = np.concatenate([np.asarray(b[:, j], dtype=np.float64) for b in blocks])
-        thr = -np.partition(-col, m)[m] if n > m else -np.inf  # the (m+1)-th largest value
-        keep |= (col > thr) & (col > 0)
-    return np.split(keep, np.cumsum(sizes)[:-1])
+    blocks = [np.asarray(b) for b in blocks]
+    n = sum(b.shape[0] for b in blocks)
+    n_feat = blocks[0].shape[1] if blocks else 0
+    if n > m:
+        stacked = np.concatenate(list(tops) if tops is not None else [_column_tops(b, m) for b in blocks])
+        thr = -np.partition(-stacked, m, axis=0)[m]  # the (m+1)-th largest value of each column
+    else:  # every positive value is a contender
+        thr = np.full(n_feat, -np.inf)
+    return [((b > thr) & (b > 0)).any(axis=1) for b in blocks]
 
 
 @dataclass
@@ -625,11 +650,12 @@ def fit_weights(cuts: Sequence[Cut], names: Sequence[str], singles: Sequence[str
     names = list(names)
     targets = [c.target for c in cuts]
     scores: dict[str, list[float]] = {}
+    tops = [_column_tops(c.X, CONTENDER_M) for c in cuts] if blend else []  # each cut's, once
     if blend:
         loco = []
         for i, c in enumerate(cuts):  # a few cuts
             rest = [j for j in range(len(cuts)) if j != i]
-            w = _blend([cuts[j].X for j in rest], [targets[j] for j in rest])
+            w = _blend([cuts[j].X for j in rest], [targets[j] for j in rest], [tops[j] for j in rest])
             loco.append(float(precision_at(c.X @ w, c.reach, ks).mean()))
         scores["blend"] = loco
     for s in singles:
@@ -644,7 +670,7 @@ def fit_weights(cuts: Sequence[Cut], names: Sequence[str], singles: Sequence[str
             chosen = "blend"
     w = np.zeros(len(names))
     if chosen == "blend":
-        w = _blend([c.X for c in cuts], targets)
+        w = _blend([c.X for c in cuts], targets, tops)
     if not (w > 0).any():  # a single feature, or a degenerate blend: the best single feature
         chosen = best_rule
         j = names.index(chosen)
