@@ -191,14 +191,25 @@ def pagerank(
             )
         p = p / total
     PT, dangling = _transition_transposed(A, n)
+    dangling_at = np.flatnonzero(dangling)  # gathered by index: the same values, in the same order
+    uniform = 1.0 / n if personalization is None else None  # every entry of p, when uniform
     x = np.full(n, 1.0 / n)
+    buf = np.empty(n)
     n_iter = 0
     converged = False
+    # x_new = damping * (P^T x) + (damping * dangling mass + 1 - damping) * p, normalized; written
+    # in place (no temporaries per iteration), each entry by the same operations in the same order
     for n_iter in range(1, int(max_iter) + 1):  # noqa: B007 - the count of iterations run is returned
-        dmass = x[dangling].sum()
-        x_new = damping * (PT @ x) + (damping * dmass + (1.0 - damping)) * p
+        dmass = x[dangling_at].sum()
+        x_new = PT @ x
+        x_new *= damping
+        jump = damping * dmass + (1.0 - damping)
+        if uniform is not None:
+            x_new += jump * uniform
+        else:
+            x_new += np.multiply(jump, p, out=buf)
         x_new /= x_new.sum()  # guard against drift; the sum is 1 up to rounding
-        err = np.abs(x_new - x).sum()
+        err = np.abs(np.subtract(x_new, x, out=buf), out=buf).sum()
         x = x_new
         if err < tol:
             converged = True
