@@ -228,7 +228,7 @@ def test_tally_known_answers():
 class _FullScanTally(csvread.RecordTally):
     """The tally with its whole-chunk mask scan turned off: every chunk takes the offset scan."""
 
-    def _scan_plain(self, chunk, a, base):
+    def _scan_plain(self, a, base):
         return False
 
 

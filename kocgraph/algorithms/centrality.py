@@ -179,9 +179,8 @@ def pagerank(
     n = int(A.shape[0])
     if n == 0:
         return np.zeros(0, dtype=np.float64), 0, True
-    if personalization is None:
-        p = np.full(n, 1.0 / n)
-    else:
+    p: np.ndarray | None = None  # None: uniform teleports, each 1/n
+    if personalization is not None:
         p = np.asarray(personalization, dtype=np.float64).ravel()
         total = p.sum()
         if p.shape[0] != n or not np.isfinite(total) or total <= 0 or (p < 0).any():
@@ -192,7 +191,6 @@ def pagerank(
         p = p / total
     PT, dangling = _transition_transposed(A, n)
     dangling_at = np.flatnonzero(dangling)  # gathered by index: the same values, in the same order
-    uniform = 1.0 / n if personalization is None else None  # every entry of p, when uniform
     x = np.full(n, 1.0 / n)
     buf = np.empty(n)
     n_iter = 0
@@ -204,8 +202,8 @@ def pagerank(
         x_new = PT @ x
         x_new *= damping
         jump = damping * dmass + (1.0 - damping)
-        if uniform is not None:
-            x_new += jump * uniform
+        if p is None:
+            x_new += jump * (1.0 / n)  # the same product as with an array of 1/n, entry by entry
         else:
             x_new += np.multiply(jump, p, out=buf)
         x_new /= x_new.sum()  # guard against drift; the sum is 1 up to rounding

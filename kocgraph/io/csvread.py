@@ -187,7 +187,7 @@ class RecordTally(io.RawIOBase):
         base = self.n_bytes
         self.n_bytes += len(piece)
         a = np.frombuffer(piece, dtype=np.uint8)
-        if self._pending_cr or self._cr_here or not self._scan_plain(piece, a, base):
+        if self._pending_cr or self._cr_here or not self._scan_plain(a, base):
             self._scan(bytes(piece), a, base)
         self._check_seam(a)
         self._prev2 = int(a[-2]) if a.size > 1 else self._prev_byte
@@ -199,7 +199,7 @@ class RecordTally(io.RawIOBase):
             self._buf = np.empty(a.size, dtype=bool)
         return _words(np.equal(a, byte, out=self._buf[:a.size]))
 
-    def _scan_plain(self, chunk: Any, a: np.ndarray, base: int) -> bool:
+    def _scan_plain(self, a: np.ndarray, base: int) -> bool:
         """The scan of a piece with no '\r' in it, on packed bit masks (one bit per byte, so every
         step after the three byte compares works on an eighth of the bytes), when none of its line
         ends is inside quotes, as in nearly every piece of nearly every file; returns False, having

@@ -481,7 +481,7 @@ class Ingest:
     def _users_laid(self) -> tuple[np.ndarray, np.ndarray, pd.Index, bool]:
         """The users merged: source and target codes end to end, the ids, whether ids became text."""
         self.users.finish()
-        src, tgt = self._laid_users()
+        src, tgt = self._laid(self.users, 0, ("source", "target"))
         return src, tgt, _index_of(self.users.values), self.users.as_text
 
     def _rest_laid(self) -> tuple[np.ndarray, pd.Index, bool, np.ndarray, np.ndarray, dict[str, Any], np.ndarray,
@@ -491,7 +491,7 @@ class Ingest:
         m, kept = self.mapping, self.kept
         if m["item"] is not None:
             self.items.finish()
-            item = self._laid_items()
+            (item,) = self._laid(self.items, 2, ("item",))
             item_ids = _index_of(self.items.values)
             items_text = self.items.as_text
         else:
@@ -520,33 +520,23 @@ class Ingest:
         row = _laid_out([k.rows for k in kept], np.int64, self.n_rows)
         return item, item_ids, items_text, reason, tns, extra, part, row
 
-    def _laid_users(self) -> tuple[np.ndarray, np.ndarray]:
-        """The source and target int32 codes of every kept row, end to end (-1 where the id is missing)."""
-        src, tgt = np.empty(self.n_rows, dtype=np.int32), np.empty(self.n_rows, dtype=np.int32)
+    def _laid(self, d: IdDictionary, j: int, roles: tuple[str, ...]) -> list[np.ndarray]:
+        """Each role's int32 codes for every kept row, end to end (-1 where the id is missing), from
+        the dictionary ``d`` under handle ``j`` of each batch, whose codes hold the roles one after
+        another (the users' sources then targets; the items alone). Each batch's codes are freed
+        once laid out."""
+        outs = [np.empty(self.n_rows, dtype=np.int32) for _ in roles]
         at = 0
         for k in self.kept:
             n = len(k.rows)
-            codes = self.users.codes(k.handles[0])
-            for out, half, role in ((src, codes[:n], "source"), (tgt, codes[n:], "target")):
+            codes = d.codes(k.handles[j])
+            for i, (out, role) in enumerate(zip(outs, roles)):
                 seg = out[at:at + n]
-                seg[:] = half
+                seg[:] = codes[i * n:(i + 1) * n]
                 seg[k.reason == _RC["null_" + role]] = -1
-            self.users.release(k.handles[0])
+            d.release(k.handles[j])
             at += n
-        return src, tgt
-
-    def _laid_items(self) -> np.ndarray:
-        """The item int32 codes of every kept row, end to end (-1 where the id is missing)."""
-        out = np.empty(self.n_rows, dtype=np.int32)
-        at = 0
-        for k in self.kept:
-            n = len(k.rows)
-            seg = out[at:at + n]
-            seg[:] = self.items.codes(k.handles[2])
-            seg[k.reason == _RC["null_item"]] = -1
-            self.items.release(k.handles[2])
-            at += n
-        return out
+        return outs
 
     def rejected_frame(self, ing: Ingested, parts: list[Any], *, with_file: bool, with_line: bool) -> pd.DataFrame:
         """Every rejected row: the row as given where it was kept, otherwise the log's mapped columns
